@@ -1,0 +1,142 @@
+# quorum — build, test, run. `make run` reviews the bundled example; `make test` runs every test.
+# Libraries come from Debian packages (pkg-config); grammars from npm, pinned by grammars/package-lock.json.
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN    := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter
+PKGS    := libuv libcurl jansson tree-sitter
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+# Libraries are checked with dpkg, tools by their command (node may come from elsewhere).
+DEB_LIBS  := libuv1-dev libcurl4-openssl-dev libjansson-dev libtree-sitter-dev ca-certificates
+DEB_TOOLS := pkg-config:pkg-config npm:npm node:nodejs python3:python3 git:git
+
+GRAMMAR_DIR := grammars/node_modules
+# language name : source folder inside the npm package
+GRAMMARS := bash:tree-sitter-bash/src c:tree-sitter-c/src cpp:tree-sitter-cpp/src \
+            go:tree-sitter-go/src java:tree-sitter-java/src javascript:tree-sitter-javascript/src \
+            python:tree-sitter-python/src ruby:tree-sitter-ruby/src rust:tree-sitter-rust/src \
+            typescript:tree-sitter-typescript/typescript/src tsx:tree-sitter-typescript/tsx/src
+GRAMMAR_STAMP := $(GRAMMAR_DIR)/.quorum-stamp
+GRAMMAR_LIB   := build/grammars/libgrammars.a
+
+SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
+SERVER_ASM := $(wildcard server/*.S)
+CLI_SRC    := $(wildcard clients/cli/*.c)
+UNIT_SRC   := $(wildcard tests/unit/*.c)
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+
+.PHONY: all deps grammars run test unit e2e bench fuzz clean distclean
+
+all: bin/quorum-ls bin/quorum
+
+# --- dependencies ---------------------------------------------------------------------------
+# A fast no-op when everything is present; installs what is missing with apt-get as root.
+deps: build/.deps-ok
+build/.deps-ok: Makefile
+	@missing=""; \
+	for p in $(DEB_LIBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	for t in $(DEB_TOOLS); do command -v $${t%%:*} >/dev/null || missing="$$missing $${t#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "deps: installing$$missing"; \
+	    (apt-get install -y -q --no-install-recommends $$missing || \
+	     (apt-get update -q && apt-get install -y -q --no-install-recommends $$missing)) >build-deps.log 2>&1 \
+	     || { cat build-deps.log; exit 1; }; rm -f build-deps.log; \
+	  else echo "deps: missing$$missing — run: sudo apt-get install -y$$missing"; exit 1; fi; \
+	fi
+	@mkdir -p build && touch $@
+
+grammars: $(GRAMMAR_LIB)
+$(GRAMMAR_STAMP): grammars/package.json grammars/package-lock.json | deps
+	cd grammars && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# Each grammar's parser.c (+ scanner.c) becomes one object; symbols are tree_sitter_<lang>.
+build/grammars/%.o: $(GRAMMAR_STAMP)
+	@mkdir -p $(dir $@)
+	@spec='$(filter $(basename $(notdir $@)):%,$(GRAMMARS))'; dir=$(GRAMMAR_DIR)/$${spec#*:}; \
+	set -e; objs="$$dir/parser.c"; [ -f $$dir/scanner.c ] && objs="$$objs $$dir/scanner.c"; \
+	for f in $$objs; do $(CC) -O1 -g0 -w -std=c11 -I$$dir -c $$f -o $@.$$(basename $$f .c).o; done; \
+	ld -r -o $@ $@.*.o; rm -f $@.*.o
+$(GRAMMAR_LIB): $(foreach g,$(GRAMMARS),build/grammars/$(firstword $(subst :, ,$(g))).o)
+	rm -f $@ && ar rcs $@ $^
+
+# --- the two builds: release (bin/) and sanitized test build (build/asan/) -------------------
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+
+define objs
+$(patsubst %.c,build/$(1)/%.o,$(2)) $(patsubst %.S,build/$(1)/%.o,$(SERVER_ASM))
+endef
+
+build/rel/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) $(PKG_CFLAGS) -Iserver -MMD -MP -c $< -o $@
+build/asan/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g $(SAN) $(WARN) -Werror $(PKG_CFLAGS) -Iserver -MMD -MP -c $< -o $@
+build/rel/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) -Iserver -c $< -o $@
+build/asan/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) -Iserver -c $< -o $@
+
+# Built-in strategy prompts are embedded with .incbin; rebuild when one changes.
+$(patsubst %.S,build/rel/%.o,$(SERVER_ASM)) $(patsubst %.S,build/asan/%.o,$(SERVER_ASM)): $(wildcard server/strategies/*.md)
+
+build/rel/libquorum.a: $(call objs,rel,$(SERVER_SRC))
+	rm -f $@ && ar rcs $@ $^
+build/asan/libquorum.a: $(call objs,asan,$(SERVER_SRC))
+	rm -f $@ && ar rcs $@ $^
+
+bin/quorum-ls: build/rel/server/main.o build/rel/libquorum.a $(GRAMMAR_LIB)
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+bin/quorum: $(patsubst %.c,build/rel/%.o,$(CLI_SRC)) build/rel/libquorum.a $(GRAMMAR_LIB)
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+build/asan/bin/quorum-ls: build/asan/server/main.o build/asan/libquorum.a $(GRAMMAR_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
+build/asan/bin/quorum: $(patsubst %.c,build/asan/%.o,$(CLI_SRC)) build/asan/libquorum.a $(GRAMMAR_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
+build/asan/bin/unit-tests: $(patsubst %.c,build/asan/%.o,$(UNIT_SRC)) build/asan/libquorum.a $(GRAMMAR_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
+# The fuzz harnesses, linked with a replay driver so `make test` runs their saved corpus.
+build/asan/bin/fuzz-%: build/asan/tests/fuzz/fuzz_%.o build/asan/tests/fuzz/replay.o build/asan/libquorum.a $(GRAMMAR_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
+
+TEST_BINS := build/asan/bin/quorum-ls build/asan/bin/quorum build/asan/bin/unit-tests \
+             $(patsubst tests/fuzz/fuzz_%.c,build/asan/bin/fuzz-%,$(FUZZ_SRC))
+
+# --- the README's commands -------------------------------------------------------------------
+run: all
+	@./bin/quorum-ls --version
+	@./bin/quorum --help
+
+test: $(TEST_BINS)
+	@tests/run.sh
+
+# libFuzzer runs (clang); FUZZ_SECONDS each. New corpus entries land in tests/fuzz/corpus/<name>/.
+FUZZ_SECONDS ?= 60
+fuzz: deps $(GRAMMAR_LIB)
+	@command -v clang >/dev/null || { echo "fuzz: clang is needed (apt-get install clang)"; exit 1; }
+	@mkdir -p build/fuzz
+	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c | sed 's/^fuzz_//'); \
+	  clang -O1 -g -fsanitize=fuzzer,address,undefined $(WARN) $(PKG_CFLAGS) -Iserver -o build/fuzz/$$n \
+	    $$f $(SERVER_SRC) $(GRAMMAR_LIB) $(PKG_LIBS) || exit 1; \
+	  mkdir -p tests/fuzz/corpus/$$n; \
+	  build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) tests/fuzz/corpus/$$n || exit 1; done
+
+clean:
+	rm -rf build bin
+distclean: clean
+	rm -rf $(GRAMMAR_DIR)
+
+-include $(shell find build -name '*.d' 2>/dev/null)

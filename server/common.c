@@ -1,0 +1,197 @@
+/* common.c — error names, the allocation wrappers (with the torture hook) and qr_buf. */
+#include "common.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+const char *qr_strerror(int err) {
+  switch (err) {
+  case QR_OK: return "success";
+#define QR__ERR_TEXT(name, code, text) case QR_E_##name: return text;
+    QR_ERRNO_MAP(QR__ERR_TEXT)
+#undef QR__ERR_TEXT
+  default: return "unknown error";
+  }
+}
+
+const char *qr_err_name(int err) {
+  switch (err) {
+  case QR_OK: return "QR_OK";
+#define QR__ERR_NAME(name, code, text) case QR_E_##name: return "QR_E_" #name;
+    QR_ERRNO_MAP(QR__ERR_NAME)
+#undef QR__ERR_NAME
+  default: return "QR_E_UNKNOWN";
+  }
+}
+
+int qr_err_set(qr_err *e, int code, const char *fmt, ...) {
+  if (e) {
+    va_list ap;
+    va_start(ap, fmt);
+    e->code = code;
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+  }
+  return code;
+}
+
+/* Countdown for the torture build: the allocation that brings it to 0 fails, once. */
+static long fail_countdown = -1;
+
+void qr_alloc_fail_after(long n) { fail_countdown = n; }
+
+static bool should_fail(void) {
+  if (fail_countdown <= 0) return false;
+  if (--fail_countdown) return false;
+  fail_countdown = -1;
+  return true;
+}
+
+void *qr_malloc(size_t n) { return should_fail() ? NULL : malloc(n ? n : 1); }
+
+void *qr_calloc(size_t count, size_t n) {
+  return should_fail() ? NULL : calloc(count ? count : 1, n ? n : 1);
+}
+
+void *qr_realloc(void *p, size_t n) { return should_fail() ? NULL : realloc(p, n ? n : 1); }
+
+void qr_free(void *p) { free(p); }
+
+char *qr_strndup(const char *s, size_t n) {
+  if (!s) return NULL;
+  size_t len = strnlen(s, n);
+  char *d = qr_malloc(len + 1);
+  if (!d) return NULL;
+  memcpy(d, s, len);
+  d[len] = '\0';
+  return d;
+}
+
+char *qr_strdup(const char *s) { return s ? qr_strndup(s, strlen(s)) : NULL; }
+
+char *qr_asprintf(const char *fmt, ...) {
+  qr_buf b;
+  qr_buf_init(&b, SIZE_MAX / 2);
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = qr_buf_vprintf(&b, fmt, ap);
+  va_end(ap);
+  if (rc) {
+    qr_buf_free(&b);
+    return NULL;
+  }
+  return qr_buf_detach(&b, NULL);
+}
+
+void qr_buf_init(qr_buf *b, size_t cap) {
+  b->data = NULL;
+  b->len = b->alloc = 0;
+  b->cap = cap;
+}
+
+static int buf_reserve(qr_buf *b, size_t extra) {
+  if (extra > b->cap - b->len) return QR_E_TOOBIG;
+  size_t need = b->len + extra + 1;
+  if (need <= b->alloc) return QR_OK;
+  size_t n = b->alloc ? b->alloc : 64;
+  while (n < need) n = n > SIZE_MAX / 2 ? need : n * 2;
+  char *p = qr_realloc(b->data, n);
+  if (!p) return QR_E_NOMEM;
+  b->data = p;
+  b->alloc = n;
+  return QR_OK;
+}
+
+int qr_buf_append(qr_buf *b, const void *p, size_t n) {
+  int rc = buf_reserve(b, n);
+  if (rc) return rc;
+  if (n) memcpy(b->data + b->len, p, n);
+  b->len += n;
+  b->data[b->len] = '\0';
+  return QR_OK;
+}
+
+int qr_buf_puts(qr_buf *b, const char *s) { return qr_buf_append(b, s, strlen(s)); }
+
+int qr_buf_vprintf(qr_buf *b, const char *fmt, va_list ap) {
+  va_list ap2;
+  va_copy(ap2, ap);
+  int n = vsnprintf(NULL, 0, fmt, ap2);
+  va_end(ap2);
+  if (n < 0) return QR_E_INVAL;
+  int rc = buf_reserve(b, (size_t)n);
+  if (rc) return rc;
+  vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+  b->len += (size_t)n;
+  return QR_OK;
+}
+
+int qr_buf_printf(qr_buf *b, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = qr_buf_vprintf(b, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+void qr_buf_consume(qr_buf *b, size_t n) {
+  if (n >= b->len) {
+    qr_buf_reset(b);
+    return;
+  }
+  memmove(b->data, b->data + n, b->len - n);
+  b->len -= n;
+  b->data[b->len] = '\0';
+}
+
+void qr_buf_reset(qr_buf *b) {
+  b->len = 0;
+  if (b->data) b->data[0] = '\0';
+}
+
+void qr_buf_free(qr_buf *b) {
+  qr_free(b->data);
+  b->data = NULL;
+  b->len = b->alloc = 0;
+}
+
+char *qr_buf_detach(qr_buf *b, size_t *len_out) {
+  if (!b->data && buf_reserve(b, 0)) return NULL;
+  char *p = b->data;
+  if (len_out) *len_out = b->len;
+  b->data = NULL;
+  b->len = b->alloc = 0;
+  return p;
+}
+
+int qr_read_file(const char *path, size_t max_bytes, char **out, size_t *len_out, qr_err *e) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return qr_err_set(e, errno == ENOENT ? QR_E_NOTFOUND : QR_E_IO, "cannot open %s: %s", path,
+                      strerror(errno));
+  qr_buf b;
+  qr_buf_init(&b, max_bytes);
+  char chunk[65536];
+  size_t n;
+  int rc = QR_OK;
+  while (!rc && (n = fread(chunk, 1, sizeof chunk, f)) > 0) rc = qr_buf_append(&b, chunk, n);
+  if (!rc && ferror(f)) rc = QR_E_IO;
+  fclose(f);
+  if (!rc) {
+    *out = qr_buf_detach(&b, len_out);
+    if (*out) return QR_OK;
+    rc = QR_E_NOMEM;
+  }
+  qr_buf_free(&b);
+  if (rc == QR_E_TOOBIG) return qr_err_set(e, rc, "%s is larger than %zu bytes", path, max_bytes);
+  return qr_err_set(e, rc, "cannot read %s: %s", path, qr_strerror(rc));
+}
+
+uint64_t qr_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}

@@ -1,0 +1,101 @@
+/* config.h — the user configuration (JSON), validated into plain structs.
+ *
+ * Found as `--config FILE`, else $QUORUM_CONFIG, else $XDG_CONFIG_HOME/quorum/config.json
+ * (default ~/.config/quorum/config.json). Unknown keys and wrong types are QR_E_CONFIG errors
+ * whose message names the key path ("models.fast.temperature: expected a number").
+ * API keys are never stored here: a provider names the environment variable holding its key
+ * (`api_key_env`), read only when a request is built. */
+#ifndef QR_CONFIG_H
+#define QR_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common.h"
+
+typedef enum { QR_PROVIDER_OPENAI = 0, QR_PROVIDER_ANTHROPIC } qr_provider_type;
+
+typedef struct qr_kv {
+  char *key, *value; /* owned */
+} qr_kv;
+
+typedef struct qr_config_provider {
+  char *name;        /* the key in "providers"; owned */
+  qr_provider_type type;
+  char *base_url;    /* owned; default https://api.openai.com/v1 or https://api.anthropic.com/v1 */
+  char *api_key_env; /* owned; NULL: no key (Ollama, local servers) */
+  qr_kv *headers;    /* owned; extra HTTP headers */
+  size_t n_headers;
+  bool json_schema;  /* send response_format json_schema (openai); default true */
+} qr_config_provider;
+
+typedef struct qr_config_model {
+  char *alias;       /* the key in "models"; owned */
+  char *provider;    /* provider name; owned */
+  const qr_config_provider *prov; /* resolved; borrowed from the config */
+  char *model;       /* the provider's model id; owned */
+  double price_in_per_mtok, price_out_per_mtok; /* USD per million tokens; 0 when unknown */
+  int max_output_tokens; /* default 4096 */
+  double temperature;    /* default 0.2 */
+  bool stream;           /* default false */
+} qr_config_model;
+
+typedef struct qr_config_strategy {
+  char *name;         /* owned */
+  char *instructions; /* owned; included verbatim in the prompt */
+  bool builtin;       /* one of the compiled-in strategies */
+} qr_config_strategy;
+
+typedef struct qr_config_pass {
+  char *model;    /* model alias; owned */
+  char *strategy; /* strategy name; owned */
+  const qr_config_model *m;    /* resolved; borrowed */
+  const qr_config_strategy *s; /* resolved; borrowed */
+} qr_config_pass;
+
+typedef struct qr_config_judge {
+  char *mode;   /* "consensus" (default) or "model"; owned */
+  char *model;  /* alias, required for mode "model"; owned */
+  const qr_config_model *m; /* resolved; borrowed; NULL in consensus mode */
+  int min_votes;          /* default 1 */
+  double min_confidence;  /* default 0 */
+  int max_findings;       /* default 0 = no limit */
+} qr_config_judge;
+
+typedef struct qr_config_limits {
+  int concurrency;              /* default 8 */
+  int timeout_ms;               /* per request, default 60000 */
+  int max_input_tokens_per_pass;/* default 24000 */
+  int max_retries;              /* default 3 */
+  size_t max_response_bytes;    /* default 8 MiB */
+} qr_config_limits;
+
+typedef struct qr_config {
+  qr_config_provider *providers; size_t n_providers;
+  qr_config_model *models;       size_t n_models;
+  qr_config_strategy *strategies; size_t n_strategies; /* built-ins first, then user ones */
+  qr_config_pass *passes;        size_t n_passes;
+  qr_config_judge judge;
+  qr_config_limits limits;
+  char *path; /* the file it came from, or NULL for defaults; owned */
+} qr_config;
+
+/* Parses and validates a JSON text. Built-in strategies are always present; a user strategy
+ * with the same name overrides its instructions. Every pass must name a known model and
+ * strategy; every model a known provider. *out is new; free with qr_config_free. */
+int qr_config_parse(const char *json, size_t len, const char *origin, qr_config **out, qr_err *e);
+/* Loads from `path`, or when NULL from $QUORUM_CONFIG / the XDG location. A missing default
+ * file gives a config with no passes (not an error); a missing explicit file is an error. */
+int qr_config_load(const char *path, qr_config **out, qr_err *e);
+void qr_config_free(qr_config *c);
+
+const qr_config_model *qr_config_find_model(const qr_config *c, const char *alias);
+const qr_config_strategy *qr_config_find_strategy(const qr_config *c, const char *name);
+
+/* The built-in strategies compiled into the binary (server/strategies/*.md). */
+typedef struct qr_builtin_strategy {
+  const char *name, *instructions;
+} qr_builtin_strategy;
+const qr_builtin_strategy *qr_builtin_strategies(size_t *count);
+
+#endif
