@@ -92,7 +92,7 @@ void qr_config_free(qr_config *c);
 const qr_config_model *qr_config_find_model(const qr_config *c, const char *alias);
 const qr_config_strategy *qr_config_find_strategy(const qr_config *c, const char *name);
 
-/* The built-in strategies compiled into the binary (server/strategies/*.md). */
+/* The built-in strategies compiled into the binary (server/strategies/NAME.md). */
 typedef struct qr_builtin_strategy {
   const char *name, *instructions;
 } qr_builtin_strategy;

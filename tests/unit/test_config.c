@@ -1,0 +1,298 @@
+/* Unit tests for config.c: defaults, strict validation with key paths, resolution, loading
+ * order, the built-in strategies and the example configs. */
+#include <dirent.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "test.h"
+
+static qr_config *parse_ok(const char *json) {
+  qr_config *c = NULL;
+  qr_err e = {0};
+  int rc = qr_config_parse(json, strlen(json), NULL, &c, &e);
+  if (rc) QR__FAIL("parse failed: %s", e.msg);
+  return c;
+}
+
+/* Parses `json`, expects QR_E_CONFIG, and returns the message (static storage). */
+static const char *parse_err(const char *json) {
+  static qr_err e;
+  qr_config *c = NULL;
+  memset(&e, 0, sizeof e);
+  int rc = qr_config_parse(json, strlen(json), NULL, &c, &e);
+  if (rc != QR_E_CONFIG) QR__FAIL("expected QR_E_CONFIG for %s, got %d", json, rc);
+  ASSERT(c == NULL);
+  return e.msg;
+}
+
+#define ASSERT_CONTAINS(hay, needle)                                                       \
+  do {                                                                                     \
+    if (!strstr((hay), (needle))) QR__FAIL("\"%s\" does not contain \"%s\"", (hay), (needle)); \
+  } while (0)
+
+#define BASE_PROVIDERS                                                                     \
+  "\"providers\":{\"or\":{\"type\":\"openai\",\"base_url\":\"https://openrouter.ai/api/v1/\"," \
+  "\"api_key_env\":\"OPENROUTER_API_KEY\",\"headers\":{\"X-Title\":\"quorum\"}},"           \
+  "\"an\":{\"type\":\"anthropic\",\"api_key_env\":\"ANTHROPIC_API_KEY\"},"                \
+  "\"local\":{\"type\":\"openai\",\"base_url\":\"http://127.0.0.1:11434/v1\",\"json_schema\":false}}"
+
+TEST(config_defaults) {
+  qr_config *c = parse_ok("{}");
+  ASSERT_EQ(c->n_passes, 0);
+  ASSERT_EQ(c->n_providers, 0);
+  ASSERT_EQ(c->n_strategies, 4);
+  ASSERT(c->strategies[0].builtin);
+  ASSERT(qr_config_find_strategy(c, "security") != NULL);
+  ASSERT_STR_EQ(c->judge.mode, "consensus");
+  ASSERT(c->judge.m == NULL);
+  ASSERT_EQ(c->judge.min_votes, 1);
+  ASSERT_EQ(c->limits.concurrency, 8);
+  ASSERT_EQ(c->limits.timeout_ms, 60000);
+  ASSERT_EQ(c->limits.max_input_tokens_per_pass, 24000);
+  ASSERT_EQ(c->limits.max_retries, 3);
+  ASSERT_EQ(c->limits.max_response_bytes, 8u << 20);
+  ASSERT(c->path == NULL);
+  qr_config_free(c);
+}
+
+TEST(config_full) {
+  qr_config *c = parse_ok(
+      "{" BASE_PROVIDERS ","
+      "\"models\":{\"fast\":{\"provider\":\"or\",\"model\":\"openai/gpt-4o-mini\","
+      "\"price_in_per_mtok\":0.15,\"price_out_per_mtok\":0.6,\"temperature\":0},"
+      "\"smart\":{\"provider\":\"an\",\"model\":\"claude-sonnet-4-0\",\"max_output_tokens\":8000,"
+      "\"stream\":true}},"
+      "\"strategies\":{\"sql\":\"Look for SQL injection.\",\"security\":{\"instructions\":\"mine\"}},"
+      "\"passes\":[{\"model\":\"fast\",\"strategy\":\"correctness\"},"
+      "{\"model\":\"smart\",\"strategy\":\"sql\"},{\"model\":\"fast\",\"strategy\":\"security\"}],"
+      "\"judge\":{\"mode\":\"model\",\"model\":\"smart\",\"min_votes\":2,\"min_confidence\":0.5,"
+      "\"max_findings\":20},"
+      "\"limits\":{\"concurrency\":2,\"timeout_ms\":1000,\"max_input_tokens_per_pass\":8000,"
+      "\"max_retries\":0,\"max_response_bytes\":1024}}");
+  ASSERT_EQ(c->n_providers, 3);
+  ASSERT_STR_EQ(c->providers[0].base_url, "https://openrouter.ai/api/v1"); /* slash trimmed */
+  ASSERT_EQ(c->providers[0].n_headers, 1);
+  ASSERT_STR_EQ(c->providers[0].headers[0].key, "X-Title");
+  ASSERT(c->providers[0].json_schema);
+  ASSERT_EQ(c->providers[1].type, QR_PROVIDER_ANTHROPIC);
+  ASSERT_STR_EQ(c->providers[1].base_url, "https://api.anthropic.com/v1");
+  ASSERT(c->providers[2].api_key_env == NULL);
+  ASSERT(!c->providers[2].json_schema);
+
+  const qr_config_model *fast = qr_config_find_model(c, "fast");
+  ASSERT(fast && fast->prov == &c->providers[0]);
+  ASSERT(fast->temperature == 0);
+  ASSERT(fast->price_out_per_mtok == 0.6);
+  ASSERT_EQ(fast->max_output_tokens, 4096);
+  const qr_config_model *smart = qr_config_find_model(c, "smart");
+  ASSERT(smart->stream);
+  ASSERT(smart->temperature == 0.2);
+  ASSERT_EQ(smart->max_output_tokens, 8000);
+
+  ASSERT_EQ(c->n_strategies, 5);
+  const qr_config_strategy *sec = qr_config_find_strategy(c, "security");
+  ASSERT_STR_EQ(sec->instructions, "mine");
+  ASSERT(!sec->builtin);
+  ASSERT(qr_config_find_strategy(c, "correctness")->builtin);
+  ASSERT_EQ(c->n_passes, 3);
+  ASSERT(c->passes[1].m == smart);
+  ASSERT_STR_EQ(c->passes[1].s->instructions, "Look for SQL injection.");
+  ASSERT(c->judge.m == smart);
+  ASSERT_EQ(c->judge.min_votes, 2);
+  ASSERT_EQ(c->judge.max_findings, 20);
+  ASSERT_EQ(c->limits.max_retries, 0);
+  ASSERT_EQ(c->limits.max_response_bytes, 1024);
+  qr_config_free(c);
+}
+
+TEST(config_errors_name_the_key_path) {
+  ASSERT_CONTAINS(parse_err("{\"passes\":[],\"modles\":{}}"), "modles: unknown key");
+  ASSERT_CONTAINS(parse_err("{" BASE_PROVIDERS ",\"models\":{\"fast\":{\"provider\":\"or\","
+                            "\"model\":\"m\",\"temperature\":\"hot\"}}}"),
+                  "models.fast.temperature: expected a number");
+  ASSERT_CONTAINS(parse_err("{" BASE_PROVIDERS ",\"models\":{\"fast\":{\"provider\":\"or\","
+                            "\"model\":\"m\"}},\"passes\":[{\"model\":\"fast\",\"strategy\":"
+                            "\"security\"},{\"model\":\"fast\",\"strategy\":\"performance\"},"
+                            "{\"model\":\"x\",\"strategy\":\"security\"}]}"),
+                  "passes[2].model: unknown model \"x\"");
+  ASSERT_CONTAINS(parse_err("{" BASE_PROVIDERS ",\"models\":{\"fast\":{\"provider\":\"or\","
+                            "\"model\":\"m\"}},\"passes\":[{\"model\":\"fast\",\"strategy\":\"y\"}]}"),
+                  "passes[0].strategy: unknown strategy \"y\"");
+  ASSERT_CONTAINS(parse_err("{" BASE_PROVIDERS ",\"models\":{\"fast\":{\"provider\":\"or\","
+                            "\"model\":\"m\"}},\"passes\":[{\"model\":\"fast\",\"strategy\":"
+                            "\"security\"},{\"model\":\"fast\",\"strategy\":\"security\"}]}"),
+                  "passes[1]: same model and strategy as passes[0]");
+  ASSERT_CONTAINS(parse_err("{\"models\":{\"m\":{\"provider\":\"nope\",\"model\":\"x\"}}}"),
+                  "models.m.provider: unknown provider \"nope\"");
+  ASSERT_CONTAINS(parse_err("{\"models\":{\"m\":{\"provider\":\"p\"}}}"),
+                  "models.m.provider: unknown provider");
+  ASSERT_CONTAINS(parse_err("{\"providers\":{\"p\":{\"type\":\"gemini\"}}}"),
+                  "providers.p.type: expected \"openai\" or \"anthropic\"");
+  ASSERT_CONTAINS(parse_err("{\"providers\":{\"p\":{}}}"), "providers.p.type: missing");
+  ASSERT_CONTAINS(parse_err("{\"providers\":{\"p\":{\"type\":\"openai\",\"json_schema\":1}}}"),
+                  "providers.p.json_schema: expected true or false");
+  ASSERT_CONTAINS(parse_err("{\"providers\":{\"p\":{\"type\":\"openai\",\"base_url\":\"ftp://x\"}}}"),
+                  "providers.p.base_url: expected an http");
+  ASSERT_CONTAINS(parse_err("{\"providers\":{\"p\":{\"type\":\"openai\",\"headers\":{\"X\":\"a\\r\\nB: c\"}}}}"),
+                  "providers.p.headers.X: line break");
+  ASSERT_CONTAINS(parse_err("{\"judge\":{\"mode\":\"model\"}}"), "judge.model: missing");
+  ASSERT_CONTAINS(parse_err("{\"judge\":{\"mode\":\"vote\"}}"), "judge.mode: expected");
+  ASSERT_CONTAINS(parse_err("{\"judge\":{\"min_confidence\":2}}"), "judge.min_confidence: must be between");
+  ASSERT_CONTAINS(parse_err("{\"limits\":{\"concurrency\":0}}"), "limits.concurrency: must be between 1");
+  ASSERT_CONTAINS(parse_err("{\"limits\":{\"timeout_ms\":-5}}"), "limits.timeout_ms: must be between 1");
+  ASSERT_CONTAINS(parse_err("{\"limits\":{\"timeout_ms\":1.5}}"), "limits.timeout_ms: expected an integer");
+  ASSERT_CONTAINS(parse_err("{\"passes\":{}}"), "passes: expected an array");
+  ASSERT_CONTAINS(parse_err("{\"strategies\":{\"x\":\"\"}}"), "strategies.x: expected non-empty");
+  ASSERT_CONTAINS(parse_err("[]"), "expected an object");
+  ASSERT_CONTAINS(parse_err("{\"limits\":{},\"limits\":{}}"), "duplicate");
+  ASSERT_CONTAINS(parse_err("{\"limits\":"), "config:1:");
+}
+
+TEST(config_never_keeps_or_echoes_keys) {
+  const char *m = parse_err("{\"providers\":{\"p\":{\"type\":\"openai\",\"api_key\":\"sk-SECRET1\"}}}");
+  ASSERT_CONTAINS(m, "providers.p.api_key: keys are never stored");
+  ASSERT(!strstr(m, "SECRET1"));
+  m = parse_err("{\"providers\":{\"p\":{\"type\":\"openai\",\"api_key_env\":\"sk-or-v1-SECRET2\"}}}");
+  ASSERT_CONTAINS(m, "providers.p.api_key_env: expected an environment variable name");
+  ASSERT(!strstr(m, "SECRET2"));
+}
+
+TEST(config_origin_in_messages) {
+  qr_config *c = NULL;
+  qr_err e = {0};
+  const char *j = "{\"bogus\":1}";
+  ASSERT_EQ(qr_config_parse(j, strlen(j), "/etc/q.json", &c, &e), QR_E_CONFIG);
+  ASSERT_STR_EQ(e.msg, "/etc/q.json: bogus: unknown key");
+}
+
+TEST(config_size_cap) {
+  size_t n = (4u << 20) + 1;
+  char *big = malloc(n);
+  memset(big, ' ', n);
+  big[0] = '{';
+  big[n - 1] = '}';
+  qr_config *c = NULL;
+  ASSERT_EQ(qr_config_parse(big, n, NULL, &c, NULL), QR_E_TOOBIG);
+  free(big);
+}
+
+static void write_file(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  ASSERT(f != NULL);
+  fputs(text, f);
+  fclose(f);
+}
+
+TEST(config_load_order) {
+  char dir[] = "/tmp/qr-config-XXXXXX";
+  ASSERT(mkdtemp(dir) != NULL);
+  char xdg[256], qdir[256], file[256], envfile[256];
+  snprintf(xdg, sizeof xdg, "%s/xdg", dir);
+  snprintf(qdir, sizeof qdir, "%s/xdg/quorum", dir);
+  snprintf(file, sizeof file, "%s/xdg/quorum/config.json", dir);
+  snprintf(envfile, sizeof envfile, "%s/env.json", dir);
+  unsetenv("QUORUM_CONFIG");
+  setenv("XDG_CONFIG_HOME", xdg, 1);
+
+  qr_config *c = NULL;
+  qr_err e = {0};
+  ASSERT_OK(qr_config_load(NULL, &c, &e)); /* missing default file: empty config */
+  ASSERT_EQ(c->n_passes, 0);
+  ASSERT_EQ(c->n_strategies, 4);
+  ASSERT(c->path == NULL);
+  qr_config_free(c);
+
+  ASSERT_OK(mkdir(xdg, 0700));
+  ASSERT_OK(mkdir(qdir, 0700));
+  write_file(file, "{\"limits\":{\"concurrency\":3}}");
+  ASSERT_OK(qr_config_load(NULL, &c, &e));
+  ASSERT_EQ(c->limits.concurrency, 3);
+  ASSERT_STR_EQ(c->path, file);
+  qr_config_free(c);
+
+  write_file(envfile, "{\"limits\":{\"concurrency\":5}}");
+  setenv("QUORUM_CONFIG", envfile, 1);
+  ASSERT_OK(qr_config_load(NULL, &c, &e));
+  ASSERT_EQ(c->limits.concurrency, 5);
+  qr_config_free(c);
+  ASSERT_OK(qr_config_load(file, &c, &e)); /* an explicit path wins */
+  ASSERT_EQ(c->limits.concurrency, 3);
+  qr_config_free(c);
+
+  setenv("QUORUM_CONFIG", "/nonexistent/q.json", 1);
+  c = NULL;
+  ASSERT_EQ(qr_config_load(NULL, &c, &e), QR_E_NOTFOUND); /* a named file must exist */
+  ASSERT(c == NULL);
+  ASSERT_EQ(qr_config_load("/nonexistent/q.json", &c, &e), QR_E_NOTFOUND);
+
+  write_file(file, "{\"limits\":{\"concurrency\":\"x\"}}");
+  unsetenv("QUORUM_CONFIG");
+  ASSERT_EQ(qr_config_load(NULL, &c, &e), QR_E_CONFIG); /* a broken default file is an error */
+  ASSERT_CONTAINS(e.msg, "config.json: limits.concurrency: expected an integer");
+  unlink(file);
+  unlink(envfile);
+  rmdir(qdir);
+  rmdir(xdg);
+  rmdir(dir);
+}
+
+TEST(config_builtin_strategies) {
+  size_t n;
+  const qr_builtin_strategy *b = qr_builtin_strategies(&n);
+  ASSERT_EQ(n, 4);
+  const char *names[] = {"correctness", "security", "performance", "maintainability"};
+  for (size_t i = 0; i < n; i++) {
+    ASSERT_STR_EQ(b[i].name, names[i]);
+    ASSERT(strlen(b[i].instructions) > 500);
+    ASSERT_CONTAINS(b[i].instructions, "Do NOT report");
+    /* The embedded text ends where the file ends: one trailing newline, then the NUL. */
+    size_t len = strlen(b[i].instructions);
+    ASSERT(b[i].instructions[len - 1] == '\n' && b[i].instructions[len - 2] != '\n');
+  }
+}
+
+TEST(config_examples_parse) {
+  char dir[512];
+  snprintf(dir, sizeof dir, "%s/../../examples/configs", qr_test_data_dir());
+  DIR *d = opendir(dir);
+  ASSERT(d != NULL);
+  int count = 0;
+  struct dirent *ent;
+  while ((ent = readdir(d))) {
+    size_t n = strlen(ent->d_name);
+    if (n < 6 || strcmp(ent->d_name + n - 5, ".json")) continue;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, ent->d_name);
+    qr_config *c = NULL;
+    qr_err e = {0};
+    if (qr_config_load(path, &c, &e)) QR__FAIL("%s", e.msg);
+    if (c->n_passes < 2) QR__FAIL("%s: fewer than 2 passes", path);
+    for (size_t i = 0; i < c->n_models; i++)
+      if (c->models[i].prov->api_key_env && strstr(c->models[i].prov->api_key_env, "sk-"))
+        QR__FAIL("%s: a key in api_key_env", path);
+    qr_config_free(c);
+    count++;
+  }
+  closedir(d);
+  ASSERT_EQ(count, 5);
+}
+
+TEST(config_alloc_failures) {
+  /* Fails each allocation in turn: every failure is a clean QR_E_NOMEM, never a crash or leak. */
+  char path[600], *text;
+  size_t len;
+  snprintf(path, sizeof path, "%s/../../examples/configs/openrouter-cheap.json", qr_test_data_dir());
+  ASSERT_OK(qr_read_file(path, 1u << 20, &text, &len, NULL));
+  int rc = QR_E_NOMEM;
+  for (long n = 1; rc == QR_E_NOMEM; n++) {
+    qr_config *c = NULL;
+    qr_alloc_fail_after(n);
+    rc = qr_config_parse(text, len, "x.json", &c, NULL);
+    qr_alloc_fail_after(-1);
+    if (!rc) qr_config_free(c);
+  }
+  ASSERT_OK(rc);
+  qr_free(text);
+}
