@@ -100,6 +100,7 @@ static int buf_reserve(qr_buf *b, size_t extra) {
   while (n < need) n = n > SIZE_MAX / 2 ? need : n * 2;
   char *p = qr_realloc(b->data, n);
   if (!p) return QR_E_NOMEM;
+  if (!b->data) p[0] = '\0'; /* a fresh buffer is an empty string, even before any append */
   b->data = p;
   b->alloc = n;
   return QR_OK;

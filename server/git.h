@@ -1,0 +1,29 @@
+/* git.h — runs git through uv_spawn (never a shell) and captures its output, capped.
+ * The CLI and the language server both get their diffs this way. */
+#ifndef QR_GIT_H
+#define QR_GIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <uv.h>
+
+#include "common.h"
+
+/* status: 0, or QR_E_IO (git failed to start or exited non-zero: `message` holds its stderr),
+ * QR_E_TOOBIG (stdout over the cap). `out` (NUL-terminated) and `message` are borrowed for the
+ * duration of the call. */
+typedef void (*qr_git_done_cb)(int status, const char *out, size_t len, const char *message,
+                               void *data);
+
+/* Runs `git -C root ARGS…` (argv NULL-terminated, without "git"). The callback runs exactly
+ * once, from the loop, after the child has exited and every handle is closed; on an error
+ * return it never runs. */
+int qr_git_run(uv_loop_t *loop, const char *root, const char *const *args, size_t max_out,
+               qr_git_done_cb cb, void *data, qr_err *e);
+
+/* The diff arguments for a review: staged → `diff --cached`, else `diff BASE` (default HEAD);
+ * always --no-color --no-ext-diff and a/ b/ prefixes whatever the user's git config says.
+ * Fills `args` (at least 10 slots), NULL-terminated; the strings are static or `base`. */
+void qr_git_diff_args(const char **args, bool staged, const char *base);
+
+#endif
