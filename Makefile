@@ -10,6 +10,9 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 # Libraries are checked with dpkg, tools by their command (node may come from elsewhere).
 DEB_LIBS  := libuv1-dev libcurl4-openssl-dev libjansson-dev libtree-sitter-dev ca-certificates
 DEB_TOOLS := pkg-config:pkg-config npm:npm node:nodejs python3:python3 git:git
+# What only the tests need: real editors and the analyzers the tool passes drive.
+TEST_LIBS  := elpa-eglot
+TEST_TOOLS := nvim:neovim emacs:emacs-nox cppcheck:cppcheck shellcheck:shellcheck pyflakes3:pyflakes3
 
 GRAMMAR_DIR := grammars/node_modules
 # language name : source folder inside the npm package
@@ -26,26 +29,35 @@ CLI_SRC    := $(wildcard clients/cli/*.c)
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all deps grammars run test unit e2e bench fuzz clean distclean
+.PHONY: all deps test-deps grammars run test unit e2e bench fuzz clean distclean
 
 all: bin/quorum-ls bin/quorum
 
 # --- dependencies ---------------------------------------------------------------------------
 # A fast no-op when everything is present; installs what is missing with apt-get as root.
 deps: build/.deps-ok
+test-deps: build/.test-deps-ok
 build/.deps-ok: Makefile
-	@missing=""; \
-	for p in $(DEB_LIBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	for t in $(DEB_TOOLS); do command -v $${t%%:*} >/dev/null || missing="$$missing $${t#*:}"; done; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "deps: installing$$missing"; \
-	    (apt-get install -y -q --no-install-recommends $$missing || \
-	     (apt-get update -q && apt-get install -y -q --no-install-recommends $$missing)) >build-deps.log 2>&1 \
-	     || { cat build-deps.log; exit 1; }; rm -f build-deps.log; \
-	  else echo "deps: missing$$missing — run: sudo apt-get install -y$$missing"; exit 1; fi; \
-	fi
+	@$(call install,$(DEB_LIBS),$(DEB_TOOLS))
 	@mkdir -p build && touch $@
+build/.test-deps-ok: Makefile build/.deps-ok
+	@$(call install,$(TEST_LIBS),$(TEST_TOOLS))
+	@touch $@
+
+# $(call install,PACKAGES,COMMAND:PACKAGE…): apt-get installs whatever is missing.
+define install
+missing=""; \
+for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+for t in $(2); do command -v $${t%%:*} >/dev/null || missing="$$missing $${t#*:}"; done; \
+if [ -n "$$missing" ]; then \
+  if [ "$$(id -u)" = 0 ]; then \
+    echo "deps: installing$$missing"; \
+    (apt-get install -y -q --no-install-recommends $$missing || \
+     (apt-get update -q && apt-get install -y -q --no-install-recommends $$missing)) >build-deps.log 2>&1 \
+     || { cat build-deps.log; exit 1; }; rm -f build-deps.log; \
+  else echo "deps: missing$$missing — run: sudo apt-get install -y$$missing"; exit 1; fi; \
+fi
+endef
 
 grammars: $(GRAMMAR_LIB)
 $(GRAMMAR_STAMP): grammars/package.json grammars/package-lock.json | deps
@@ -120,7 +132,7 @@ run: all
 	@./bin/quorum-ls --version
 	@./bin/quorum --help
 
-test: $(TEST_BINS)
+test: test-deps $(TEST_BINS)
 	@tests/run.sh
 
 # libFuzzer runs (clang); FUZZ_SECONDS each. New corpus entries land in tests/fuzz/corpus/<name>/.

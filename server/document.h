@@ -52,7 +52,8 @@ qr_document *qr_docs_get(qr_docs *s, const char *uri);
 /* Calls fn for every open document. */
 void qr_docs_each(qr_docs *s, void (*fn)(qr_document *d, void *data), void *data);
 
-/* LSP position → byte offset in d->text (clamped as described above). */
+/* LSP position → byte offset in d->text (clamped as described above). Only for documents
+ * that belong to a store (they use its line index); for any other text use qr_text_*. */
 size_t qr_doc_offset(const qr_document *d, qr_pos_encoding enc, int line, int character);
 /* Byte offset → LSP position (offset clamped to d->len). */
 void qr_doc_position(const qr_document *d, qr_pos_encoding enc, size_t offset, int *line,
