@@ -2,6 +2,8 @@
  * callback runs once the process has exited and all three handles have closed. */
 #include "git.h"
 
+#include "log.h"
+
 #include <string.h>
 
 #define MAX_ARGS 32
@@ -14,6 +16,7 @@ typedef struct git_run {
   int open_handles;
   int64_t exit_status;
   int status; /* first error seen */
+  bool exit1_ok;
   qr_git_done_cb cb;
   void *data;
 } git_run;
@@ -34,7 +37,7 @@ static void finish_if_closed(git_run *g) {
     return;
   }
   int status = g->status;
-  if (!status && g->exit_status != 0) status = QR_E_IO;
+  if (!status && g->exit_status != 0 && !(g->exit1_ok && g->exit_status == 1)) status = QR_E_IO;
   const char *msg = g->err_buf.data ? g->err_buf.data : "";
   g->cb(status, g->out_buf.data ? g->out_buf.data : "", g->out_buf.len,
         status == QR_E_TOOBIG ? "git output is larger than the cap" : msg, g->data);
@@ -63,7 +66,7 @@ static void on_exit_cb(uv_process_t *p, int64_t exit_status, int signal) {
 }
 
 int qr_git_run(uv_loop_t *loop, const char *root, const char *const *args, size_t max_out,
-               qr_git_done_cb cb, void *data, qr_err *e) {
+               bool exit1_ok, qr_git_done_cb cb, void *data, qr_err *e) {
   char *argv[MAX_ARGS + 4] = {"git", "-C", (char *)root};
   size_t n = 3;
   for (size_t i = 0; args[i]; i++) {
@@ -77,6 +80,7 @@ int qr_git_run(uv_loop_t *loop, const char *root, const char *const *args, size_
   qr_buf_init(&g->err_buf, MAX_STDERR);
   g->cb = cb;
   g->data = data;
+  g->exit1_ok = exit1_ok;
   uv_pipe_init(loop, &g->out, 0);
   uv_pipe_init(loop, &g->err, 0);
   g->out.data = g->err.data = g->proc.data = g;
@@ -102,14 +106,106 @@ int qr_git_run(uv_loop_t *loop, const char *root, const char *const *args, size_
   return QR_OK;
 }
 
-void qr_git_diff_args(const char **args, bool staged, const char *base) {
-  size_t n = 0;
-  args[n++] = "diff";
-  args[n++] = "--no-color";
-  args[n++] = "--no-ext-diff";
-  args[n++] = "--src-prefix=a/";
-  args[n++] = "--dst-prefix=b/";
-  args[n++] = staged ? "--cached" : (base ? base : "HEAD");
-  if (!staged) args[n++] = "--";
-  args[n] = NULL;
+/* ---- the review's change: tracked diff, then untracked files one by one ------------------ */
+
+#define DIFF_FLAGS "--no-color", "--no-ext-diff", "--src-prefix=a/", "--dst-prefix=b/"
+
+typedef struct change_diff {
+  uv_loop_t *loop;
+  char *root;
+  qr_buf diff;      /* the combined diff, capped */
+  char *untracked;  /* NUL-separated paths from ls-files -z; owned */
+  size_t untracked_len, pos;
+  int files;
+  qr_git_done_cb cb;
+  void *data;
+} change_diff;
+
+static void change_finish(change_diff *c, int status, const char *message) {
+  c->cb(status, c->diff.data ? c->diff.data : "", c->diff.len, message, c->data);
+  qr_buf_free(&c->diff);
+  qr_free(c->untracked);
+  qr_free(c->root);
+  qr_free(c);
+}
+
+static void next_untracked(change_diff *c);
+
+static void on_untracked_diff(int status, const char *out, size_t len, const char *message,
+                              void *data) {
+  change_diff *c = data;
+  if (!status) status = qr_buf_append(&c->diff, out, len);
+  if (status) change_finish(c, status, status == QR_E_TOOBIG ? "the change is larger than the cap" : message);
+  else next_untracked(c);
+}
+
+static void next_untracked(change_diff *c) {
+  while (c->pos < c->untracked_len) {
+    const char *path = c->untracked + c->pos;
+    c->pos += strlen(path) + 1;
+    if (++c->files > QR_GIT_MAX_UNTRACKED) {
+      QR_WARN("more than %d untracked files: %s and later ones are not reviewed",
+              QR_GIT_MAX_UNTRACKED, path);
+      break;
+    }
+    const char *args[] = {"diff", "--no-index", DIFF_FLAGS, "--", "/dev/null", path, NULL};
+    qr_err e = {0};
+    if (qr_git_run(c->loop, c->root, args, c->diff.cap - c->diff.len, true, on_untracked_diff, c, &e))
+      change_finish(c, e.code, e.msg);
+    return;
+  }
+  change_finish(c, QR_OK, "");
+}
+
+static void on_ls_files(int status, const char *out, size_t len, const char *message, void *data) {
+  change_diff *c = data;
+  if (status) {
+    change_finish(c, status, message);
+    return;
+  }
+  c->untracked = qr_malloc(len + 1);
+  if (!c->untracked) {
+    change_finish(c, QR_E_NOMEM, "out of memory");
+    return;
+  }
+  memcpy(c->untracked, out, len);
+  c->untracked[len] = '\0';
+  c->untracked_len = len;
+  next_untracked(c);
+}
+
+static void on_tracked_diff(int status, const char *out, size_t len, const char *message,
+                            void *data) {
+  change_diff *c = data;
+  if (!status) status = qr_buf_append(&c->diff, out, len);
+  if (status) {
+    change_finish(c, status, status == QR_E_TOOBIG ? "the change is larger than the cap" : message);
+    return;
+  }
+  static const char *const args[] = {"ls-files", "--others", "--exclude-standard", "-z", NULL};
+  qr_err e = {0};
+  if (qr_git_run(c->loop, c->root, args, 1 << 20, false, on_ls_files, c, &e))
+    change_finish(c, e.code, e.msg);
+}
+
+int qr_git_change_diff(uv_loop_t *loop, const char *root, bool staged, const char *base,
+                       size_t max_out, qr_git_done_cb cb, void *data, qr_err *e) {
+  change_diff *c = qr_calloc(1, sizeof *c);
+  if (!c || !(c->root = qr_strdup(root))) {
+    qr_free(c);
+    return qr_err_set(e, QR_E_NOMEM, "out of memory");
+  }
+  c->loop = loop;
+  c->cb = cb;
+  c->data = data;
+  qr_buf_init(&c->diff, max_out);
+  const char *args[] = {"diff", DIFF_FLAGS, staged ? "--cached" : (base ? base : "HEAD"), "--", NULL};
+  /* A staged review stops after the index's diff: untracked files are not part of a commit. */
+  int rc = qr_git_run(loop, root, args, max_out, false, staged ? on_untracked_diff : on_tracked_diff,
+                      c, e);
+  if (rc) {
+    qr_free(c->root);
+    qr_free(c);
+  }
+  return rc;
 }

@@ -17,13 +17,17 @@ typedef void (*qr_git_done_cb)(int status, const char *out, size_t len, const ch
 
 /* Runs `git -C root ARGS…` (argv NULL-terminated, without "git"). The callback runs exactly
  * once, from the loop, after the child has exited and every handle is closed; on an error
- * return it never runs. */
+ * return it never runs. Exit status 1 counts as success when `exit1_ok` (git diff --no-index
+ * exits 1 when the files differ). */
 int qr_git_run(uv_loop_t *loop, const char *root, const char *const *args, size_t max_out,
-               qr_git_done_cb cb, void *data, qr_err *e);
+               bool exit1_ok, qr_git_done_cb cb, void *data, qr_err *e);
 
-/* The diff arguments for a review: staged → `diff --cached`, else `diff BASE` (default HEAD);
- * always --no-color --no-ext-diff and a/ b/ prefixes whatever the user's git config says.
- * Fills `args` (at least 10 slots), NULL-terminated; the strings are static or `base`. */
-void qr_git_diff_args(const char **args, bool staged, const char *base);
+/* The change a review looks at, as one unified diff: `git diff --cached` when staged, else
+ * `git diff BASE` (default HEAD) followed by every untracked, not ignored file as a new file
+ * (at most QR_GIT_MAX_UNTRACKED of them; the rest are named in the log). Same callback rules. */
+#define QR_GIT_MAX_UNTRACKED 256
+int qr_git_change_diff(uv_loop_t *loop, const char *root, bool staged, const char *base,
+                       size_t max_out, qr_git_done_cb cb, void *data, qr_err *e);
+
 
 #endif

@@ -1,0 +1,446 @@
+/* review.c — the review orchestrator. It owns everything one review allocates: the parsed diff,
+ * the snapshot, the context, the plan, the in-flight provider calls and the per-pass ledger,
+ * and frees it all after the done callback. Requests start in plan order, at most
+ * limits.concurrency at a time, so wall time is about the slowest pass, not the sum. */
+#include "review.h"
+
+#include <string.h>
+
+#include "context.h"
+#include "diff.h"
+#include "findings.h"
+#include "judge.h"
+#include "log.h"
+#include "plan.h"
+#include "prompt.h"
+#include "provider.h"
+#include "snapshot.h"
+
+#define DEFAULT_MAX_DIFF (64u << 20)
+#define MAX_FILE_BYTES (8u << 20)
+#define RELOCATE_WINDOW 5
+#define MIN_CHUNK_TOKENS 256 /* context.c's smallest budget */
+
+/* What one pass (model × strategy) did over all its requests. */
+typedef struct pass_state {
+  int requests, finished, failed;
+  const char *status; /* "ok" | "failed" | "timeout" | "skipped" (static) */
+  char *error;        /* owned; the first failure's reason and message */
+  uint64_t t_first, t_last;
+  long input_tokens, output_tokens, cached_tokens;
+  double cost_usd;
+  int findings, dropped;
+} pass_state;
+
+/* One in-flight provider call. */
+typedef struct call_slot {
+  qr_review *review;
+  size_t request;       /* index into plan->requests, or SIZE_MAX for the judge */
+  struct qr_provider_call *call; /* NULL once finished */
+  uint64_t t_start;
+  bool ok;              /* the answer was parsed: this pass saw the chunk's files */
+} call_slot;
+
+struct qr_review {
+  uv_loop_t *loop;
+  qr_http *http;
+  const qr_config *cfg;
+  char *root;
+  qr_diff *diff;
+  qr_snapshot *snap;
+  char **omitted_snapshot;
+  qr_context *ctx;
+  qr_plan *plan;
+  pass_state *passes;
+  call_slot *slots;     /* one per plan request */
+  size_t next, in_flight, finished;
+  qr_finding_list found; /* validated findings of every pass, one source each */
+  bool canceled;
+  uv_timer_t kick;      /* starts the requests on the next loop turn; closed before anything else */
+  /* judge call */
+  call_slot judge_slot;
+  qr_finding_list merged;
+  qr_judge_rejections rejected;
+  json_t *judge_pass;   /* the judge's ledger entry, or NULL */
+  char *judge_error;    /* owned; why the model judge's verdict was not used */
+  qr_review_done_cb done;
+  qr_review_progress_cb progress;
+  void *data;
+};
+
+static void start_requests(qr_review *r);
+static void finish_review(qr_review *r);
+
+static void review_free(qr_review *r) {
+  if (r->passes)
+    for (size_t i = 0; i < r->cfg->n_passes; i++) qr_free(r->passes[i].error);
+  qr_free(r->passes);
+  qr_free(r->slots);
+  qr_plan_free(r->plan);
+  qr_context_free(r->ctx);
+  qr_snapshot_free_omitted(r->omitted_snapshot);
+  qr_snapshot_free(r->snap);
+  qr_diff_free(r->diff);
+  qr_finding_list_free(&r->found);
+  qr_finding_list_free(&r->merged);
+  qr_judge_rejections_free(&r->rejected);
+  json_decref(r->judge_pass);
+  qr_free(r->judge_error);
+  qr_free(r->root);
+  qr_free(r);
+}
+
+/* Records a failed request on its pass; the first failure names the pass's error. */
+static void pass_fail(pass_state *ps, int status, const char *reason, const char *message) {
+  ps->failed++;
+  if (ps->error) return;
+  ps->status = status == QR_E_TIMEOUT ? "timeout" : "failed";
+  ps->error = qr_asprintf("%s: %s", reason ? reason : qr_err_name(status),
+                          message ? message : qr_strerror(status));
+}
+
+static void pass_add_usage(pass_state *ps, const qr_completion *c) {
+  if (!c) return;
+  ps->input_tokens += c->input_tokens;
+  ps->output_tokens += c->output_tokens;
+  ps->cached_tokens += c->cached_tokens;
+  ps->cost_usd += c->cost_usd;
+}
+
+/* Parses and validates one request's answer into r->found, counting on its pass. */
+static bool take_answer(qr_review *r, const qr_plan_request *req, pass_state *ps,
+                        const qr_completion *c) {
+  const qr_config_pass *cp = &r->cfg->passes[req->pass];
+  qr_finding_list l;
+  qr_finding_list_init(&l);
+  int skipped = 0;
+  qr_err e = {0};
+  int rc = qr_findings_parse(c->text, strlen(c->text), cp->model, cp->strategy, req->pass, &l,
+                             &skipped, &e);
+  if (rc) {
+    pass_fail(ps, rc, "malformed_output", e.msg);
+    qr_finding_list_free(&l);
+    return false;
+  }
+  int dropped = qr_findings_validate(&l, r->diff, r->snap, false, RELOCATE_WINDOW);
+  ps->dropped += skipped + dropped;
+  ps->findings += (int)l.n;
+  for (size_t i = 0; i < l.n; i++)
+    if (qr_finding_list_push(&r->found, &l.items[i])) pass_fail(ps, QR_E_NOMEM, NULL, NULL);
+  l.n = 0;
+  qr_finding_list_free(&l);
+  return true;
+}
+
+static void on_call_done(int status, const char *reason, const char *message, qr_completion *c,
+                         void *data) {
+  call_slot *slot = data;
+  qr_review *r = slot->review;
+  const qr_plan_request *req = &r->plan->requests[slot->request];
+  pass_state *ps = &r->passes[req->pass];
+  slot->call = NULL;
+  ps->finished++;
+  ps->t_last = qr_now_ms();
+  pass_add_usage(ps, c);
+  if (status) pass_fail(ps, status, reason, message);
+  else slot->ok = take_answer(r, req, ps, c);
+  QR_INFO("pass %d (%s × %s) request %zu: %s", req->pass, r->cfg->passes[req->pass].model,
+          r->cfg->passes[req->pass].strategy, slot->request, status ? reason : "ok");
+  r->in_flight--;
+  r->finished++;
+  if (r->progress) {
+    double cost = 0;
+    for (size_t i = 0; i < r->cfg->n_passes; i++) cost += r->passes[i].cost_usd;
+    r->progress(r, (int)r->finished, (int)r->plan->n_requests, cost, r->data);
+  }
+  start_requests(r);
+}
+
+static void start_requests(qr_review *r) {
+  size_t limit = (size_t)QR_MAX(1, r->cfg->limits.concurrency);
+  while (!r->canceled && r->next < r->plan->n_requests && r->in_flight < limit) {
+    size_t i = r->next++;
+    const qr_plan_request *req = &r->plan->requests[i];
+    pass_state *ps = &r->passes[req->pass];
+    call_slot *slot = &r->slots[i];
+    slot->review = r;
+    slot->request = i;
+    slot->t_start = qr_now_ms();
+    if (!ps->t_first) ps->t_first = slot->t_start;
+    int rc = qr_provider_call(r->http, r->cfg->passes[req->pass].m, &req->prompt, &r->cfg->limits,
+                              on_call_done, slot, &slot->call);
+    if (rc) {
+      ps->finished++;
+      pass_fail(ps, rc, "not_sent", qr_strerror(rc));
+      r->finished++;
+      continue;
+    }
+    r->in_flight++;
+  }
+  if (r->in_flight == 0 && (r->canceled || r->next == r->plan->n_requests)) finish_review(r);
+}
+
+/* ---- the result ---------------------------------------------------------------------------- */
+
+/* 1-based column of the first non-blank byte of `line` in `file` (1 when unknown). */
+static int first_column(const qr_snapshot *snap, const char *file, int line) {
+  const qr_snapshot_file *f = qr_snapshot_find(snap, file);
+  const char *text;
+  size_t len, i = 0;
+  if (!f || !qr_snapshot_line(f, line, &text, &len)) return 1;
+  while (i < len && (text[i] == ' ' || text[i] == '\t')) i++;
+  return i < len ? (int)i + 1 : 1;
+}
+
+static json_t *finding_json(const qr_review *r, const qr_finding *f) {
+  json_t *sources = json_array();
+  for (size_t i = 0; i < f->n_sources; i++)
+    json_array_append_new(sources, json_pack("{s:s, s:s}", "model", f->sources[i].model,
+                                             "strategy", f->sources[i].strategy));
+  json_t *o = json_pack("{s:s, s:i, s:i, s:i, s:s, s:s, s:s, s:i, s:i, s:f, s:o, s:s}", "file",
+                        f->file, "start_line", f->start_line, "end_line", f->end_line,
+                        "start_column", first_column(r->snap, f->file, f->start_line),
+                        "severity", qr_severity_name(f->severity), "category", f->category,
+                        "message", f->message, "votes", f->votes, "models", f->models,
+                        "confidence", f->confidence, "sources", sources, "fingerprint",
+                        f->fingerprint);
+  if (f->fix)
+    json_object_set_new(o, "fix", json_pack("{s:i, s:i, s:s}", "start_line", f->fix->start_line,
+                                            "end_line", f->fix->end_line, "replacement",
+                                            f->fix->replacement));
+  return o;
+}
+
+static json_t *pass_json(const qr_config_pass *cp, const pass_state *ps) {
+  json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:f, s:i, s:i}", "role", "pass",
+                        "model", cp->model, "strategy", cp->strategy, "status", ps->status,
+                        "latency_ms", (json_int_t)(ps->t_last - ps->t_first), "input_tokens",
+                        (json_int_t)ps->input_tokens, "output_tokens",
+                        (json_int_t)ps->output_tokens, "cached_tokens",
+                        (json_int_t)ps->cached_tokens, "cost_usd", ps->cost_usd, "findings",
+                        ps->findings, "dropped", ps->dropped);
+  if (ps->error) json_object_set_new(o, "error", json_string(ps->error));
+  if (ps->requests > 1) json_object_set_new(o, "requests", json_integer(ps->requests));
+  return o;
+}
+
+static json_t *build_result(qr_review *r, int *failed_all) {
+  json_t *findings = json_array(), *passes = json_array(), *rejected = json_array();
+  for (size_t i = 0; i < r->merged.n; i++)
+    json_array_append_new(findings, finding_json(r, &r->merged.items[i]));
+  for (size_t i = 0; i < r->rejected.n; i++) {
+    json_t *o = finding_json(r, &r->rejected.items[i].finding);
+    json_object_set_new(o, "reason", json_string(r->rejected.items[i].reason));
+    json_array_append_new(rejected, o);
+  }
+  double cost = 0;
+  int ok = 0, ran = 0;
+  json_t *errors = json_array();
+  for (size_t i = 0; i < r->cfg->n_passes; i++) {
+    pass_state *ps = &r->passes[i];
+    if (ps->requests == 0) continue; /* nothing to review for this pass */
+    ran++;
+    if (!strcmp(ps->status, "ok")) ok++;
+    else
+      json_array_append_new(errors, json_sprintf("%s × %s: %s", r->cfg->passes[i].model,
+                                                 r->cfg->passes[i].strategy, ps->error));
+    cost += ps->cost_usd;
+    json_array_append_new(passes, pass_json(&r->cfg->passes[i], ps));
+  }
+  if (r->judge_pass) {
+    cost += json_real_value(json_object_get(r->judge_pass, "cost_usd"));
+    json_array_append(passes, r->judge_pass);
+  }
+  if (r->judge_error) json_array_append_new(errors, json_sprintf("judge: %s", r->judge_error));
+  json_t *omitted = json_array();
+  for (size_t i = 0; r->omitted_snapshot && r->omitted_snapshot[i]; i++)
+    json_array_append_new(omitted, json_string(r->omitted_snapshot[i]));
+  for (size_t i = 0; r->ctx && i < r->ctx->n_omitted; i++)
+    json_array_append_new(omitted, json_string(r->ctx->omitted[i]));
+  *failed_all = ran > 0 && ok == 0;
+  return json_pack("{s:o, s:o, s:o, s:o, s:f, s:b, s:b, s:o}", "findings", findings, "passes",
+                   passes, "rejected", rejected, "omitted_files", omitted, "cost_usd", cost,
+                   "degraded", json_array_size(errors) > 0, "canceled", r->canceled, "errors",
+                   errors);
+}
+
+static void emit(qr_review *r) {
+  int failed_all = 0;
+  json_t *result = build_result(r, &failed_all);
+  int status = r->canceled ? QR_E_CANCELED : failed_all ? QR_E_PROVIDER : QR_OK;
+  if (result) r->done(r, status, result, r->data);
+  else r->done(r, QR_E_NOMEM, NULL, r->data);
+  json_decref(result);
+  review_free(r);
+}
+
+/* ---- the judge ------------------------------------------------------------------------------ */
+
+static void on_judge_done(int status, const char *reason, const char *message, qr_completion *c,
+                          void *data) {
+  qr_review *r = ((call_slot *)data)->review;
+  r->judge_slot.call = NULL;
+  const qr_config_judge *j = &r->cfg->judge;
+  double cost = c ? c->cost_usd : 0;
+  qr_err e = {0};
+  if (!status) status = qr_judge_apply(&r->merged, c->text, strlen(c->text), &r->rejected, &e);
+  if (status) {
+    r->judge_error = qr_asprintf("%s: %s — the consensus result stands", reason ? reason : "verdicts",
+                                 message ? message : e.msg);
+    QR_WARN("judge: %s", r->judge_error);
+  }
+  r->judge_pass = json_pack(
+      "{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:f, s:i}", "role", "judge", "model", j->model,
+      "strategy", "judge", "status", status ? (status == QR_E_TIMEOUT ? "timeout" : "failed") : "ok",
+      "latency_ms", (json_int_t)(qr_now_ms() - r->judge_slot.t_start), "input_tokens",
+      (json_int_t)(c ? c->input_tokens : 0), "output_tokens", (json_int_t)(c ? c->output_tokens : 0),
+      "cost_usd", cost, "rejected", (int)r->rejected.n);
+  if (r->judge_pass && r->judge_error)
+    json_object_set_new(r->judge_pass, "error", json_string(r->judge_error));
+  emit(r);
+}
+
+/* Starts the model judge when configured and there is something to judge; else emits. */
+static void judge_or_emit(qr_review *r) {
+  const qr_config_judge *j = &r->cfg->judge;
+  if (r->canceled || !j->m || strcmp(j->mode, "model") || r->merged.n == 0) {
+    emit(r);
+    return;
+  }
+  qr_prompt prompt = {0};
+  qr_err e = {0};
+  int rc = qr_judge_build_prompt(&r->merged, r->snap, qr_now_ms(), &prompt, &e);
+  r->judge_slot.review = r;
+  r->judge_slot.request = SIZE_MAX;
+  r->judge_slot.t_start = qr_now_ms();
+  if (!rc)
+    rc = qr_provider_call(r->http, j->m, &prompt, &r->cfg->limits, on_judge_done, &r->judge_slot,
+                          &r->judge_slot.call);
+  qr_prompt_clear(&prompt);
+  if (rc) {
+    r->judge_error = qr_asprintf("not sent: %s", rc == QR_E_CONFIG || e.code ? e.msg : qr_strerror(rc));
+    emit(r);
+  }
+}
+
+/* How many passes read each file successfully: the denominator of a finding's agreement. */
+static qr_judge_coverage *coverage(const qr_review *r) {
+  size_t nf = r->snap->n_files, np = r->cfg->n_passes;
+  qr_judge_coverage *cov = qr_calloc(nf, sizeof *cov);
+  bool *seen = qr_calloc(nf * np, sizeof *seen);
+  if (!cov || !seen) {
+    qr_free(cov);
+    qr_free(seen);
+    return NULL;
+  }
+  for (size_t i = 0; i < r->plan->n_requests; i++) {
+    const qr_plan_request *req = &r->plan->requests[i];
+    const qr_context_chunk *ch = &r->ctx->chunks[req->chunk];
+    for (size_t k = 0; r->slots[i].ok && k < ch->n_files; k++)
+      for (size_t f = 0; f < nf; f++)
+        if (!strcmp(ch->files[k], r->snap->files[f].path)) seen[f * np + (size_t)req->pass] = true;
+  }
+  for (size_t f = 0; f < nf; f++) {
+    cov[f].file = r->snap->files[f].path;
+    for (size_t p = 0; p < np; p++) cov[f].passes += seen[f * np + p];
+  }
+  qr_free(seen);
+  return cov;
+}
+
+static void finish_review(qr_review *r) {
+  qr_judge_options o = {.min_votes = r->cfg->judge.min_votes,
+                        .min_confidence = r->cfg->judge.min_confidence,
+                        .max_findings = r->cfg->judge.max_findings};
+  qr_err e = {0};
+  qr_judge_coverage *cov = coverage(r);
+  int rc = cov ? qr_judge_consensus(&r->found, r->snap, cov, r->snap->n_files, &o, &r->merged, &e)
+               : qr_err_set(&e, QR_E_NOMEM, "out of memory");
+  qr_free(cov);
+  if (rc) r->judge_error = qr_asprintf("consensus merge failed: %s", e.msg);
+  judge_or_emit(r);
+}
+
+/* ---- start and cancel ----------------------------------------------------------------------- */
+
+/* Tokens of a pass's prompt without code (system part + strategy), the largest over all
+ * passes: limits.max_input_tokens_per_pass covers the whole request, the chunks the rest. */
+static int prompt_overhead(const qr_config *cfg) {
+  int max = 0;
+  for (size_t i = 0; i < cfg->n_passes; i++) {
+    qr_prompt p = {0};
+    if (!cfg->passes[i].s || qr_prompt_build(cfg->passes[i].s, "", &p, NULL)) continue;
+    int n = qr_estimate_tokens(p.system, strlen(p.system)) + qr_estimate_tokens(p.user, strlen(p.user));
+    max = QR_MAX(max, n);
+    qr_prompt_clear(&p);
+  }
+  return max;
+}
+
+/* Builds everything the requests need; errors here are input errors (never a partial review). */
+static int prepare(qr_review *r, const qr_review_params *p, qr_err *e) {
+  size_t cap = p->max_diff_bytes ? p->max_diff_bytes : DEFAULT_MAX_DIFF;
+  int rc = qr_diff_parse(p->diff, p->diff_len, cap, &r->diff, e);
+  if (rc) return rc;
+  rc = qr_snapshot_from_diff(r->diff, r->root, MAX_FILE_BYTES, &r->snap, &r->omitted_snapshot, e);
+  if (rc) return rc;
+  int budget = r->cfg->limits.max_input_tokens_per_pass - prompt_overhead(r->cfg);
+  if (budget < MIN_CHUNK_TOKENS)
+    return qr_err_set(e, QR_E_CONFIG,
+                      "limits.max_input_tokens_per_pass (%d) leaves no room for code after the prompt",
+                      r->cfg->limits.max_input_tokens_per_pass);
+  rc = qr_context_build(r->diff, r->snap, budget, &r->ctx, e);
+  if (rc) return rc;
+  rc = qr_plan_build(r->cfg, r->ctx, &r->plan, e);
+  if (rc) return rc;
+  r->passes = qr_calloc(r->cfg->n_passes, sizeof *r->passes);
+  r->slots = qr_calloc(r->plan->n_requests, sizeof *r->slots);
+  if (!r->passes || !r->slots) return qr_err_set(e, QR_E_NOMEM, "out of memory");
+  for (size_t i = 0; i < r->cfg->n_passes; i++) r->passes[i].status = "ok";
+  for (size_t i = 0; i < r->plan->n_requests; i++) r->passes[r->plan->requests[i].pass].requests++;
+  return QR_OK;
+}
+
+/* The kick timer is fully closed before the first request starts, so nothing of libuv's
+ * refers to the review when it frees itself. */
+static void on_kick_closed(uv_handle_t *h) { start_requests(h->data); }
+static void on_kick(uv_timer_t *t) { uv_close((uv_handle_t *)t, on_kick_closed); }
+
+int qr_review_start(uv_loop_t *loop, qr_http *http, const qr_review_params *p,
+                    qr_review_done_cb done, qr_review_progress_cb progress, void *data,
+                    qr_review **out, qr_err *e) {
+  if (!p->config || p->config->n_passes == 0)
+    return qr_err_set(e, QR_E_CONFIG, "no review passes are configured (see README: Configuration)");
+  qr_review *r = qr_calloc(1, sizeof *r);
+  if (!r) return qr_err_set(e, QR_E_NOMEM, "out of memory");
+  r->loop = loop;
+  r->http = http;
+  r->cfg = p->config;
+  r->done = done;
+  r->progress = progress;
+  r->data = data;
+  qr_finding_list_init(&r->found);
+  qr_finding_list_init(&r->merged);
+  qr_judge_rejections_init(&r->rejected);
+  r->root = qr_strdup(p->root ? p->root : ".");
+  int rc = r->root ? prepare(r, p, e) : qr_err_set(e, QR_E_NOMEM, "out of memory");
+  if (!rc) {
+    /* Start on the next loop turn so `done` is never called from inside this function. */
+    uv_timer_init(loop, &r->kick);
+    r->kick.data = r;
+    uv_timer_start(&r->kick, on_kick, 0, 0);
+  } else {
+    review_free(r);
+    return rc;
+  }
+  if (out) *out = r;
+  return QR_OK;
+}
+
+void qr_review_cancel(qr_review *r) {
+  if (r->canceled) return;
+  r->canceled = true;
+  for (size_t i = 0; i < r->plan->n_requests; i++)
+    if (r->slots[i].call) qr_provider_cancel(r->slots[i].call);
+  if (r->judge_slot.call) qr_provider_cancel(r->judge_slot.call);
+}
