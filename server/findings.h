@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "common.h"
 #include "diff.h"
 #include "snapshot.h"
@@ -70,6 +72,19 @@ int qr_finding_add_source(qr_finding *f, const char *model, const char *strategy
  * *skipped. Appends to `out`; each finding gets one source (model, strategy, pass). */
 int qr_findings_parse(const char *text, size_t len, const char *model, const char *strategy,
                       int pass, qr_finding_list *out, int *skipped, qr_err *e);
+
+/* Finds, in a model's answer, the first JSON object holding an array under `key`: the whole
+ * text, else a ``` fenced block, else a balanced {…} (also one level inside such an object).
+ * Answers longer than QR_FINDINGS_MAX_ANSWER are QR_E_TOOBIG. On success *out is a new
+ * reference (json_decref it); otherwise QR_E_PARSE with `e` saying why (truncated, no object…).
+ * Shared by the findings parser and the judge's verdict parser. */
+#define QR_FINDINGS_MAX_ANSWER (4u << 20)
+int qr_findings_extract_json(const char *text, size_t len, const char *key, json_t **out,
+                             qr_err *e);
+
+/* A copy of model-written text fit for display: tabs and newlines become spaces, other control
+ * characters are removed, surrounding blanks trimmed. New string (qr_free), NULL when out of memory. */
+char *qr_findings_clean_text(const char *s);
 
 /* Keeps the findings that can be placed in the diff: the file is in the diff and in the
  * snapshot, lines are in range and (unless `allow_context`) touch a hunk of the new side.

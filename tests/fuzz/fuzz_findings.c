@@ -1,0 +1,25 @@
+/* fuzz_findings.c — qr_findings_parse on arbitrary model answers: it must either return findings
+ * that satisfy the contract (lines ≥ 1 and ordered, a known severity, non-NULL text) or an error,
+ * never crash or leak. */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "findings.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  qr_finding_list l;
+  qr_finding_list_init(&l);
+  int skipped = 0;
+  if (!qr_findings_parse((const char *)data, size, "m", "s", 0, &l, &skipped, NULL)) {
+    for (size_t i = 0; i < l.n; i++) {
+      const qr_finding *f = &l.items[i];
+      if (f->start_line < 1 || f->end_line < f->start_line || !qr_severity_name(f->severity)[0] ||
+          !f->message || !f->category || !f->file || f->n_sources != 1)
+        abort();
+    }
+  } else if (l.n) {
+    abort(); /* an error never leaves partial findings behind */
+  }
+  qr_finding_list_free(&l);
+  return 0;
+}

@@ -1,0 +1,510 @@
+/* test_judge.c — the consensus merge on golden cases (tests/data/judge/<case>/: findings.json
+ * with model/strategy/pass per finding, files/…, expected.json scored like score_review.py),
+ * the labelled dev case from ../shared/eval/judge-dev, fix validation, fingerprints, options,
+ * and the model judge's prompt and verdicts. */
+#include <ctype.h>
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include "judge.h"
+#include "test.h"
+
+/* ---- helpers ----------------------------------------------------------------------------- */
+
+static json_t *load_json(const char *path) {
+  json_error_t je;
+  json_t *j = json_load_file(path, 0, &je);
+  if (!j) QR__FAIL("%s: %s (line %d)", path, je.text, je.line);
+  return j;
+}
+
+/* Appends the model-format entries of `arr` as findings of one pass, through the real parser. */
+static void add_entries(json_t *arr, const char *model, const char *strategy, int pass,
+                        qr_finding_list *l) {
+  json_t *doc = json_pack("{s:O}", "findings", arr);
+  char *text = json_dumps(doc, 0);
+  int skipped = 0;
+  qr_err e;
+  if (qr_findings_parse(text, strlen(text), model, strategy, pass, l, &skipped, &e))
+    QR__FAIL("findings do not parse: %s", e.msg);
+  ASSERT_EQ(skipped, 0);
+  free(text);
+  json_decref(doc);
+}
+
+/* The diff text for `text` at `path`: lines after `base` are added (base 0: a new file). */
+static void diff_for(qr_buf *d, const char *path, const char *text, int base) {
+  int n = 0;
+  for (const char *p = text; *p; p++) n += *p == '\n';
+  ASSERT_OK(qr_buf_printf(d, "diff --git a/%s b/%s\n", path, path));
+  if (base) ASSERT_OK(qr_buf_printf(d, "--- a/%s\n+++ b/%s\n@@ -1,%d +1,%d @@\n", path, path, base, n));
+  else ASSERT_OK(qr_buf_printf(d, "new file mode 100644\n--- /dev/null\n+++ b/%s\n@@ -0,0 +1,%d @@\n", path, n));
+  int line = 1;
+  for (const char *p = text; *p; line++) {
+    size_t len = strcspn(p, "\n");
+    ASSERT_OK(qr_buf_printf(d, "%c%.*s\n", line <= base ? ' ' : '+', (int)len, p));
+    p += len + (p[len] == '\n');
+  }
+}
+
+typedef struct fixture {
+  qr_snapshot *snap;
+  qr_diff *diff;
+  qr_buf diff_text;
+} fixture;
+
+/* Adds every file below root/rel to the snapshot and the diff (base lines from `bases`). */
+static void add_tree(fixture *fx, const char *root, const char *rel, json_t *bases) {
+  char *dir = qr_asprintf("%s%s%s", root, *rel ? "/" : "", rel);
+  DIR *d = opendir(dir);
+  if (!d) QR__FAIL("cannot open %s", dir);
+  struct dirent *ent;
+  while ((ent = readdir(d))) {
+    if (ent->d_name[0] == '.') continue;
+    char *sub = qr_asprintf("%s%s%s", rel, *rel ? "/" : "", ent->d_name);
+    char *full = qr_asprintf("%s/%s", root, sub);
+    struct stat st;
+    ASSERT_OK(stat(full, &st));
+    if (S_ISDIR(st.st_mode)) {
+      add_tree(fx, root, sub, bases);
+    } else {
+      char *text;
+      size_t len;
+      ASSERT_OK(qr_read_file(full, 1 << 20, &text, &len, NULL));
+      ASSERT_OK(qr_snapshot_add(fx->snap, sub, text, len));
+      diff_for(&fx->diff_text, sub, text, (int)json_integer_value(json_object_get(bases, sub)));
+      qr_free(text);
+    }
+    qr_free(sub);
+    qr_free(full);
+  }
+  closedir(d);
+  qr_free(dir);
+}
+
+static void fixture_load(fixture *fx, const char *files_dir, json_t *bases) {
+  fx->snap = qr_snapshot_new();
+  qr_buf_init(&fx->diff_text, 1 << 20);
+  add_tree(fx, files_dir, "", bases);
+  qr_err e;
+  if (qr_diff_parse(fx->diff_text.data, fx->diff_text.len, 1 << 20, &fx->diff, &e))
+    QR__FAIL("test diff: %s", e.msg);
+}
+
+static void fixture_free(fixture *fx) {
+  qr_snapshot_free(fx->snap);
+  qr_diff_free(fx->diff);
+  qr_buf_free(&fx->diff_text);
+}
+
+/* score_review.py's rules: a finding matches a cluster when it is in the same file, overlaps
+ * [lo-1, hi+1] and its message holds one of the keywords; findings and clusters are paired
+ * one-to-one by bipartite matching. */
+typedef struct score {
+  int matched, extras, votes_right, clusters;
+} score;
+
+static bool matches(const qr_finding *f, json_t *c) {
+  json_t *lines = json_object_get(c, "lines");
+  int lo = (int)json_integer_value(json_array_get(lines, 0));
+  int hi = (int)json_integer_value(json_array_get(lines, 1));
+  if (strcmp(f->file, json_string_value(json_object_get(c, "file"))) || f->start_line > hi + 1 ||
+      f->end_line < lo - 1)
+    return false;
+  char *msg = qr_strdup(f->message);
+  for (char *p = msg; *p; p++) *p = (char)tolower((unsigned char)*p);
+  size_t i;
+  json_t *k;
+  bool hit = false;
+  json_array_foreach(json_object_get(c, "any"), i, k) hit |= strstr(msg, json_string_value(k)) != NULL;
+  qr_free(msg);
+  return hit;
+}
+
+static bool augment(const qr_finding_list *out, json_t *cl, size_t f, int *match, bool *seen) {
+  for (size_t j = 0; j < json_array_size(cl); j++) {
+    if (seen[j] || !matches(&out->items[f], json_array_get(cl, j))) continue;
+    seen[j] = true;
+    if (match[j] < 0 || augment(out, cl, (size_t)match[j], match, seen)) {
+      match[j] = (int)f;
+      return true;
+    }
+  }
+  return false;
+}
+
+static score score_output(const qr_finding_list *out, json_t *cl) {
+  size_t nc = json_array_size(cl);
+  int match[64];
+  bool seen[64];
+  ASSERT(nc <= 64);
+  for (size_t j = 0; j < nc; j++) match[j] = -1;
+  for (size_t f = 0; f < out->n; f++) {
+    memset(seen, 0, sizeof seen);
+    augment(out, cl, f, match, seen);
+  }
+  score s = {0, 0, 0, (int)nc};
+  for (size_t j = 0; j < nc; j++) {
+    if (match[j] < 0) {
+      fprintf(stderr, "  missed cluster %s\n", json_string_value(json_object_get(json_array_get(cl, j), "id")));
+      continue;
+    }
+    s.matched++;
+    int want = (int)json_integer_value(json_object_get(json_array_get(cl, j), "votes"));
+    if (out->items[match[j]].votes == want) s.votes_right++;
+    else fprintf(stderr, "  cluster %s: votes %d, want %d\n",
+                 json_string_value(json_object_get(json_array_get(cl, j), "id")),
+                 out->items[match[j]].votes, want);
+  }
+  s.extras = (int)out->n - s.matched;
+  return s;
+}
+
+static void dump(const qr_finding_list *l) {
+  for (size_t i = 0; i < l->n; i++)
+    fprintf(stderr, "  %s:%d-%d votes=%d conf=%.2f fp=%s %s\n", l->items[i].file,
+            l->items[i].start_line, l->items[i].end_line, l->items[i].votes,
+            l->items[i].confidence, l->items[i].fingerprint, l->items[i].message);
+}
+
+static void require_perfect(const qr_finding_list *out, json_t *clusters) {
+  score s = score_output(out, clusters);
+  if (s.matched != s.clusters || s.extras || s.votes_right != s.clusters) {
+    dump(out);
+    QR__FAIL("matched %d/%d, extras %d, votes right %d", s.matched, s.clusters, s.extras,
+             s.votes_right);
+  }
+}
+
+/* ---- golden cases ------------------------------------------------------------------------ */
+
+/* Runs one tests/data/judge/<name> case: validate, merge, score. */
+static void run_case(const char *name) {
+  char *dir = qr_asprintf("%s/judge/%s", qr_test_data_dir(), name);
+  char *files = qr_asprintf("%s/files", dir), *fpath = qr_asprintf("%s/findings.json", dir),
+       *epath = qr_asprintf("%s/expected.json", dir);
+  fixture fx;
+  fixture_load(&fx, files, NULL);
+  json_t *in = load_json(fpath), *exp = load_json(epath);
+  qr_finding_list l, out;
+  qr_finding_list_init(&l);
+  qr_finding_list_init(&out);
+  size_t i;
+  json_t *f;
+  json_array_foreach(json_object_get(in, "findings"), i, f) {
+    json_t *one = json_pack("[O]", f);
+    add_entries(one, json_string_value(json_object_get(f, "model")),
+                json_string_value(json_object_get(f, "strategy")),
+                (int)json_integer_value(json_object_get(f, "pass")), &l);
+    json_decref(one);
+  }
+  ASSERT_EQ(qr_findings_validate(&l, fx.diff, fx.snap, false, 5), 0);
+  ASSERT_OK(qr_judge_consensus(&l, fx.snap, NULL, 0, NULL, &out, NULL));
+  require_perfect(&out, json_object_get(exp, "clusters"));
+  qr_finding_list_free(&l);
+  qr_finding_list_free(&out);
+  json_decref(in);
+  json_decref(exp);
+  fixture_free(&fx);
+  qr_free(dir);
+  qr_free(files);
+  qr_free(fpath);
+  qr_free(epath);
+}
+
+TEST(judge_golden_paraphrases_merge) { run_case("paraphrase"); }
+TEST(judge_golden_same_line_malloc_problems_apart) { run_case("malloc_two_problems"); }
+TEST(judge_golden_same_line_injection_and_tempfile_apart) { run_case("injection_tempfile"); }
+TEST(judge_golden_null_and_leak_apart) { run_case("null_and_leak"); }
+TEST(judge_golden_line_jitter) { run_case("jitter"); }
+TEST(judge_golden_pass_reports_twice) { run_case("duplicate_in_pass"); }
+
+/* ---- the labelled dev case --------------------------------------------------------------- */
+
+static void write_output(const qr_finding_list *out, const char *path) {
+  json_t *arr = json_array();
+  for (size_t i = 0; i < out->n; i++) {
+    const qr_finding *f = &out->items[i];
+    json_array_append_new(arr, json_pack("{s:s,s:i,s:i,s:s,s:i}", "file", f->file, "start_line",
+                                         f->start_line, "end_line", f->end_line, "message",
+                                         f->message, "votes", f->votes));
+  }
+  json_t *doc = json_pack("{s:o}", "findings", arr);
+  ASSERT_OK(json_dump_file(doc, path, JSON_INDENT(1)));
+  json_decref(doc);
+}
+
+TEST(judge_dev_case) {
+  const char *env = getenv("QR_EVAL_DIR");
+  char *dev = qr_asprintf("%s/judge-dev", env ? env : "../shared/eval");
+  char *passes_path = qr_asprintf("%s/passes.json", dev), *exp_path = qr_asprintf("%s/expected.json", dev),
+       *repo = qr_asprintf("%s/repo", dev);
+  struct stat st;
+  if (stat(passes_path, &st)) {
+    printf("note: %s absent, dev case skipped\n", passes_path);
+    return;
+  }
+  json_t *passes = load_json(passes_path), *exp = load_json(exp_path);
+  fixture fx;
+  fixture_load(&fx, repo, json_object_get(exp, "base_lines"));
+  qr_finding_list l, out;
+  qr_finding_list_init(&l);
+  qr_finding_list_init(&out);
+  size_t i;
+  json_t *p;
+  json_array_foreach(json_object_get(passes, "passes"), i, p)
+    add_entries(json_object_get(p, "findings"), json_string_value(json_object_get(p, "model")),
+                json_string_value(json_object_get(p, "strategy")), (int)i, &l);
+  /* the hallucinated file and the out-of-range lines go */
+  ASSERT_EQ(qr_findings_validate(&l, fx.diff, fx.snap, false, 5), 2);
+  ASSERT_OK(qr_judge_consensus(&l, fx.snap, NULL, 0, NULL, &out, NULL));
+  mkdir("build", 0755);
+  write_output(&out, "build/judge-dev-output.json");
+  require_perfect(&out, json_object_get(exp, "clusters"));
+  qr_finding_list_free(&l);
+  qr_finding_list_free(&out);
+  json_decref(passes);
+  json_decref(exp);
+  fixture_free(&fx);
+  qr_free(dev);
+  qr_free(passes_path);
+  qr_free(exp_path);
+  qr_free(repo);
+}
+TEST(judge_golden_adjacent_ignored_errors_apart) { run_case("adjacent_ignored_errors"); }
+
+/* ---- fixes, fingerprints, options -------------------------------------------------------- */
+
+static const char c_source[] =
+    "#include <stdlib.h>\n"
+    "\n"
+    "int area(int w, int h) {\n"
+    "  int a = w * h;\n"
+    "  return a;\n"
+    "}\n";
+
+/* A finding from one pass, lines [s, e], with an optional fix. */
+static void push(qr_finding_list *l, const char *file, int s, int e, const char *msg, int pass,
+                 const char *fix) {
+  qr_finding f = {0};
+  f.file = qr_strdup(file);
+  f.start_line = s;
+  f.end_line = e;
+  f.severity = QR_SEV_WARNING;
+  f.category = qr_strdup("correctness");
+  f.message = qr_strdup(msg);
+  if (fix) {
+    f.fix = qr_malloc(sizeof *f.fix);
+    *f.fix = (qr_fix){s, e, qr_strdup(fix)};
+  }
+  char model[16];
+  snprintf(model, sizeof model, "m%d", pass % 3);
+  ASSERT_OK(qr_finding_add_source(&f, model, "bugs", pass));
+  ASSERT_OK(qr_finding_list_push(l, &f));
+}
+
+TEST(judge_fix_validation) {
+  qr_snapshot *snap = qr_snapshot_new();
+  ASSERT_OK(qr_snapshot_add(snap, "a.c", c_source, strlen(c_source)));
+  const qr_snapshot_file *f = qr_snapshot_find(snap, "a.c");
+  ASSERT(f->lang);
+  qr_fix good = {4, 4, "  long a = (long)w * h;"}, broken = {4, 4, "  int a = w * (h;"};
+  qr_fix out_of_range = {7, 7, "x"}, reversed = {5, 4, "x"};
+  ASSERT(qr_judge_fix_valid(f, &good));
+  ASSERT(!qr_judge_fix_valid(f, &broken));
+  ASSERT(!qr_judge_fix_valid(f, &out_of_range));
+  ASSERT(!qr_judge_fix_valid(f, &reversed));
+
+  /* through the merge: the broken fix is offered twice, the good one once; the broken one is
+     dropped and the finding keeps the good fix; a cluster with only a broken fix keeps none */
+  qr_finding_list in, out;
+  qr_finding_list_init(&in);
+  qr_finding_list_init(&out);
+  push(&in, "a.c", 4, 4, "w * h can overflow int for large sizes.", 0, broken.replacement);
+  push(&in, "a.c", 4, 4, "Integer overflow in w * h.", 1, broken.replacement);
+  push(&in, "a.c", 4, 4, "The product w * h overflows int.", 2, good.replacement);
+  push(&in, "a.c", 5, 5, "`return a` should be documented in a comment.", 3, "  return (a;");
+  ASSERT_OK(qr_judge_consensus(&in, snap, NULL, 0, NULL, &out, NULL));
+  ASSERT_EQ(out.n, 2);
+  ASSERT_EQ(out.items[0].votes, 3);
+  ASSERT(out.items[0].fix);
+  ASSERT_STR_EQ(out.items[0].fix->replacement, good.replacement);
+  ASSERT(!out.items[1].fix);
+  qr_finding_list_free(&in);
+  qr_finding_list_free(&out);
+  qr_snapshot_free(snap);
+}
+
+/* The fingerprint of the single merged finding of `msg` at `line` of `text`. */
+static void fingerprint_of(const char *text, int line, const char *msg, char fp[17]) {
+  qr_snapshot *snap = qr_snapshot_new();
+  ASSERT_OK(qr_snapshot_add(snap, "a.c", text, strlen(text)));
+  qr_finding_list in, out;
+  qr_finding_list_init(&in);
+  qr_finding_list_init(&out);
+  push(&in, "a.c", line, line, msg, 0, NULL);
+  ASSERT_OK(qr_judge_consensus(&in, snap, NULL, 0, NULL, &out, NULL));
+  ASSERT_EQ(out.n, 1);
+  ASSERT_EQ(strlen(out.items[0].fingerprint), 16);
+  memcpy(fp, out.items[0].fingerprint, 17);
+  qr_finding_list_free(&in);
+  qr_finding_list_free(&out);
+  qr_snapshot_free(snap);
+}
+
+TEST(judge_fingerprint_stable_when_lines_move) {
+  static const char moved[] =
+      "#include <stdlib.h>\n"
+      "#include <stdio.h>\n"
+      "\n"
+      "/* area of a rectangle */\n"
+      "\n"
+      "int area(int w, int h) {\n"
+      "  int a = w * h;\n"
+      "  return a;\n"
+      "}\n";
+  static const char renamed[] =
+      "#include <stdlib.h>\n"
+      "\n"
+      "int volume(int w, int h) {\n"
+      "  int a = w * h;\n"
+      "  return a;\n"
+      "}\n";
+  const char *overflow = "Integer overflow: w * h can exceed INT_MAX.";
+  char a[17], b[17], c[17], d[17];
+  fingerprint_of(c_source, 4, overflow, a);
+  fingerprint_of(moved, 7, overflow, b);
+  ASSERT_STR_EQ(a, b); /* lines above moved: same */
+  fingerprint_of(c_source, 4, "The result of malloc is never freed (memory leak).", c);
+  ASSERT(strcmp(a, c)); /* another problem at the same place: different */
+  fingerprint_of(renamed, 4, overflow, d);
+  ASSERT(strcmp(a, d)); /* same problem in another function: different */
+}
+
+TEST(judge_options_min_votes_and_max_findings) {
+  qr_snapshot *snap = qr_snapshot_new();
+  ASSERT_OK(qr_snapshot_add(snap, "a.c", c_source, strlen(c_source)));
+  qr_finding_list in, out;
+  qr_finding_list_init(&in);
+  qr_finding_list_init(&out);
+  push(&in, "a.c", 4, 4, "Integer overflow in w * h.", 0, NULL);
+  push(&in, "a.c", 4, 4, "w * h overflows int for large inputs.", 1, NULL);
+  push(&in, "a.c", 1, 1, "stdlib.h is an unused include.", 2, NULL);
+  push(&in, "a.c", 3, 3, "Parameters w and h should be unsigned: negative sizes make no sense.", 0, NULL);
+  in.items[3].severity = QR_SEV_ERROR;
+
+  qr_judge_options two = {2, 0, 0};
+  ASSERT_OK(qr_judge_consensus(&in, snap, NULL, 0, &two, &out, NULL));
+  ASSERT_EQ(out.n, 1);
+  ASSERT_EQ(out.items[0].start_line, 4);
+  ASSERT_EQ(out.items[0].votes, 2);
+  ASSERT_EQ(out.items[0].models, 2);
+  qr_finding_list_free(&out);
+
+  /* max 2: the error (1 vote) and the 2-vote warning beat the 1-vote warning; output by line */
+  qr_judge_options top2 = {1, 0, 2};
+  ASSERT_OK(qr_judge_consensus(&in, snap, NULL, 0, &top2, &out, NULL));
+  ASSERT_EQ(out.n, 2);
+  ASSERT_EQ(out.items[0].start_line, 3);
+  ASSERT_EQ(out.items[1].start_line, 4);
+  for (size_t i = 0; i < out.n; i++) ASSERT(out.items[i].confidence > 0 && out.items[i].confidence <= 1);
+  qr_finding_list_free(&out);
+
+  /* coverage: 2 of 2 passes that saw the file agree → more confident than 2 of 3 */
+  qr_judge_coverage cov = {"a.c", 2};
+  ASSERT_OK(qr_judge_consensus(&in, snap, &cov, 1, &two, &out, NULL));
+  double full = out.items[0].confidence;
+  qr_finding_list_free(&out);
+  ASSERT_OK(qr_judge_consensus(&in, snap, NULL, 0, &two, &out, NULL));
+  ASSERT(full > out.items[0].confidence);
+  qr_judge_options sure = {1, full - 1e-9, 0};
+  qr_finding_list_free(&out);
+  ASSERT_OK(qr_judge_consensus(&in, snap, &cov, 1, &sure, &out, NULL));
+  ASSERT_EQ(out.n, 1);
+  qr_finding_list_free(&out);
+  qr_finding_list_free(&in);
+  qr_snapshot_free(snap);
+}
+
+/* ---- the model judge --------------------------------------------------------------------- */
+
+static void three_clusters(qr_finding_list *l) {
+  qr_finding_list_init(l);
+  push(l, "a.c", 3, 3, "Parameters should be unsigned.", 0, NULL);
+  push(l, "a.c", 4, 4, "Integer overflow in w * h.", 1, NULL);
+  push(l, "a.c", 5, 5, "Returns a local variable.", 2, NULL);
+}
+
+TEST(judge_prompt_anonymised_and_shuffled) {
+  qr_snapshot *snap = qr_snapshot_new();
+  ASSERT_OK(qr_snapshot_add(snap, "a.c", c_source, strlen(c_source)));
+  qr_finding_list l;
+  three_clusters(&l);
+  qr_prompt p = {0}, q = {0};
+  ASSERT_OK(qr_judge_build_prompt(&l, snap, 1, &p, NULL));
+  ASSERT(strstr(p.system, "impartial"));
+  ASSERT(strstr(p.system, "cannot add"));
+  ASSERT(!strstr(p.user, "\"m0\"") && !strstr(p.user, "m1") && !strstr(p.user, "bugs"));
+  ASSERT(strstr(p.user, "int a = w * h;")); /* the code it points at */
+  ASSERT(strstr(p.user, "\"c2\""));
+  ASSERT_STR_EQ(p.schema_name, "judge_verdicts");
+  ASSERT(json_is_object(json_object_get(json_object_get(p.schema, "properties"), "verdicts")));
+  /* some seed orders the clusters differently */
+  bool differs = false;
+  for (uint64_t seed = 2; seed < 40 && !differs; seed++) {
+    ASSERT_OK(qr_judge_build_prompt(&l, snap, seed, &q, NULL));
+    differs = strcmp(strstr(p.user, "\"c"), strstr(q.user, "\"c")) != 0;
+    qr_prompt_clear(&q);
+  }
+  ASSERT(differs);
+  qr_prompt_clear(&p);
+  qr_finding_list_free(&l);
+  qr_snapshot_free(snap);
+}
+
+TEST(judge_apply_rejects_and_updates) {
+  qr_finding_list l;
+  three_clusters(&l);
+  qr_judge_rejections rej;
+  qr_judge_rejections_init(&rej);
+  const char *answer =
+      "Here is my verdict:\n```json\n{\"verdicts\":["
+      "{\"id\":\"c1\",\"keep\":false,\"reason\":\"style, not a defect\"},"
+      "{\"id\":\"c2\",\"keep\":true,\"severity\":\"error\",\"message\":\"w * h overflows int.\",\"reason\":\"real\"},"
+      "{\"id\":\"c9\",\"keep\":false,\"reason\":\"unknown id\"},"
+      "{\"id\":\"c1\",\"keep\":true,\"reason\":\"repeated id: ignored\"}]}\n```";
+  ASSERT_OK(qr_judge_apply(&l, answer, strlen(answer), &rej, NULL));
+  ASSERT_EQ(l.n, 2);
+  ASSERT_EQ(rej.n, 1);
+  ASSERT_STR_EQ(rej.items[0].reason, "style, not a defect");
+  ASSERT_STR_EQ(rej.items[0].finding.message, "Parameters should be unsigned.");
+  ASSERT_STR_EQ(l.items[0].message, "w * h overflows int.");
+  ASSERT_EQ(l.items[0].severity, QR_SEV_ERROR);
+  ASSERT_STR_EQ(l.items[1].message, "Returns a local variable."); /* no verdict: kept */
+  qr_judge_rejections_free(&rej);
+  qr_finding_list_free(&l);
+}
+
+TEST(judge_apply_garbage_leaves_clusters) {
+  const char *bad[] = {
+      "I think they are all fine.",
+      "{\"verdicts\":[{\"id\":\"c1\",\"keep\":false,\"reason\":\"x\"}",  /* truncated */
+      "{\"verdicts\":[{\"id\":\"c1\",\"keep\":\"no\"}]}",                /* keep not a bool */
+      "{\"verdicts\":{\"id\":\"c1\"}}",                                   /* not an array */
+      "[{\"id\":\"c1\",\"keep\":false}]",
+  };
+  for (size_t i = 0; i < QR_ARRAY_LEN(bad); i++) {
+    qr_finding_list l;
+    three_clusters(&l);
+    qr_judge_rejections rej;
+    qr_judge_rejections_init(&rej);
+    qr_err e = {0};
+    ASSERT_EQ(qr_judge_apply(&l, bad[i], strlen(bad[i]), &rej, &e), QR_E_PARSE);
+    ASSERT(e.msg[0]);
+    ASSERT_EQ(l.n, 3);
+    ASSERT_EQ(rej.n, 0);
+    ASSERT_STR_EQ(l.items[0].message, "Parameters should be unsigned.");
+    qr_judge_rejections_free(&rej);
+    qr_finding_list_free(&l);
+  }
+}
