@@ -10,17 +10,21 @@
 
 #include "log.h"
 #include "lsp.h"
+#include "lsp_review.h"
 #include "version.h"
 
 static void usage(FILE *f) {
   fprintf(f,
           "usage: quorum-ls [--stdio] [-v|-vv] [--log-file PATH] [--max-message-bytes N]\n"
+          "                 [--config FILE]\n"
           "       quorum-ls --version | --help\n"
           "Speaks LSP on stdin/stdout, which must be pipes or sockets.\n"
           "  --stdio                 use stdio (the default; accepted for client compatibility)\n"
           "  -v, -vv                 log info / debug messages (default: warnings and errors)\n"
           "  --log-file PATH         append the log to PATH instead of stderr\n"
-          "  --max-message-bytes N   discard messages larger than N bytes (default %zu)\n",
+          "  --max-message-bytes N   discard messages larger than N bytes (default %zu)\n"
+          "  --config FILE           review configuration (default: $QUORUM_CONFIG, then\n"
+          "                          $XDG_CONFIG_HOME/quorum/config.json)\n",
           QR_TRANSPORT_DEFAULT_MAX_BODY);
 }
 
@@ -44,8 +48,8 @@ static bool parse_size(const char *s, size_t *out) {
 }
 
 /* Returns -1 to go on, else the exit status. */
-static int parse_args(int argc, char **argv, qr_server_options *opts, const char **log_file,
-                      int *verbosity) {
+static int parse_args(int argc, char **argv, qr_server_options *opts,
+                      qr_lsp_review_options *review, const char **log_file, int *verbosity) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v;
     if (!strcmp(a, "--stdio")) continue;
@@ -61,6 +65,8 @@ static int parse_args(int argc, char **argv, qr_server_options *opts, const char
       *verbosity += (int)strlen(a + 1);
     } else if ((v = option_value(a, "--log-file", &i, argc, argv))) {
       *log_file = v;
+    } else if ((v = option_value(a, "--config", &i, argc, argv))) {
+      review->config_path = v;
     } else if ((v = option_value(a, "--max-message-bytes", &i, argc, argv))) {
       if (!parse_size(v, &opts->max_message_bytes)) {
         fprintf(stderr, "quorum-ls: --max-message-bytes needs a positive integer\n");
@@ -78,9 +84,10 @@ static int parse_args(int argc, char **argv, qr_server_options *opts, const char
 int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN); /* a vanished client shows up as a write error instead */
   qr_server_options opts = {.in_fd = 0, .out_fd = 1};
+  qr_lsp_review_options review_opts = {0};
   const char *log_file = NULL;
   int verbosity = 0;
-  int status = parse_args(argc, argv, &opts, &log_file, &verbosity);
+  int status = parse_args(argc, argv, &opts, &review_opts, &log_file, &verbosity);
   if (status >= 0) return status;
   qr_log_set_level(verbosity >= 2 ? QR_LOG_DEBUG : verbosity ? QR_LOG_INFO : QR_LOG_WARN);
   if (log_file && qr_log_open(log_file)) {
@@ -90,8 +97,12 @@ int main(int argc, char **argv) {
 
   uv_loop_t *loop = uv_default_loop();
   qr_server s;
+  qr_lsp_review *review = NULL;
   qr_err e = {0};
   if (qr_server_init(&s, loop, &opts, &e)) {
+    QR_ERROR("quorum-ls: %s", e.msg);
+    status = 2;
+  } else if (qr_lsp_review_new(&s, &review_opts, &review, &e)) {
     QR_ERROR("quorum-ls: %s", e.msg);
     status = 2;
   } else if (qr_server_start(&s)) {
@@ -102,8 +113,9 @@ int main(int argc, char **argv) {
     uv_run(loop, UV_RUN_DEFAULT);
     status = qr_server_exit_code(&s);
   }
+  qr_lsp_review_close(review); /* before dispose: it stops answering requests the server frees */
   qr_server_dispose(&s);
-  uv_run(loop, UV_RUN_NOWAIT); /* lets closing handles finish */
+  uv_run(loop, UV_RUN_DEFAULT); /* lets canceled reviews, git children and closing handles finish */
   if (uv_loop_close(loop)) QR_DEBUG("quorum-ls: handles still open at exit");
   qr_log_close();
   return status;
