@@ -42,6 +42,19 @@ typedef enum {
 
 /* Embedded by value (typically on main's stack); must outlive the loop run. Fields are
  * readable by other modules; only lsp.c writes them. */
+/* What the lifecycle and text-sync handlers tell a listener, after the store is updated. */
+typedef enum {
+  QR_SERVER_INITIALIZED, /* `initialized` arrived; uri is NULL */
+  QR_SERVER_DID_OPEN,
+  QR_SERVER_DID_CHANGE,  /* only when the change was applied */
+  QR_SERVER_DID_SAVE,
+  QR_SERVER_DID_CLOSE,   /* the document is already gone from the store */
+} qr_server_event;
+
+struct qr_server;
+typedef void (*qr_server_event_cb)(struct qr_server *s, qr_server_event ev, const char *uri,
+                                   int version, void *data);
+
 typedef struct qr_server {
   uv_loop_t *loop;
   qr_transport *transport; /* owned; NULL once closed */
@@ -55,6 +68,8 @@ typedef struct qr_server {
                                   may add members (json_object_set_new) before the loop runs */
   json_t *client_capabilities; /* owned; NULL before initialize */
   json_t *init_options;        /* owned initializationOptions; NULL when absent */
+  qr_server_event_cb on_event; /* one listener (the review module), or NULL */
+  void *on_event_data;
 } qr_server;
 
 /* Opens the transport on opts->in_fd/out_fd, creates the dispatcher and the document store
@@ -63,6 +78,8 @@ typedef struct qr_server {
 int qr_server_init(qr_server *s, uv_loop_t *loop, const qr_server_options *opts, qr_err *e);
 /* The dispatcher, to register more handlers before qr_server_start. Borrowed. */
 qr_rpc *qr_server_rpc(qr_server *s);
+/* Sets the one listener for lifecycle and document events (NULL to remove). */
+void qr_server_listen(qr_server *s, qr_server_event_cb cb, void *data);
 /* Starts reading messages. */
 int qr_server_start(qr_server *s);
 /* Sends window/logMessage {type, message}; type 1 error, 2 warning, 3 info, 4 log. */

@@ -541,38 +541,18 @@ static void on_debounce(uv_timer_t *t) {
   review_document(f->lr, f->uri);
 }
 
-static void on_did_save(qr_rpc *rpc, json_t *params, void *data) {
-  qr_lsp_review *lr = data;
-  const char *uri = uri_param(params);
-  if (!uri || lr->manual || !qr_docs_get(lr->srv->docs, uri)) return;
+static void on_did_save(qr_lsp_review *lr, const char *uri) {
+  if (lr->manual || !qr_docs_get(lr->srv->docs, uri)) return;
   file_state *f = file_get(lr, uri);
   if (f) uv_timer_start(&f->timer, on_debounce, (uint64_t)lr->debounce_ms, 0);
 }
 
-/* Applies the change to the store (as the core server does), then cancels reviews of older
- * versions: the review module takes over didChange because it must see every new version. */
-static void on_did_change(qr_rpc *rpc, json_t *params, void *data) {
-  qr_lsp_review *lr = data;
-  const char *uri = uri_param(params);
-  json_t *td = json_object_get(params, "textDocument");
-  json_t *changes = json_object_get(params, "contentChanges");
-  json_int_t v = json_integer_value(json_object_get(td, "version"));
-  int version = (int)QR_MAX(QR_MIN(v, INT_MAX), INT_MIN);
-  qr_err e = {0};
-  int rc = uri && json_is_array(changes) ? qr_docs_change(lr->srv->docs, uri, version, changes, &e)
-                                         : qr_err_set(&e, QR_E_INVAL, "bad didChange");
-  if (rc) {
-    /* The client's copy and ours now differ: say so where the user can see it. */
-    char *msg = qr_asprintf("quorum: change to %s not applied: %s", uri ? uri : "?",
-                            e.msg[0] ? e.msg : qr_strerror(rc));
-    QR_WARN("lsp: %s", msg ? msg : qr_strerror(rc));
-    qr_server_log_message(lr->srv, MSG_ERROR, msg ? msg : qr_strerror(rc));
-    qr_free(msg);
-    return;
-  }
+/* A newer version cancels reviews of older ones, and a pending save review (it would be for
+ * an older text). */
+static void on_did_change(qr_lsp_review *lr, const char *uri, int version) {
   cancel_doc_jobs(lr, uri, version);
   file_state *f = file_find(lr, uri);
-  if (f) uv_timer_stop(&f->timer); /* the pending save review would be for an older text */
+  if (f) uv_timer_stop(&f->timer);
 }
 
 /* ---- quorum/review --------------------------------------------------------------------------------- */
@@ -888,8 +868,8 @@ static void refresh_config(qr_lsp_review *lr) {
   load_config(lr);
 }
 
-static void on_initialized(qr_rpc *rpc, json_t *params, void *data) {
-  qr_lsp_review *lr = data;
+static void on_initialized(qr_lsp_review *lr) {
+  qr_rpc *rpc = qr_server_rpc(lr->srv);
   apply_settings(lr, lr->srv->init_options);
   /* Pull diagnostics exist only for clients that ask for them (registered dynamically, since the
    * capabilities were sent before the client's were known to this module). */
@@ -908,6 +888,17 @@ static void on_did_change_configuration(qr_rpc *rpc, json_t *params, void *data)
   qr_lsp_review *lr = data;
   apply_settings(lr, json_object_get(json_object_get(params, "settings"), "quorum"));
   refresh_config(lr);
+}
+
+static void on_server_event(qr_server *s, qr_server_event ev, const char *uri, int version,
+                            void *data) {
+  qr_lsp_review *lr = data;
+  switch (ev) {
+  case QR_SERVER_INITIALIZED: on_initialized(lr); break;
+  case QR_SERVER_DID_SAVE: on_did_save(lr, uri); break;
+  case QR_SERVER_DID_CHANGE: on_did_change(lr, uri, version); break;
+  default: break;
+  }
 }
 
 /* ---- the module ----------------------------------------------------------------------------------- */
@@ -938,16 +929,14 @@ static int register_handlers(qr_lsp_review *lr) {
   static const struct {
     const char *method;
     qr_rpc_notify_cb cb;
-  } notes[] = {{"initialized", on_initialized},
-               {"textDocument/didSave", on_did_save},
-               {"textDocument/didChange", on_did_change},
-               {"workspace/didChangeConfiguration", on_did_change_configuration}};
+  } notes[] = {{"workspace/didChangeConfiguration", on_did_change_configuration}};
   qr_rpc *rpc = qr_server_rpc(lr->srv);
   int rc = 0;
   for (size_t i = 0; !rc && i < QR_ARRAY_LEN(reqs); i++)
     rc = qr_rpc_on_request(rpc, reqs[i].method, reqs[i].cb, lr);
   for (size_t i = 0; !rc && i < QR_ARRAY_LEN(notes); i++)
     rc = qr_rpc_on_notification(rpc, notes[i].method, notes[i].cb, lr);
+  if (!rc) qr_server_listen(lr->srv, on_server_event, lr);
   return rc;
 }
 
@@ -973,6 +962,7 @@ int qr_lsp_review_new(qr_server *s, const qr_lsp_review_options *o, qr_lsp_revie
 
 void qr_lsp_review_close(qr_lsp_review *lr) {
   if (!lr) return;
+  qr_server_listen(lr->srv, NULL, NULL);
   lr->closing = true;
   lr->live++; /* held until the end so that freeing a job cannot free lr under this loop */
   for (job *j = lr->jobs; j; j = j->next) {
