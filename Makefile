@@ -95,8 +95,9 @@ build/asan/%.o: %.S
 	@mkdir -p $(dir $@)
 	$(CC) -Iserver -c $< -o $@
 
-# Built-in strategy prompts are embedded with .incbin; rebuild when one changes.
-$(patsubst %.S,build/rel/%.o,$(SERVER_ASM)) $(patsubst %.S,build/asan/%.o,$(SERVER_ASM)): $(wildcard server/strategies/*.md)
+# Strategy prompts, the rule pack and the presets are embedded with .incbin; rebuild on change.
+$(patsubst %.S,build/rel/%.o,$(SERVER_ASM)) $(patsubst %.S,build/asan/%.o,$(SERVER_ASM)): \
+  $(wildcard server/strategies/*.md server/rules/*/*.scm examples/configs/*.json)
 
 build/rel/libquorum.a: $(call objs,rel,$(SERVER_SRC))
 	rm -f $@ && ar rcs $@ $^

@@ -13,6 +13,8 @@
 
 #include <jansson.h>
 
+#include "tools.h"
+
 #define CONFIG_MAX_BYTES (4u << 20)
 #define KEYPATH_LEN 256
 
@@ -351,11 +353,31 @@ static int parse_models(parser *p, json_t *root, qr_config *c) {
   return 0;
 }
 
+/* {"tool": NAME}: a built-in analyzer, alone (it has no model or strategy). */
+static int parse_tool_pass(parser *p, qr_config *c, size_t i, json_t *v, const char *base,
+                           qr_config_pass *ps) {
+  static const char *const keys[] = {"tool", NULL};
+  char kp[KEYPATH_LEN];
+  int rc = json_object_get(v, "model") || json_object_get(v, "strategy")
+               ? fail(p, base, "a tool pass takes no model or strategy")
+               : check_object(p, v, base, keys);
+  if (!rc) rc = get_string(p, v, base, "tool", true, &ps->tool);
+  if (!rc && !qr_tool_known(ps->tool)) {
+    join(kp, base, "tool");
+    rc = fail(p, kp, "unknown tool \"%s\" (built in: cppcheck, shellcheck, pyflakes)", ps->tool);
+  }
+  for (size_t j = 0; !rc && j < i; j++)
+    if (c->passes[j].tool && !strcmp(c->passes[j].tool, ps->tool))
+      rc = fail(p, base, "same tool as passes[%zu]", j);
+  return rc;
+}
+
 static int parse_pass(parser *p, qr_config *c, size_t i, json_t *v) {
   static const char *const keys[] = {"model", "strategy", NULL};
   char base[KEYPATH_LEN], kp[KEYPATH_LEN];
   snprintf(base, sizeof base, "passes[%zu]", i);
   qr_config_pass *ps = &c->passes[c->n_passes++];
+  if (json_is_object(v) && json_object_get(v, "tool")) return parse_tool_pass(p, c, i, v, base, ps);
   int rc = check_object(p, v, base, keys);
   if (!rc) rc = get_string(p, v, base, "model", true, &ps->model);
   if (!rc) rc = get_string(p, v, base, "strategy", true, &ps->strategy);
@@ -437,10 +459,34 @@ static int parse_limits(parser *p, json_t *root, qr_config *c) {
   return rc;
 }
 
+static int parse_rules(parser *p, json_t *root, qr_config *c) {
+  static const char *const keys[] = {"enabled", "folders", NULL};
+  c->rules.enabled = true;
+  json_t *v = json_object_get(root, "rules");
+  if (!v) return 0;
+  int rc = check_object(p, v, "rules", keys);
+  if (!rc) rc = get_bool(p, v, "rules", "enabled", &c->rules.enabled);
+  json_t *a = json_object_get(v, "folders");
+  if (rc || !a) return rc;
+  if (!json_is_array(a)) return fail(p, "rules.folders", "expected an array of folder names");
+  c->rules.folders = qr_calloc(json_array_size(a) + 1, sizeof *c->rules.folders);
+  if (!c->rules.folders) return nomem(p);
+  size_t i;
+  json_t *f;
+  json_array_foreach(a, i, f) {
+    char kp[KEYPATH_LEN];
+    snprintf(kp, sizeof kp, "rules.folders[%zu]", i);
+    if (!json_is_string(f) || !json_string_length(f)) return fail(p, kp, "expected a non-empty string");
+    if (!(c->rules.folders[c->rules.n_folders] = qr_strdup(json_string_value(f)))) return nomem(p);
+    c->rules.n_folders++;
+  }
+  return 0;
+}
+
 /* --- public API ------------------------------------------------------------------------------ */
 
 static const char *const top_keys[] = {"providers", "models", "strategies", "passes",
-                                       "judge", "limits", NULL};
+                                       "judge", "limits", "rules", NULL};
 
 static int parse_root(parser *p, json_t *root, qr_config *c) {
   if (!json_is_object(root)) return fail(p, "(top level)", "expected an object");
@@ -452,6 +498,7 @@ static int parse_root(parser *p, json_t *root, qr_config *c) {
   if (!rc) rc = parse_passes(p, root, c);
   if (!rc) rc = parse_judge(p, root, c);
   if (!rc) rc = parse_limits(p, root, c);
+  if (!rc) rc = parse_rules(p, root, c);
   return rc;
 }
 
@@ -536,8 +583,11 @@ void qr_config_free(qr_config *c) {
   for (size_t i = 0; i < c->n_passes; i++) {
     qr_free(c->passes[i].model);
     qr_free(c->passes[i].strategy);
+    qr_free(c->passes[i].tool);
   }
   qr_free(c->passes);
+  for (size_t i = 0; i < c->rules.n_folders; i++) qr_free(c->rules.folders[i]);
+  qr_free(c->rules.folders);
   qr_free(c->judge.mode);
   qr_free(c->judge.model);
   qr_free(c->path);

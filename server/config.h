@@ -46,11 +46,14 @@ typedef struct qr_config_strategy {
   bool builtin;       /* one of the compiled-in strategies */
 } qr_config_strategy;
 
+/* A pass is a model × strategy, or a local analyzer (`{"tool": "cppcheck"}`): then tool is set
+ * and model, strategy, m and s are NULL. */
 typedef struct qr_config_pass {
-  char *model;    /* model alias; owned */
-  char *strategy; /* strategy name; owned */
+  char *model;    /* model alias; owned; NULL for a tool pass */
+  char *strategy; /* strategy name; owned; NULL for a tool pass */
   const qr_config_model *m;    /* resolved; borrowed */
   const qr_config_strategy *s; /* resolved; borrowed */
+  char *tool;     /* a built-in analyzer adapter (see tools.h); owned; NULL for a model pass */
 } qr_config_pass;
 
 typedef struct qr_config_judge {
@@ -70,6 +73,14 @@ typedef struct qr_config_limits {
   size_t max_response_bytes;    /* default 8 MiB */
 } qr_config_limits;
 
+/* The tree-sitter rule pack (rules.h): `"rules": {"enabled": true, "folders": ["…"]}`. */
+typedef struct qr_config_rules {
+  bool enabled;     /* default true */
+  char **folders;   /* owned strings; user rule folders (`<folder>/<language>/<id>.scm`), as
+                       written (a relative path is relative to the working directory) */
+  size_t n_folders;
+} qr_config_rules;
+
 typedef struct qr_config {
   qr_config_provider *providers; size_t n_providers;
   qr_config_model *models;       size_t n_models;
@@ -77,12 +88,13 @@ typedef struct qr_config {
   qr_config_pass *passes;        size_t n_passes;
   qr_config_judge judge;
   qr_config_limits limits;
+  qr_config_rules rules;
   char *path; /* the file it came from, or NULL for defaults; owned */
 } qr_config;
 
 /* Parses and validates a JSON text. Built-in strategies are always present; a user strategy
  * with the same name overrides its instructions. Every pass must name a known model and
- * strategy; every model a known provider. *out is new; free with qr_config_free. */
+ * strategy (or a built-in tool); every model a known provider. *out is new; free with qr_config_free. */
 int qr_config_parse(const char *json, size_t len, const char *origin, qr_config **out, qr_err *e);
 /* Loads from `path`, or when NULL from $QUORUM_CONFIG / the XDG location. A missing default
  * file gives a config with no passes (not an error); a missing explicit file is an error. */

@@ -1,4 +1,5 @@
-/* plan.c — expands the configured passes over the context chunks into prompts (see plan.h). */
+/* plan.c — expands the configured model passes over the context chunks into prompts (see
+ * plan.h); tool passes are run by the orchestrator and get no request here. */
 #include "plan.h"
 
 int qr_plan_build(const qr_config *c, const qr_context *ctx, qr_plan **out, qr_err *e) {
@@ -11,6 +12,7 @@ int qr_plan_build(const qr_config *c, const qr_context *ctx, qr_plan **out, qr_e
   }
   for (size_t k = 0; k < ctx->n_chunks; k++) {
     for (size_t i = 0; i < c->n_passes; i++) {
+      if (c->passes[i].tool) continue; /* analyzers make no model request */
       qr_plan_request *r = &p->requests[p->n_requests];
       int rc = qr_prompt_build(c->passes[i].s, ctx->chunks[k].text, &r->prompt, e);
       if (rc) {

@@ -14,15 +14,23 @@
 #include "plan.h"
 #include "prompt.h"
 #include "provider.h"
+#include "rules.h"
 #include "snapshot.h"
+#include "tools.h"
 
 #define DEFAULT_MAX_DIFF (64u << 20)
 #define MAX_FILE_BYTES (8u << 20)
 #define RELOCATE_WINDOW 5
 #define MIN_CHUNK_TOKENS 256 /* context.c's smallest budget */
 
-/* What one pass (model × strategy) did over all its requests. */
+/* What one pass did over all its requests: a model pass (model × strategy), an analyzer
+ * (tool pass) or the tree-sitter rule pack. */
 typedef struct pass_state {
+  char *model;        /* owned: the model alias, "tool:NAME" or "rules" */
+  const char *strategy; /* borrowed: the strategy name, "analyzer" or "tree-sitter" */
+  const char *tool;   /* borrowed: the analyzer's name for a tool pass, else NULL */
+  bool local;         /* a tool or the rule pack: no model call */
+  struct qr_review *review; /* back pointer for the analyzer callback */
   int requests, finished, failed;
   const char *status; /* "ok" | "failed" | "timeout" | "skipped" (static) */
   char *error;        /* owned; the first failure's reason and message */
@@ -51,12 +59,21 @@ struct qr_review {
   char **omitted_snapshot;
   qr_context *ctx;
   qr_plan *plan;
-  pass_state *passes;
+  pass_state *passes;   /* the configured passes, then the rule pack when enabled */
+  size_t n_passes;
+  qr_rules *own_rules;  /* loaded here when the caller gave none; owned */
+  const qr_rules *rules;
   call_slot *slots;     /* one per plan request */
   size_t next, in_flight, finished;
+  size_t tools_running; /* analyzer runs not yet done */
+  size_t n_local;       /* local passes with something to look at */
+  qr_tool_run **tool_runs; /* per pass, the running analyzer or NULL */
   qr_finding_list found; /* validated findings of every pass, one source each */
   bool canceled;
-  uv_timer_t kick;      /* starts the requests on the next loop turn; closed before anything else */
+  bool allow_context;   /* from the params: findings may sit on unchanged lines */
+  uv_timer_t timer;     /* runs work on a later loop turn (start, finish after cancel); closed
+                           last: the review is freed from its close callback */
+  bool timer_open, started;
   /* judge call */
   call_slot judge_slot;
   qr_finding_list merged;
@@ -70,11 +87,25 @@ struct qr_review {
 
 static void start_requests(qr_review *r);
 static void finish_review(qr_review *r);
+static void on_timer_closed(uv_handle_t *h);
+static void on_deferred_finish(uv_timer_t *t);
+static void review_free_now(qr_review *r);
 
+/* Frees the review once its timer has closed (at once when it was never opened). */
 static void review_free(qr_review *r) {
+  if (r->timer_open) uv_close((uv_handle_t *)&r->timer, on_timer_closed);
+  else review_free_now(r);
+}
+
+static void review_free_now(qr_review *r) {
   if (r->passes)
-    for (size_t i = 0; i < r->cfg->n_passes; i++) qr_free(r->passes[i].error);
+    for (size_t i = 0; i < r->n_passes; i++) {
+      qr_free(r->passes[i].error);
+      qr_free(r->passes[i].model);
+    }
   qr_free(r->passes);
+  qr_free(r->tool_runs);
+  qr_rules_free(r->own_rules);
   qr_free(r->slots);
   qr_plan_free(r->plan);
   qr_context_free(r->ctx);
@@ -107,6 +138,21 @@ static void pass_add_usage(pass_state *ps, const qr_completion *c) {
   ps->cost_usd += c->cost_usd;
 }
 
+/* Validates a pass's findings and moves the placeable ones into r->found (l is emptied),
+ * counting on the pass what it found and what was dropped. */
+static void accept_findings(qr_review *r, pass_state *ps, qr_finding_list *l, int skipped) {
+  int pass = (int)(ps - r->passes);
+  for (size_t i = 0; i < l->n; i++)
+    for (size_t k = 0; k < l->items[i].n_sources; k++) l->items[i].sources[k].pass = pass;
+  int dropped = qr_findings_validate(l, r->diff, r->snap, r->allow_context, RELOCATE_WINDOW);
+  ps->dropped += skipped + dropped;
+  ps->findings += (int)l->n;
+  for (size_t i = 0; i < l->n; i++)
+    if (qr_finding_list_push(&r->found, &l->items[i])) pass_fail(ps, QR_E_NOMEM, NULL, NULL);
+  for (size_t i = 0; i < l->n; i++) qr_finding_clear(&l->items[i]);
+  l->n = 0;
+}
+
 /* Parses and validates one request's answer into r->found, counting on its pass. */
 static bool take_answer(qr_review *r, const qr_plan_request *req, pass_state *ps,
                         const qr_completion *c) {
@@ -122,14 +168,16 @@ static bool take_answer(qr_review *r, const qr_plan_request *req, pass_state *ps
     qr_finding_list_free(&l);
     return false;
   }
-  int dropped = qr_findings_validate(&l, r->diff, r->snap, false, RELOCATE_WINDOW);
-  ps->dropped += skipped + dropped;
-  ps->findings += (int)l.n;
-  for (size_t i = 0; i < l.n; i++)
-    if (qr_finding_list_push(&r->found, &l.items[i])) pass_fail(ps, QR_E_NOMEM, NULL, NULL);
-  l.n = 0;
+  accept_findings(r, ps, &l, skipped);
   qr_finding_list_free(&l);
   return true;
+}
+
+static void report_progress(qr_review *r) {
+  if (!r->progress) return;
+  double cost = 0;
+  for (size_t i = 0; i < r->n_passes; i++) cost += r->passes[i].cost_usd;
+  r->progress(r, (int)r->finished, (int)(r->plan->n_requests + r->n_local), cost, r->data);
 }
 
 static void on_call_done(int status, const char *reason, const char *message, qr_completion *c,
@@ -144,15 +192,11 @@ static void on_call_done(int status, const char *reason, const char *message, qr
   pass_add_usage(ps, c);
   if (status) pass_fail(ps, status, reason, message);
   else slot->ok = take_answer(r, req, ps, c);
-  QR_INFO("pass %d (%s × %s) request %zu: %s", req->pass, r->cfg->passes[req->pass].model,
-          r->cfg->passes[req->pass].strategy, slot->request, status ? reason : "ok");
+  QR_INFO("pass %d (%s × %s) request %zu: %s", req->pass, ps->model, ps->strategy,
+          slot->request, status ? reason : "ok");
   r->in_flight--;
   r->finished++;
-  if (r->progress) {
-    double cost = 0;
-    for (size_t i = 0; i < r->cfg->n_passes; i++) cost += r->passes[i].cost_usd;
-    r->progress(r, (int)r->finished, (int)r->plan->n_requests, cost, r->data);
-  }
+  report_progress(r);
   start_requests(r);
 }
 
@@ -177,7 +221,69 @@ static void start_requests(qr_review *r) {
     }
     r->in_flight++;
   }
-  if (r->in_flight == 0 && (r->canceled || r->next == r->plan->n_requests)) finish_review(r);
+  if (r->in_flight == 0 && r->tools_running == 0 && (r->canceled || r->next == r->plan->n_requests))
+    finish_review(r);
+}
+
+/* ---- local passes: the rule pack and analyzers ------------------------------------------- */
+
+static void run_rules(qr_review *r, pass_state *ps) {
+  qr_finding_list l;
+  qr_finding_list_init(&l);
+  qr_err e = {0};
+  ps->t_first = qr_now_ms();
+  int rc = qr_rules_run(r->rules, r->diff, r->snap, false, &l, &e);
+  if (rc) pass_fail(ps, rc, "rules", e.msg);
+  else accept_findings(r, ps, &l, 0);
+  qr_finding_list_free(&l);
+  ps->t_last = qr_now_ms();
+  ps->finished = ps->requests;
+  r->finished++;
+}
+
+static void on_tool_done(int status, const char *reason, qr_finding_list *findings, void *data) {
+  pass_state *ps = data;
+  qr_review *r = ps->review;
+  r->tool_runs[ps - r->passes] = NULL;
+  ps->t_last = qr_now_ms();
+  ps->finished = ps->requests;
+  if (status) pass_fail(ps, status, ps->tool, reason);
+  else accept_findings(r, ps, findings, 0);
+  r->tools_running--;
+  r->finished++;
+  report_progress(r);
+  start_requests(r);
+}
+
+static void start_tool(qr_review *r, pass_state *ps) {
+  qr_err e = {0};
+  ps->t_first = qr_now_ms();
+  size_t i = (size_t)(ps - r->passes);
+  int rc = qr_tool_start(r->loop, ps->tool, r->diff, r->snap, r->root, r->cfg->limits.timeout_ms,
+                         on_tool_done, ps, &r->tool_runs[i], &e);
+  if (rc == QR_E_NOTFOUND) {
+    ps->status = "skipped";
+    ps->error = qr_asprintf("%s is not installed", ps->tool);
+  } else if (rc) {
+    pass_fail(ps, rc, ps->tool, e.msg);
+  } else {
+    r->tools_running++;
+    return;
+  }
+  ps->t_last = ps->t_first;
+  r->finished++;
+}
+
+/* Starts everything on the first loop turn: local passes, then the model requests. */
+static void start_all(qr_review *r) {
+  r->started = true;
+  for (size_t i = 0; !r->canceled && i < r->n_passes; i++) {
+    pass_state *ps = &r->passes[i];
+    if (!ps->local || ps->requests == 0) continue;
+    if (ps->tool) start_tool(r, ps);
+    else run_rules(r, ps);
+  }
+  start_requests(r);
 }
 
 /* ---- the result ---------------------------------------------------------------------------- */
@@ -211,9 +317,9 @@ static json_t *finding_json(const qr_review *r, const qr_finding *f) {
   return o;
 }
 
-static json_t *pass_json(const qr_config_pass *cp, const pass_state *ps) {
+static json_t *pass_json(const pass_state *ps) {
   json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:f, s:i, s:i}", "role", "pass",
-                        "model", cp->model, "strategy", cp->strategy, "status", ps->status,
+                        "model", ps->model, "strategy", ps->strategy, "status", ps->status,
                         "latency_ms", (json_int_t)(ps->t_last - ps->t_first), "input_tokens",
                         (json_int_t)ps->input_tokens, "output_tokens",
                         (json_int_t)ps->output_tokens, "cached_tokens",
@@ -236,16 +342,18 @@ static json_t *build_result(qr_review *r, int *failed_all) {
   double cost = 0;
   int ok = 0, ran = 0;
   json_t *errors = json_array();
-  for (size_t i = 0; i < r->cfg->n_passes; i++) {
+  for (size_t i = 0; i < r->n_passes; i++) {
     pass_state *ps = &r->passes[i];
     if (ps->requests == 0) continue; /* nothing to review for this pass */
-    ran++;
-    if (!strcmp(ps->status, "ok")) ok++;
-    else
-      json_array_append_new(errors, json_sprintf("%s × %s: %s", r->cfg->passes[i].model,
-                                                 r->cfg->passes[i].strategy, ps->error));
+    json_array_append_new(passes, pass_json(ps));
     cost += ps->cost_usd;
-    json_array_append_new(passes, pass_json(&r->cfg->passes[i], ps));
+    if (!strcmp(ps->status, "skipped")) continue; /* a missing analyzer degrades nothing */
+    /* "every pass failed" means no model could be reached: local passes do not count. */
+    ran += !ps->local;
+    ok += !ps->local && !strcmp(ps->status, "ok");
+    if (strcmp(ps->status, "ok"))
+      json_array_append_new(errors,
+                            json_sprintf("%s × %s: %s", ps->model, ps->strategy, ps->error));
   }
   if (r->judge_pass) {
     cost += json_real_value(json_object_get(r->judge_pass, "cost_usd"));
@@ -273,6 +381,8 @@ static void emit(qr_review *r) {
   json_decref(result);
   review_free(r);
 }
+
+static void on_timer_closed(uv_handle_t *h) { review_free_now(h->data); }
 
 /* ---- the judge ------------------------------------------------------------------------------ */
 
@@ -325,7 +435,7 @@ static void judge_or_emit(qr_review *r) {
 
 /* How many passes read each file successfully: the denominator of a finding's agreement. */
 static qr_judge_coverage *coverage(const qr_review *r) {
-  size_t nf = r->snap->n_files, np = r->cfg->n_passes;
+  size_t nf = r->snap->n_files, np = r->n_passes;
   qr_judge_coverage *cov = qr_calloc(nf, sizeof *cov);
   bool *seen = qr_calloc(nf * np, sizeof *seen);
   if (!cov || !seen) {
@@ -339,6 +449,13 @@ static qr_judge_coverage *coverage(const qr_review *r) {
     for (size_t k = 0; r->slots[i].ok && k < ch->n_files; k++)
       for (size_t f = 0; f < nf; f++)
         if (!strcmp(ch->files[k], r->snap->files[f].path)) seen[f * np + (size_t)req->pass] = true;
+  }
+  for (size_t p = 0; p < np; p++) {
+    const pass_state *ps = &r->passes[p];
+    if (!ps->local || strcmp(ps->status, "ok")) continue;
+    for (size_t f = 0; f < nf; f++)
+      seen[f * np + p] = ps->tool ? qr_tool_covers(ps->tool, r->snap->files[f].lang)
+                                  : r->snap->files[f].lang != NULL;
   }
   for (size_t f = 0; f < nf; f++) {
     cov[f].file = r->snap->files[f].path;
@@ -377,6 +494,41 @@ static int prompt_overhead(const qr_config *cfg) {
   return max;
 }
 
+/* One pass_state per configured pass, plus the rule pack when enabled. Local passes get one
+ * "request" when the change has a reviewable file (their only unit of work). */
+static int init_passes(qr_review *r, const qr_review_params *p, qr_err *e) {
+  const qr_config *cfg = r->cfg;
+  bool rules = cfg->rules.enabled;
+  if (rules && !p->rules) {
+    int rc = qr_rules_load((const char *const *)cfg->rules.folders, cfg->rules.n_folders,
+                           &r->own_rules, e);
+    if (rc) return rc;
+  }
+  r->rules = p->rules ? p->rules : r->own_rules;
+  r->n_passes = cfg->n_passes + (rules ? 1 : 0);
+  r->passes = qr_calloc(r->n_passes, sizeof *r->passes);
+  r->tool_runs = qr_calloc(r->n_passes, sizeof *r->tool_runs);
+  if (!r->passes || !r->tool_runs) return qr_err_set(e, QR_E_NOMEM, "out of memory");
+  int work = r->snap->n_files > 0;
+  for (size_t i = 0; i < r->n_passes; i++) {
+    pass_state *ps = &r->passes[i];
+    const qr_config_pass *cp = i < cfg->n_passes ? &cfg->passes[i] : NULL;
+    ps->review = r;
+    ps->status = "ok";
+    ps->local = !cp || cp->tool;
+    ps->tool = cp ? cp->tool : NULL;
+    ps->strategy = !cp ? "tree-sitter" : cp->tool ? "analyzer" : cp->strategy;
+    ps->model = !cp ? qr_strdup("rules") : cp->tool ? qr_asprintf("tool:%s", cp->tool)
+                                                    : qr_strdup(cp->model);
+    if (!ps->model) return qr_err_set(e, QR_E_NOMEM, "out of memory");
+    if (ps->local) {
+      ps->requests = work;
+      r->n_local += (size_t)work;
+    }
+  }
+  return QR_OK;
+}
+
 /* Builds everything the requests need; errors here are input errors (never a partial review). */
 static int prepare(qr_review *r, const qr_review_params *p, qr_err *e) {
   size_t cap = p->max_diff_bytes ? p->max_diff_bytes : DEFAULT_MAX_DIFF;
@@ -393,23 +545,21 @@ static int prepare(qr_review *r, const qr_review_params *p, qr_err *e) {
   if (rc) return rc;
   rc = qr_plan_build(r->cfg, r->ctx, &r->plan, e);
   if (rc) return rc;
-  r->passes = qr_calloc(r->cfg->n_passes, sizeof *r->passes);
   r->slots = qr_calloc(r->plan->n_requests, sizeof *r->slots);
-  if (!r->passes || !r->slots) return qr_err_set(e, QR_E_NOMEM, "out of memory");
-  for (size_t i = 0; i < r->cfg->n_passes; i++) r->passes[i].status = "ok";
+  if (!r->slots) return qr_err_set(e, QR_E_NOMEM, "out of memory");
+  rc = init_passes(r, p, e);
+  if (rc) return rc;
   for (size_t i = 0; i < r->plan->n_requests; i++) r->passes[r->plan->requests[i].pass].requests++;
   return QR_OK;
 }
 
-/* The kick timer is fully closed before the first request starts, so nothing of libuv's
- * refers to the review when it frees itself. */
-static void on_kick_closed(uv_handle_t *h) { start_requests(h->data); }
-static void on_kick(uv_timer_t *t) { uv_close((uv_handle_t *)t, on_kick_closed); }
+static void on_start(uv_timer_t *t) { start_all(t->data); }
+static void on_deferred_finish(uv_timer_t *t) { start_requests(t->data); }
 
 int qr_review_start(uv_loop_t *loop, qr_http *http, const qr_review_params *p,
                     qr_review_done_cb done, qr_review_progress_cb progress, void *data,
                     qr_review **out, qr_err *e) {
-  if (!p->config || p->config->n_passes == 0)
+  if (!p->config || (p->config->n_passes == 0 && !p->config->rules.enabled))
     return qr_err_set(e, QR_E_CONFIG, "no review passes are configured (see README: Configuration)");
   qr_review *r = qr_calloc(1, sizeof *r);
   if (!r) return qr_err_set(e, QR_E_NOMEM, "out of memory");
@@ -418,6 +568,7 @@ int qr_review_start(uv_loop_t *loop, qr_http *http, const qr_review_params *p,
   r->cfg = p->config;
   r->done = done;
   r->progress = progress;
+  r->allow_context = p->allow_context;
   r->data = data;
   qr_finding_list_init(&r->found);
   qr_finding_list_init(&r->merged);
@@ -426,9 +577,10 @@ int qr_review_start(uv_loop_t *loop, qr_http *http, const qr_review_params *p,
   int rc = r->root ? prepare(r, p, e) : qr_err_set(e, QR_E_NOMEM, "out of memory");
   if (!rc) {
     /* Start on the next loop turn so `done` is never called from inside this function. */
-    uv_timer_init(loop, &r->kick);
-    r->kick.data = r;
-    uv_timer_start(&r->kick, on_kick, 0, 0);
+    uv_timer_init(loop, &r->timer);
+    r->timer.data = r;
+    r->timer_open = true;
+    uv_timer_start(&r->timer, on_start, 0, 0);
   } else {
     review_free(r);
     return rc;
@@ -443,4 +595,15 @@ void qr_review_cancel(qr_review *r) {
   for (size_t i = 0; i < r->plan->n_requests; i++)
     if (r->slots[i].call) qr_provider_cancel(r->slots[i].call);
   if (r->judge_slot.call) qr_provider_cancel(r->judge_slot.call);
+  /* A canceled analyzer never calls back: account for it here. */
+  for (size_t i = 0; i < r->n_passes; i++)
+    if (r->tool_runs[i]) {
+      qr_tool_cancel(r->tool_runs[i]);
+      r->tool_runs[i] = NULL;
+      pass_fail(&r->passes[i], QR_E_CANCELED, "canceled", NULL);
+      r->tools_running--;
+    }
+  /* Nothing left to call back: finish from the loop, never from inside this call. */
+  if (r->started && r->in_flight == 0 && r->tools_running == 0)
+    uv_timer_start(&r->timer, on_deferred_finish, 0, 0);
 }

@@ -132,14 +132,16 @@ class StandIn:
 
 
 def config(standin, models=None, strategies=("correctness",), stream=False, judge=None,
-           path=None, **limits):
+           path=None, rules=False, tools=(), **limits):
     """Writes a quorum config JSON pointing at `standin`; returns its path.
 
     models: alias -> "openai" | "anthropic", or a dict with "api" plus model fields to
     override (e.g. {"api": "openai", "price_in_per_mtok": 1}). The provider's model id is the
     alias, so scenario rules match on it. strategies: names (built-ins) or a dict
     name -> instructions (user strategies). One pass per model x strategy. judge: the
-    "judge" object (default consensus). limits: keyword arguments for "limits"."""
+    "judge" object (default consensus). rules: enable the tree-sitter rule pack (off by
+    default so that model-pipeline tests see only the stand-in's findings). tools: analyzer
+    names to add as tool passes. limits: keyword arguments for "limits"."""
     models = models or {"m1": "openai", "m2": "anthropic"}
     providers = {
         api: {"type": api, "base_url": getattr(standin, "base_url_" + api),
@@ -154,7 +156,9 @@ def config(standin, models=None, strategies=("correctness",), stream=False, judg
         model_objs[alias].update(spec)
     cfg = {"providers": providers, "models": model_objs,
            "passes": [{"model": m, "strategy": s} for m in models for s in strategies],
-           "judge": judge or {"mode": "consensus"}}
+           "judge": judge or {"mode": "consensus"},
+           "rules": {"enabled": bool(rules)}}
+    cfg["passes"] += [{"tool": t} for t in tools]
     if isinstance(strategies, dict):
         cfg["strategies"] = {name: {"instructions": text} for name, text in strategies.items()}
     if limits:

@@ -296,3 +296,63 @@ TEST(config_alloc_failures) {
   ASSERT_OK(rc);
   qr_free(text);
 }
+
+TEST(config_tool_passes) {
+  qr_config *c = parse_ok("{" BASE_PROVIDERS ",\"models\":{\"fast\":{\"provider\":\"or\",\"model\":\"m\"}},"
+                          "\"passes\":[{\"tool\":\"cppcheck\"},{\"model\":\"fast\",\"strategy\":\"security\"},"
+                          "{\"tool\":\"pyflakes\"}]}");
+  ASSERT_EQ(c->n_passes, 3);
+  ASSERT_STR_EQ(c->passes[0].tool, "cppcheck");
+  ASSERT(c->passes[0].model == NULL && c->passes[0].strategy == NULL);
+  ASSERT(c->passes[0].m == NULL && c->passes[0].s == NULL);
+  ASSERT(c->passes[1].tool == NULL);
+  ASSERT(c->passes[1].m == qr_config_find_model(c, "fast"));
+  ASSERT_STR_EQ(c->passes[2].tool, "pyflakes");
+  qr_config_free(c);
+
+  ASSERT_CONTAINS(parse_err("{\"passes\":[{\"tool\":\"pylint\"}]}"),
+                  "passes[0].tool: unknown tool \"pylint\"");
+  ASSERT_CONTAINS(parse_err("{\"passes\":[{\"tool\":\"\"}]}"), "passes[0].tool: expected a non-empty string");
+  ASSERT_CONTAINS(parse_err("{\"passes\":[{\"tool\":\"cppcheck\",\"strategy\":\"security\"}]}"),
+                  "passes[0]: a tool pass takes no model or strategy");
+  ASSERT_CONTAINS(parse_err("{\"passes\":[{\"tool\":\"cppcheck\",\"timeout\":5}]}"),
+                  "passes[0].timeout: unknown key");
+  ASSERT_CONTAINS(parse_err("{\"passes\":[{\"tool\":\"shellcheck\"},{\"tool\":\"shellcheck\"}]}"),
+                  "passes[1]: same tool as passes[0]");
+}
+
+TEST(config_rules_section) {
+  qr_config *c = parse_ok("{}");
+  ASSERT(c->rules.enabled);
+  ASSERT_EQ(c->rules.n_folders, 0);
+  qr_config_free(c);
+  c = parse_ok("{\"rules\":{\"enabled\":false,\"folders\":[\"team-rules\",\"/etc/quorum/rules\"]}}");
+  ASSERT(!c->rules.enabled);
+  ASSERT_EQ(c->rules.n_folders, 2);
+  ASSERT_STR_EQ(c->rules.folders[0], "team-rules");
+  ASSERT_STR_EQ(c->rules.folders[1], "/etc/quorum/rules");
+  qr_config_free(c);
+
+  ASSERT_CONTAINS(parse_err("{\"rules\":true}"), "rules: expected an object");
+  ASSERT_CONTAINS(parse_err("{\"rules\":{\"enabled\":1}}"), "rules.enabled: expected true or false");
+  ASSERT_CONTAINS(parse_err("{\"rules\":{\"folders\":\"x\"}}"), "rules.folders: expected an array");
+  ASSERT_CONTAINS(parse_err("{\"rules\":{\"folders\":[\"a\",\"\"]}}"), "rules.folders[1]: expected a non-empty string");
+  ASSERT_CONTAINS(parse_err("{\"rules\":{\"folder\":[]}}"), "rules.folder: unknown key");
+}
+
+TEST(config_tools_rules_alloc_failures) {
+  const char *j = "{\"passes\":[{\"tool\":\"cppcheck\"},{\"tool\":\"shellcheck\"}],"
+                  "\"rules\":{\"folders\":[\"a\",\"b\"]}}";
+  int rc = QR_E_NOMEM;
+  for (long n = 1; rc == QR_E_NOMEM; n++) {
+    qr_config *c = NULL;
+    qr_alloc_fail_after(n);
+    rc = qr_config_parse(j, strlen(j), NULL, &c, NULL);
+    qr_alloc_fail_after(-1);
+    if (!rc) {
+      ASSERT_EQ(c->rules.n_folders, 2);
+      qr_config_free(c);
+    }
+  }
+  ASSERT_OK(rc);
+}

@@ -1,0 +1,71 @@
+/* tools.h — analyzer passes: installed linters run on the changed files, their output parsed
+ * into findings that then go through the same validation and judge as model findings.
+ *
+ * Built-in adapters: cppcheck (C/C++), shellcheck (bash/sh) and pyflakes (Python, Debian's
+ * pyflakes3). A run spawns the tool with uv_spawn in the repository root on the reviewable
+ * snapshot files of its languages only, with a scrubbed environment (PATH, HOME, LANG and
+ * nothing else: no keys, tokens or proxy settings reach it), stdin from /dev/null, a timeout,
+ * and stdout/stderr each capped at QR_TOOL_MAX_OUTPUT.
+ *
+ * Severity mapping (the tool's level → ours):
+ *   cppcheck   error → error; warning → warning; style, performance, portability → info;
+ *              information and debug lines are dropped.
+ *   shellcheck error → error; warning → warning; info → info; style → hint.
+ *   pyflakes   syntax errors and undefined names → error; unused imports/variables and
+ *              redefinitions of unused names → info; everything else → warning.
+ * Each finding has one source: model "tool:<name>", strategy "analyzer", pass -1 (the caller
+ * sets the pass index). */
+#ifndef QR_TOOLS_H
+#define QR_TOOLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <uv.h>
+
+#include "common.h"
+#include "diff.h"
+#include "findings.h"
+#include "snapshot.h"
+
+#define QR_TOOL_MAX_OUTPUT (8u << 20) /* bytes kept of each of stdout and stderr */
+
+typedef struct qr_tool_run qr_tool_run;
+
+/* Called once when a run ends (never after qr_tool_cancel). status: 0 (findings parsed; with
+ * no file of the tool's languages in the change, 0 and no findings), QR_E_TIMEOUT,
+ * QR_E_TOOBIG (output over the cap), QR_E_IO (the tool failed: exit status or signal),
+ * QR_E_PARSE (output in an unexpected form).
+ * `reason` is a sentence for the pass's note (NULL when status is 0 and there is nothing to
+ * say); `findings` is borrowed for the duration of the call — take items with
+ * qr_finding_list_push or copy them. The run is freed after the callback returns. */
+typedef void (*qr_tool_done_cb)(int status, const char *reason, qr_finding_list *findings,
+                                void *data);
+
+/* True for the names of the built-in adapters ("cppcheck", "shellcheck", "pyflakes"). */
+bool qr_tool_known(const char *name);
+/* True when tool `name` checks files of language `lang` (NULL: a file without a grammar). */
+struct qr_language;
+bool qr_tool_covers(const char *name, const struct qr_language *lang);
+/* True when the adapter's executable is found on PATH. */
+bool qr_tool_available(const char *name);
+
+/* Starts tool `name` on the changed files of `d` present in `s`, below `root`. Returns
+ * QR_E_NOTFOUND ("not installed": the pass is skipped) or QR_E_INVAL (unknown tool) at once,
+ * and then never calls cb. On success *out is the run, valid until cb returns or until
+ * qr_tool_cancel. d and s are only read during this call. */
+int qr_tool_start(uv_loop_t *loop, const char *name, const qr_diff *d, const qr_snapshot *s,
+                  const char *root, int timeout_ms, qr_tool_done_cb cb, void *data,
+                  qr_tool_run **out, qr_err *e);
+/* Stops a run: the process is killed, cb is not called, and the run frees itself once its
+ * handles have closed (the loop must keep running). */
+void qr_tool_cancel(qr_tool_run *r);
+
+/* Parses recorded output of tool `name` (its stdout and stderr) into findings for the files
+ * in `files` (the paths as given to the tool; "./" prefixes in the output are ignored), with
+ * lines of other files dropped. Appends to `out`. Exposed for tests with recorded output. */
+int qr_tool_parse(const char *name, const char *out_text, size_t out_len, const char *err_text,
+                  size_t err_len, const char *const *files, size_t n_files,
+                  qr_finding_list *out, qr_err *e);
+
+#endif

@@ -1,0 +1,5 @@
+#include <stdlib.h>
+
+int run(void) {
+  return system("make clean");
+}

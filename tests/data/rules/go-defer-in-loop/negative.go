@@ -1,0 +1,12 @@
+package main
+
+import "os"
+
+func readAll(paths []string) {
+	for _, p := range paths {
+		func() {
+			f, _ := os.Open(p)
+			defer f.Close()
+		}()
+	}
+}

@@ -1,0 +1,5 @@
+function banner(msg) {
+  const h = document.createElement("h1");
+  h.textContent = msg;
+  document.body.appendChild(h);
+}

@@ -1,0 +1,3 @@
+function banner(msg) {
+  document.write("<h1>" + msg + "</h1>");
+}

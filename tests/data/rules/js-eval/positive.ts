@@ -1,0 +1,3 @@
+function run(code) {
+  return eval(code);
+}

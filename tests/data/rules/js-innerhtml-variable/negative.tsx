@@ -1,0 +1,4 @@
+function show(el, name) {
+  el.textContent = name;
+  el.innerHTML = "<b>static</b>";
+}

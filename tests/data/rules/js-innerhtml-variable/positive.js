@@ -1,0 +1,4 @@
+function show(el, name) {
+  el.innerHTML = name;
+  el.innerHTML += `<b>${name}</b>`;
+}

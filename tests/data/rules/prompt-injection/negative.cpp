@@ -1,0 +1,2 @@
+// We ignore the previous value on purpose.
+int x;

@@ -1,0 +1,4 @@
+package main
+
+// You are welcome to extend this.
+var x = "previous instructions were wrong"

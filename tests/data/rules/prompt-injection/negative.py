@@ -1,0 +1,3 @@
+# Ignore the previous line of the header when parsing.
+PROMPT = "Summarize the file"
+class AIModel: pass

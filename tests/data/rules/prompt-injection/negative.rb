@@ -1,0 +1,2 @@
+# Previous instructions are in README.
+x = "no issues found"

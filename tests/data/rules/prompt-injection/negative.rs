@@ -1,0 +1,2 @@
+// The parser ignores previous tokens.
+fn main() { let _s = "you are an admin"; }

@@ -1,0 +1,3 @@
+#!/bin/sh
+# Report issues at the tracker.
+echo "ignore errors"

@@ -1,0 +1,2 @@
+def check(x):
+    assert (x > 0, "x must be positive")

@@ -1,0 +1,5 @@
+import requests
+
+
+def fetch(url):
+    return requests.get(url, verify=False, timeout=5)

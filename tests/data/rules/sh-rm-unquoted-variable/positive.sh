@@ -1,0 +1,3 @@
+#!/bin/sh
+build_dir=$1
+rm -rf $build_dir/cache
