@@ -9,10 +9,11 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 
 # Libraries are checked with dpkg, tools by their command (node may come from elsewhere).
 DEB_LIBS  := libuv1-dev libcurl4-openssl-dev libjansson-dev libtree-sitter-dev ca-certificates
-DEB_TOOLS := pkg-config:pkg-config npm:npm node:nodejs python3:python3 git:git
-# What only the tests need: real editors and the analyzers the tool passes drive.
+DEB_TOOLS := pkg-config:pkg-config npm:npm node:nodejs python3:python3 git:git \
+             cppcheck:cppcheck shellcheck:shellcheck pyflakes3:pyflakes3
+# What only the tests need: real editors.
 TEST_LIBS  := elpa-eglot
-TEST_TOOLS := nvim:neovim emacs:emacs-nox cppcheck:cppcheck shellcheck:shellcheck pyflakes3:pyflakes3
+TEST_TOOLS := nvim:neovim emacs:emacs-nox
 
 GRAMMAR_DIR := grammars/node_modules
 # language name : source folder inside the npm package
@@ -129,9 +130,13 @@ TEST_BINS := build/asan/bin/quorum-ls build/asan/bin/quorum build/asan/bin/unit-
              $(patsubst tests/fuzz/fuzz_%.c,build/asan/bin/fuzz-%,$(FUZZ_SRC))
 
 # --- the README's commands -------------------------------------------------------------------
+# The main job: review the bundled example change (examples/demo) with the rule pack and the
+# installed analyzers — no network, no keys, no cost. Add models with a config (README).
 run: all
-	@./bin/quorum-ls --version
-	@./bin/quorum --help
+	@./bin/quorum review --config examples/configs/local.json --diff examples/demo/change.patch \
+	  --root examples/demo/repo --format text; rc=$$?; [ $$rc -le 1 ] || exit $$rc
+	@echo "quorum: that was the rule pack and local analyzers. Add model passes with a config:"
+	@echo "        examples/configs/*.json, or export OPENROUTER_API_KEY and run bin/quorum review."
 
 test: test-deps $(TEST_BINS)
 	@tests/run.sh

@@ -7,6 +7,8 @@
  * the prompts embedded by strategies.S. */
 #include "config.h"
 
+#include "defaults.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -536,6 +538,18 @@ static char *default_path(void) {
   return NULL;
 }
 
+/* The zero-configuration setup (defaults.c), validated like any file. */
+static int parse_defaults(qr_config **out, qr_err *e) {
+  json_t *j = NULL;
+  int rc = qr_defaults_json(&j, e);
+  char *text = rc ? NULL : json_dumps(j, JSON_COMPACT);
+  json_decref(j);
+  if (!rc && !text) rc = qr_err_set(e, QR_E_NOMEM, "out of memory");
+  if (!rc) rc = qr_config_parse(text, strlen(text), NULL, out, e);
+  free(text); /* json_dumps allocates with jansson's allocator */
+  return rc;
+}
+
 int qr_config_load(const char *path, qr_config **out, qr_err *e) {
   char *def = NULL;
   if (!path) {
@@ -545,8 +559,8 @@ int qr_config_load(const char *path, qr_config **out, qr_err *e) {
   char *text = NULL;
   size_t len = 0;
   int rc = path ? qr_read_file(path, CONFIG_MAX_BYTES, &text, &len, e) : QR_E_NOTFOUND;
-  if (rc == QR_E_NOTFOUND && (def || !path)) /* no config file yet: built-ins, no passes */
-    rc = qr_config_parse("{}", 2, NULL, out, e);
+  if (rc == QR_E_NOTFOUND && (def || !path)) /* no config file yet: the defaults */
+    rc = parse_defaults(out, e);
   else if (!rc)
     rc = qr_config_parse(text, len, path, out, e);
   qr_free(text);

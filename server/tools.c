@@ -67,6 +67,8 @@ static const adapter *find_adapter(const char *name) {
 
 bool qr_tool_known(const char *name) { return find_adapter(name) != NULL; }
 
+const char *qr_tool_name(size_t i) { return i < QR_ARRAY_LEN(adapters) ? adapters[i].name : NULL; }
+
 static bool adapter_covers(const adapter *a, const qr_language *lang) {
   for (size_t k = 0; a && lang && a->langs[k]; k++)
     if (!strcmp(a->langs[k], lang->name)) return true;

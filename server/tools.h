@@ -42,6 +42,8 @@ typedef struct qr_tool_run qr_tool_run;
 typedef void (*qr_tool_done_cb)(int status, const char *reason, qr_finding_list *findings,
                                 void *data);
 
+/* The name of built-in adapter i, or NULL past the last one. */
+const char *qr_tool_name(size_t i);
 /* True for the names of the built-in adapters ("cppcheck", "shellcheck", "pyflakes"). */
 bool qr_tool_known(const char *name);
 /* True when tool `name` checks files of language `lang` (NULL: a file without a grammar). */

@@ -185,6 +185,28 @@ static void write_file(const char *path, const char *text) {
   fclose(f);
 }
 
+/* With no file, a key in the environment brings its provider's preset (examples/configs/). */
+TEST(config_defaults_presets) {
+  char dir[] = "/tmp/qr-config-XXXXXX";
+  ASSERT(mkdtemp(dir) != NULL);
+  unsetenv("QUORUM_CONFIG");
+  setenv("XDG_CONFIG_HOME", dir, 1);
+  setenv("PATH", dir, 1);
+  unsetenv("OPENROUTER_API_KEY");
+  setenv("OPENAI_API_KEY", "sk-test", 1);
+  setenv("ANTHROPIC_API_KEY", "sk-ant-test", 1);
+  qr_config *c = NULL;
+  qr_err e = {0};
+  ASSERT_OK(qr_config_load(NULL, &c, &e));
+  ASSERT_EQ(c->n_providers, 2);
+  ASSERT(qr_config_find_model(c, "mini") && qr_config_find_model(c, "haiku"));
+  ASSERT(c->n_passes > 0);
+  ASSERT_STR_EQ(c->judge.mode, "consensus");
+  for (size_t i = 0; i < c->n_passes; i++) ASSERT(c->passes[i].m != NULL);
+  qr_config_free(c);
+  rmdir(dir);
+}
+
 TEST(config_load_order) {
   char dir[] = "/tmp/qr-config-XXXXXX";
   ASSERT(mkdtemp(dir) != NULL);
@@ -198,8 +220,15 @@ TEST(config_load_order) {
 
   qr_config *c = NULL;
   qr_err e = {0};
-  ASSERT_OK(qr_config_load(NULL, &c, &e)); /* missing default file: empty config */
+  /* Missing default file: the defaults — no analyzer on this PATH and no key: no passes,
+   * the rule pack only. */
+  setenv("PATH", dir, 1);
+  unsetenv("OPENROUTER_API_KEY");
+  unsetenv("OPENAI_API_KEY");
+  unsetenv("ANTHROPIC_API_KEY");
+  ASSERT_OK(qr_config_load(NULL, &c, &e));
   ASSERT_EQ(c->n_passes, 0);
+  ASSERT(c->rules.enabled);
   ASSERT_EQ(c->n_strategies, 4);
   ASSERT(c->path == NULL);
   qr_config_free(c);
