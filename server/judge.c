@@ -94,6 +94,10 @@ static const struct concept {
     {"#uaf", "use-after-free dangling double-free"},
     {"#crypto", "md5 sha1 weak-hash insecure-random"},
     {"#unused", "unused dead unreachable"},
+    {"#quoting", "quote unquoted quoting glob globbing splitting word-splitting"},
+    {"#deserialize", "deserialize deserialization pickle unpickle unmarshal"},
+    {"#auth", "authentication authorization unauthenticated unauthorized privilege permission"},
+    {"#ssrf", "ssrf open-redirect"},
 };
 
 static const char *const operators[] = {"<=", ">=", "==", "===", "!=", "!==", "<", ">", "&&",
