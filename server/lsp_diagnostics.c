@@ -55,29 +55,6 @@ json_t *qr_diagnostics_range(const char *text, size_t len, qr_pos_encoding enc, 
   return range_of(text, len, enc, a, b);
 }
 
-int qr_diagnostics_pass_count(const json_t *result) {
-  json_t *passes = json_object_get(result, "passes"), *p;
-  size_t i, j;
-  int n = 0;
-  json_array_foreach(passes, i, p) {
-    const char *role = json_string_value(json_object_get(p, "role"));
-    if (role && strcmp(role, "pass")) continue;
-    const char *m = json_string_value(json_object_get(p, "model"));
-    const char *s = json_string_value(json_object_get(p, "strategy"));
-    bool seen = false; /* one pass split into several requests is still one pass */
-    for (j = 0; j < i && !seen; j++) {
-      json_t *q = json_array_get(passes, j);
-      const char *qrole = json_string_value(json_object_get(q, "role"));
-      const char *qm = json_string_value(json_object_get(q, "model"));
-      const char *qs = json_string_value(json_object_get(q, "strategy"));
-      seen = (!qrole || !strcmp(qrole, "pass")) && qm && qs && m && s && !strcmp(qm, m) &&
-             !strcmp(qs, s);
-    }
-    n += !seen;
-  }
-  return n;
-}
-
 static int severity_code(const char *s) {
   static const char *const names[] = {"error", "warning", "info", "hint"};
   for (size_t i = 0; s && i < QR_ARRAY_LEN(names); i++)
@@ -86,7 +63,7 @@ static int severity_code(const char *s) {
 }
 
 json_t *qr_diagnostics_from_finding(const json_t *f, const char *text, size_t len,
-                                    qr_pos_encoding enc, int passes) {
+                                    qr_pos_encoding enc) {
   json_t *sl = json_object_get(f, "start_line"), *el = json_object_get(f, "end_line");
   const char *msg = json_string_value(json_object_get(f, "message"));
   if (!json_is_integer(sl) || !msg) return NULL;
@@ -96,7 +73,8 @@ json_t *qr_diagnostics_from_finding(const json_t *f, const char *text, size_t le
   const char *cat = json_string_value(json_object_get(f, "category"));
   const char *fp = json_string_value(json_object_get(f, "fingerprint"));
   json_t *sources = json_object_get(f, "sources");
-  char *message = qr_asprintf("%s (%d/%d passes)", msg, QR_MAX(votes, 1), QR_MAX(passes, votes));
+  int seen = (int)json_integer_value(json_object_get(f, "seen"));
+  char *message = qr_asprintf("%s (%d/%d passes)", msg, QR_MAX(votes, 1), QR_MAX(seen, votes));
   json_t *d = message ? json_pack("{s:o,s:i,s:s,s:s,s:s,s:{s:s,s:i,s:f,s:O*}}", "range",
                                   qr_diagnostics_range(text, len, enc, start, end), "severity",
                                   severity_code(json_string_value(json_object_get(f, "severity"))),

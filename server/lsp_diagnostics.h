@@ -21,16 +21,13 @@
 json_t *qr_diagnostics_range(const char *text, size_t len, qr_pos_encoding enc, int start_line,
                              int end_line);
 
-/* How many review passes the result ran (distinct model × strategy among "passes" entries
- * whose role is "pass" or absent): the denominator of a finding's agreement. */
-int qr_diagnostics_pass_count(const json_t *result);
-
 /* One finding of the result (borrowed) → a Diagnostic: range as above, severity 1–4,
- * source "quorum", code = category, message ending in "(votes/passes passes)",
+ * source "quorum", code = category, message ending in "(votes/seen passes)" — seen: the
+ * passes that read the finding's file, from the engine's "seen",
  * data = {fingerprint, votes, confidence, sources}. New reference; NULL when the finding lacks
  * lines or a message, or when out of memory. */
 json_t *qr_diagnostics_from_finding(const json_t *finding, const char *text, size_t len,
-                                    qr_pos_encoding enc, int passes);
+                                    qr_pos_encoding enc);
 
 /* A finding's fix ({start_line, end_line, replacement}, borrowed) → a TextEdit replacing those
  * whole lines of text, line breaks included, so applying it yields the patched file. New

@@ -70,7 +70,6 @@ typedef struct file_state {
   int version;      /* document version the findings are for; -1 when not from a document */
   json_t *findings; /* owned array of the result's findings for this file */
   json_t *diagnostics; /* owned array last published */
-  int passes;
   uv_timer_t timer; /* debounce; closed (and lr->live decremented) by qr_lsp_review_close */
 } file_state;
 
@@ -220,8 +219,7 @@ static void publish(qr_lsp_review *lr, file_state *f) {
   json_array_foreach(f->findings, i, fi) {
     const char *fp = json_string_value(json_object_get(fi, "fingerprint"));
     if (!text || !diags || (f->root && qr_workspace_is_dismissed(f->root, fp))) continue;
-    json_array_append_new(diags, qr_diagnostics_from_finding(fi, text, len, lr->srv->encoding,
-                                                             f->passes));
+    json_array_append_new(diags, qr_diagnostics_from_finding(fi, text, len, lr->srv->encoding));
   }
   qr_free(owned);
   if (!diags) return;
@@ -245,7 +243,6 @@ static void deliver_file(qr_lsp_review *lr, file_state *f, const char *root, con
   if (!mine) return;
   file_forget(f);
   f->findings = mine;
-  f->passes = qr_diagnostics_pass_count(result);
   f->version = version;
   set_str(&f->root, root);
   set_str(&f->rel, rel);
@@ -725,7 +722,8 @@ static char *explain(file_state *f, json_t *fi) {
   int rc = qr_buf_printf(&b, "%s [%s, %d/%d passes, confidence %.2f]",
                          str_or(json_object_get(fi, "message"), ""),
                          str_or(json_object_get(fi, "category"), ""),
-                         (int)json_integer_value(json_object_get(fi, "votes")), f->passes,
+                         (int)json_integer_value(json_object_get(fi, "votes")),
+                         (int)json_integer_value(json_object_get(fi, "seen")),
                          json_number_value(json_object_get(fi, "confidence")));
   json_array_foreach(sources, i, s) {
     const char *m = json_string_value(json_object_get(s, "message"));

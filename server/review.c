@@ -77,6 +77,7 @@ struct qr_review {
   /* judge call */
   call_slot judge_slot;
   qr_finding_list merged;
+  qr_judge_coverage *cov; /* passes that read each snapshot file; owned, set by the merge */
   qr_judge_rejections rejected;
   json_t *judge_pass;   /* the judge's ledger entry, or NULL */
   char *judge_error;    /* owned; why the model judge's verdict was not used */
@@ -114,6 +115,7 @@ static void review_free_now(qr_review *r) {
   qr_diff_free(r->diff);
   qr_finding_list_free(&r->found);
   qr_finding_list_free(&r->merged);
+  qr_free(r->cov);
   qr_judge_rejections_free(&r->rejected);
   json_decref(r->judge_pass);
   qr_free(r->judge_error);
@@ -298,6 +300,13 @@ static int first_column(const qr_snapshot *snap, const char *file, int line) {
   return i < len ? (int)i + 1 : 1;
 }
 
+/* How many passes read `file` (the denominator of a finding's votes); 0 when unknown. */
+static int seen_by(const qr_review *r, const char *file) {
+  for (size_t i = 0; r->cov && i < r->snap->n_files; i++)
+    if (!strcmp(r->cov[i].file, file)) return r->cov[i].passes;
+  return 0;
+}
+
 static json_t *finding_json(const qr_review *r, const qr_finding *f) {
   json_t *sources = json_array();
   for (size_t i = 0; i < f->n_sources; i++)
@@ -310,6 +319,7 @@ static json_t *finding_json(const qr_review *r, const qr_finding *f) {
                         "message", f->message, "votes", f->votes, "models", f->models,
                         "confidence", f->confidence, "sources", sources, "fingerprint",
                         f->fingerprint);
+  json_object_set_new(o, "seen", json_integer(QR_MAX(seen_by(r, f->file), f->votes)));
   if (f->fix)
     json_object_set_new(o, "fix", json_pack("{s:i, s:i, s:s}", "start_line", f->fix->start_line,
                                             "end_line", f->fix->end_line, "replacement",
@@ -470,10 +480,10 @@ static void finish_review(qr_review *r) {
                         .min_confidence = r->cfg->judge.min_confidence,
                         .max_findings = r->cfg->judge.max_findings};
   qr_err e = {0};
-  qr_judge_coverage *cov = coverage(r);
-  int rc = cov ? qr_judge_consensus(&r->found, r->snap, cov, r->snap->n_files, &o, &r->merged, &e)
+  r->cov = coverage(r);
+  int rc = r->cov
+               ? qr_judge_consensus(&r->found, r->snap, r->cov, r->snap->n_files, &o, &r->merged, &e)
                : qr_err_set(&e, QR_E_NOMEM, "out of memory");
-  qr_free(cov);
   if (rc) r->judge_error = qr_asprintf("consensus merge failed: %s", e.msg);
   judge_or_emit(r);
 }

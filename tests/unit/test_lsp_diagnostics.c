@@ -41,11 +41,11 @@ TEST(lsp_diagnostics_range_clamps_and_blank) {
 
 TEST(lsp_diagnostics_from_finding) {
   json_t *f = json_loads("{\"file\":\"a.c\",\"start_line\":2,\"end_line\":2,\"severity\":\"error\","
-                         "\"category\":\"correctness\",\"message\":\"bad x\",\"votes\":2,"
+                         "\"category\":\"correctness\",\"message\":\"bad x\",\"votes\":2,\"seen\":3,"
                          "\"confidence\":0.8,\"fingerprint\":\"0123456789abcdef\","
                          "\"sources\":[{\"model\":\"m1\",\"strategy\":\"s\"}]}",
                          0, NULL);
-  json_t *d = qr_diagnostics_from_finding(f, text, strlen(text), QR_ENC_UTF16, 3);
+  json_t *d = qr_diagnostics_from_finding(f, text, strlen(text), QR_ENC_UTF16);
   ASSERT(d);
   ASSERT_STR_EQ(json_string_value(json_object_get(d, "message")), "bad x (2/3 passes)");
   ASSERT_EQ(json_integer_value(json_object_get(d, "severity")), 1);
@@ -59,19 +59,8 @@ TEST(lsp_diagnostics_from_finding) {
   expect_range(json_incref(json_object_get(d, "range")), 1, 2, 1, 12);
   json_decref(d);
   json_object_del(f, "message");
-  ASSERT(!qr_diagnostics_from_finding(f, text, strlen(text), QR_ENC_UTF16, 3));
+  ASSERT(!qr_diagnostics_from_finding(f, text, strlen(text), QR_ENC_UTF16));
   json_decref(f);
-}
-
-TEST(lsp_diagnostics_pass_count) {
-  json_t *r = json_loads("{\"passes\":[{\"role\":\"pass\",\"model\":\"a\",\"strategy\":\"x\"},"
-                         "{\"role\":\"pass\",\"model\":\"a\",\"strategy\":\"x\"},"
-                         "{\"role\":\"pass\",\"model\":\"b\",\"strategy\":\"x\"},"
-                         "{\"model\":\"a\",\"strategy\":\"y\"},"
-                         "{\"role\":\"judge\",\"model\":\"j\",\"strategy\":\"judge\"}]}",
-                         0, NULL);
-  ASSERT_EQ(qr_diagnostics_pass_count(r), 3);
-  json_decref(r);
 }
 
 /* Applies a TextEdit (UTF-8 positions) to text; returns a new malloc'd string. */
