@@ -30,7 +30,7 @@ CLI_SRC    := $(wildcard clients/cli/*.c)
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all deps test-deps grammars run test unit e2e bench fuzz clean distclean
+.PHONY: all deps test-deps vscode-deps vsix grammars run test unit e2e bench fuzz clean distclean
 
 all: bin/quorum-ls bin/quorum
 
@@ -138,8 +138,21 @@ run: all
 	@echo "quorum: that was the rule pack and local analyzers. Add model passes with a config:"
 	@echo "        examples/configs/*.json, or export OPENROUTER_API_KEY and run bin/quorum review."
 
-test: test-deps $(TEST_BINS)
+test: test-deps $(TEST_BINS) $(VSCODE_STAMP)
 	@tests/run.sh
+
+# --- the VS Code extension (clients/vscode) --------------------------------------------------
+VSCODE := clients/vscode
+VSCODE_STAMP := $(VSCODE)/node_modules/.quorum-stamp
+vscode-deps: $(VSCODE_STAMP)
+$(VSCODE_STAMP): $(VSCODE)/package.json $(VSCODE)/package-lock.json | deps
+	cd $(VSCODE) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+# The extension with the release server bundled (clients/vscode/bin/ is git-ignored);
+# writes clients/vscode/quorum-<version>.vsix.
+vsix: bin/quorum-ls $(VSCODE_STAMP)
+	@mkdir -p $(VSCODE)/bin && cp bin/quorum-ls $(VSCODE)/bin/
+	cd $(VSCODE) && npm run --silent vsix
 
 # libFuzzer runs (clang); FUZZ_SECONDS each. New corpus entries land in tests/fuzz/corpus/<name>/.
 FUZZ_SECONDS ?= 60
@@ -153,8 +166,8 @@ fuzz: deps $(GRAMMAR_LIB)
 	  build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) tests/fuzz/corpus/$$n || exit 1; done
 
 clean:
-	rm -rf build bin
+	rm -rf build bin clients/vscode/out clients/vscode/bin clients/vscode/*.vsix
 distclean: clean
-	rm -rf $(GRAMMAR_DIR)
+	rm -rf $(GRAMMAR_DIR) clients/vscode/node_modules
 
 -include $(shell find build -name '*.d' 2>/dev/null)

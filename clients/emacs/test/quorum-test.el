@@ -1,0 +1,75 @@
+;;; quorum-test.el --- Batch test of quorum.el with Emacs 28 + eglot 1.9  -*- lexical-binding: t -*-
+;; Run by tests/e2e/test_emacs_package through tests/editors/runner.py: loads the package, lets it
+;; register with eglot, opens the changed file, connects through the registered contact, saves,
+;; waits for Flymake diagnostics, then drives the package's commands (explain, clear, review,
+;; ledger, dismiss). Writes "ok NAME" / "FAIL NAME: detail" lines to $QUORUM_RESULT; every wait
+;; is bounded; always exits.
+(require 'quorum)
+
+(defvar qt-result (getenv "QUORUM_RESULT"))
+
+(defun qt-check (name ok &optional detail)
+  (let ((coding-system-for-write 'utf-8))
+    (write-region (format "%s emacs-package/%s%s\n" (if ok "ok" "FAIL") name
+                          (if ok "" (format ": %S" detail)))
+                  nil qt-result 'append 'silent))
+  ok)
+
+(defun qt-wait (pred seconds)
+  "Runs the event loop until PRED is non-nil or SECONDS pass; returns PRED's value."
+  (let ((end (+ (float-time) seconds)))
+    (while (and (not (funcall pred)) (< (float-time) end))
+      (accept-process-output nil 0.1))
+    (funcall pred)))
+
+(defun qt-run ()
+  (setq quorum-server-program (getenv "QUORUM_LS")
+        quorum-config-file (getenv "QUORUM_CONFIG_FILE")
+        quorum-debounce-ms 50)
+  (qt-check "not_registered_before_eglot" (not (boundp 'eglot-server-programs)))
+  (require 'eglot)
+  (qt-check "registered_with_eglot"
+            (equal (cdr (assoc quorum-major-modes eglot-server-programs)) #'quorum--eglot-contact)
+            (car eglot-server-programs))
+  (setq eglot-sync-connect 30 eglot-connect-timeout 30)
+  (find-file (getenv "QUORUM_FILE"))
+  (unless (eq major-mode 'python-mode) (python-mode))
+  (let ((contact (eglot--guess-contact)))
+    (qt-check "contact" (and (equal (nth 3 contact) (quorum--eglot-contact nil))
+                             (equal (car (nth 3 contact)) (getenv "QUORUM_LS")))
+              contact)
+    (apply #'eglot contact))
+  (unless (qt-check "connected" (qt-wait #'eglot-current-server 30)) (error "no server"))
+  (set-buffer-modified-p t)
+  (save-buffer) ; didSave starts the review
+  (let ((diags (qt-wait (lambda () (flymake-diagnostics)) 40)))
+    (unless (qt-check "diagnostics" (= (length diags) 1) diags) (error "no diagnostics"))
+    (qt-check "message" (string-search "(2/2 passes)" (flymake-diagnostic-text (car diags)))
+              (flymake-diagnostic-text (car diags))))
+  (goto-char (point-min))
+  (forward-line 5)
+  (qt-check "fingerprint_at_point" (stringp (quorum-fingerprint-at-point)))
+  (let ((text (quorum-explain)))
+    (qt-check "explain" (and (stringp text) (string-search "m1" text) (string-search "m2" text)) text))
+  (quorum-clear)
+  (qt-check "clear" (qt-wait (lambda () (null (flymake-diagnostics))) 5) (flymake-diagnostics))
+  (quorum-review-file)
+  (qt-check "review_file" (= 1 (length (qt-wait (lambda () (flymake-diagnostics)) 40)))
+            (flymake-diagnostics))
+  (let ((ledger (condition-case err (list 'ok (quorum-ledger)) (error (list 'error err)))))
+    (qt-check "ledger" (eq (car ledger) 'ok) ledger))
+  (goto-char (point-min))
+  (forward-line 5)
+  (quorum-dismiss)
+  (qt-check "dismiss" (qt-wait (lambda () (null (flymake-diagnostics))) 5) (flymake-diagnostics))
+  (qt-check "dismissed_recorded"
+            (file-exists-p (expand-file-name ".quorum/dismissed" (getenv "QUORUM_ROOT"))))
+  (goto-char (point-min))
+  (qt-check "dismiss_needs_a_finding"
+            (condition-case nil (progn (quorum-dismiss) nil) (user-error t))))
+
+(condition-case err
+    (qt-run)
+  (error (qt-check "no_error" nil err)))
+(ignore-errors (eglot-shutdown (eglot-current-server)))
+(kill-emacs 0)
