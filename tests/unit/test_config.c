@@ -305,7 +305,7 @@ TEST(config_examples_parse) {
     count++;
   }
   closedir(d);
-  ASSERT_EQ(count, 5);
+  ASSERT_EQ(count, 6); /* five provider presets and local.json (make run) */
 }
 
 TEST(config_alloc_failures) {
