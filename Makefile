@@ -4,11 +4,12 @@
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter
-PKGS    := libuv libcurl jansson tree-sitter
+PKGS    := libuv libcurl jansson tree-sitter sqlite3
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 # Libraries are checked with dpkg, tools by their command (node may come from elsewhere).
-DEB_LIBS  := libuv1-dev libcurl4-openssl-dev libjansson-dev libtree-sitter-dev ca-certificates
+DEB_LIBS  := libuv1-dev libcurl4-openssl-dev libjansson-dev libtree-sitter-dev libsqlite3-dev \
+             ca-certificates
 DEB_TOOLS := pkg-config:pkg-config npm:npm node:nodejs python3:python3 git:git \
              cppcheck:cppcheck shellcheck:shellcheck pyflakes3:pyflakes3
 # What only the tests need: real editors.
@@ -140,6 +141,10 @@ run: all
 
 test: test-deps $(TEST_BINS) $(VSCODE_STAMP)
 	@tests/run.sh
+
+# Benchmarks against the stand-in model server: tables, bench/results.json, bench/*.svg (~2 min).
+bench: all build/rel/libquorum.a $(GRAMMAR_LIB)
+	python3 bench/run.py
 
 # --- the VS Code extension (clients/vscode) --------------------------------------------------
 VSCODE := clients/vscode

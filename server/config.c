@@ -440,7 +440,8 @@ static int parse_judge(parser *p, json_t *root, qr_config *c) {
 
 static int parse_limits(parser *p, json_t *root, qr_config *c) {
   static const char *const keys[] = {"concurrency", "timeout_ms", "max_input_tokens_per_pass",
-                                     "max_retries", "max_response_bytes", NULL};
+                                     "max_retries", "max_response_bytes", "max_usd_per_review",
+                                     "max_usd_per_day", "deadline_ms", NULL};
   qr_config_limits *l = &c->limits;
   *l = (qr_config_limits){.concurrency = 8, .timeout_ms = 60000,
                           .max_input_tokens_per_pass = 24000, .max_retries = 3,
@@ -458,6 +459,20 @@ static int parse_limits(parser *p, json_t *root, qr_config *c) {
   long long bytes = (long long)l->max_response_bytes;
   if (!rc) rc = get_int(p, v, "limits", "max_response_bytes", 1, 1ll << 40, &bytes);
   l->max_response_bytes = (size_t)bytes;
+  if (!rc) rc = get_number(p, v, "limits", "max_usd_per_review", 0, 1e9, &l->max_usd_per_review);
+  if (!rc) rc = get_number(p, v, "limits", "max_usd_per_day", 0, 1e9, &l->max_usd_per_day);
+  if (!rc) rc = get_int_field(p, v, "limits", "deadline_ms", 0, &l->deadline_ms);
+  return rc;
+}
+
+static int parse_cache(parser *p, json_t *root, qr_config *c) {
+  static const char *const keys[] = {"enabled", "max_mb", NULL};
+  c->cache = (qr_config_cache){.enabled = true, .max_mb = 256};
+  json_t *v = json_object_get(root, "cache");
+  if (!v) return 0;
+  int rc = check_object(p, v, "cache", keys);
+  if (!rc) rc = get_bool(p, v, "cache", "enabled", &c->cache.enabled);
+  if (!rc) rc = get_int_field(p, v, "cache", "max_mb", 1, &c->cache.max_mb);
   return rc;
 }
 
@@ -488,7 +503,7 @@ static int parse_rules(parser *p, json_t *root, qr_config *c) {
 /* --- public API ------------------------------------------------------------------------------ */
 
 static const char *const top_keys[] = {"providers", "models", "strategies", "passes",
-                                       "judge", "limits", "rules", NULL};
+                                       "judge", "limits", "rules", "cache", NULL};
 
 static int parse_root(parser *p, json_t *root, qr_config *c) {
   if (!json_is_object(root)) return fail(p, "(top level)", "expected an object");
@@ -501,6 +516,7 @@ static int parse_root(parser *p, json_t *root, qr_config *c) {
   if (!rc) rc = parse_judge(p, root, c);
   if (!rc) rc = parse_limits(p, root, c);
   if (!rc) rc = parse_rules(p, root, c);
+  if (!rc) rc = parse_cache(p, root, c);
   return rc;
 }
 

@@ -71,7 +71,16 @@ typedef struct qr_config_limits {
   int max_input_tokens_per_pass;/* default 24000 */
   int max_retries;              /* default 3 */
   size_t max_response_bytes;    /* default 8 MiB */
+  double max_usd_per_review;    /* USD; 0 = no limit (default) */
+  double max_usd_per_day;       /* USD over the ledger's calendar day; 0 = no limit (default) */
+  int deadline_ms;              /* the whole review; passes still running are cut; 0 = none */
 } qr_config_limits;
+
+/* The pass cache (cache.h): `"cache": {"enabled": true, "max_mb": 256}`. */
+typedef struct qr_config_cache {
+  bool enabled;  /* default true */
+  int max_mb;    /* size cap, default 256 */
+} qr_config_cache;
 
 /* The tree-sitter rule pack (rules.h): `"rules": {"enabled": true, "folders": ["…"]}`. */
 typedef struct qr_config_rules {
@@ -89,6 +98,7 @@ typedef struct qr_config {
   qr_config_judge judge;
   qr_config_limits limits;
   qr_config_rules rules;
+  qr_config_cache cache;
   char *path; /* the file it came from, or NULL for defaults; owned */
 } qr_config;
 

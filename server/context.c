@@ -4,7 +4,8 @@
  * list of tree-sitter node types); changes outside any definition get their hunk plus a few
  * lines around; files without a grammar get their hunks ±10 lines. Regions are merged when
  * they overlap, rendered with line numbers, and packed greedily into chunks; a region
- * larger than a chunk is split by lines. */
+ * larger than a chunk is split by lines. Each file is redacted first and everything after
+ * reads the redacted copy, so no stage (a cut line, a label) can let a secret through. */
 #include "context.h"
 
 #include <string.h>
@@ -392,6 +393,23 @@ static int add_file(builder *b, const qr_diff_file *df, const qr_snapshot_file *
   return rc;
 }
 
+/* Renders the redacted copy of df's file, kept in `clean` (which supplies its line index),
+ * and counts what was redacted. */
+static int add_redacted_file(builder *b, const qr_diff_file *df, const qr_snapshot *s,
+                             qr_snapshot *clean) {
+  const qr_snapshot_file *f = qr_snapshot_find(s, df->path);
+  qr_redacted r;
+  int rc = qr_redact(f->text, f->len, &r, NULL);
+  if (rc) return rc;
+  rc = qr_snapshot_add(clean, f->path, r.text, r.len);
+  for (int k = 0; !rc && k < QR_SECRET_N_RULES; k++) {
+    b->ctx->redactions_by_rule[k] += r.counts[k];
+    b->ctx->redactions += r.counts[k];
+  }
+  qr_redacted_clear(&r);
+  return rc ? rc : add_file(b, df, qr_snapshot_find(clean, f->path));
+}
+
 /* Why a file of the diff has nothing to review, or NULL when it has. */
 static const char *skip_reason(const qr_diff_file *df, const qr_snapshot *s) {
   if (df->binary) return "binary";
@@ -412,10 +430,12 @@ int qr_context_build(const qr_diff *d, const qr_snapshot *s, int max_tokens_per_
   qr_buf_init(&b.cur, b.budget);
   qr_buf_init(&b.lines, SIZE_MAX);
   int rc = (b.ctx = qr_calloc(1, sizeof *b.ctx)) ? 0 : QR_E_NOMEM;
+  qr_snapshot *clean = rc ? NULL : qr_snapshot_new();
+  if (!rc && !clean) rc = QR_E_NOMEM;
   for (size_t i = 0; !rc && i < d->n_files; i++) {
     const qr_diff_file *df = &d->files[i];
     const char *why = skip_reason(df, s);
-    rc = why ? add_omitted(&b, df->path, why) : add_file(&b, df, qr_snapshot_find(s, df->path));
+    rc = why ? add_omitted(&b, df->path, why) : add_redacted_file(&b, df, s, clean);
   }
   if (!rc) rc = flush(&b);
   for (size_t i = 0; i < b.n_files; i++) qr_free(b.files[i]);
@@ -423,6 +443,7 @@ int qr_context_build(const qr_diff *d, const qr_snapshot *s, int max_tokens_per_
   qr_free(b.offs);
   qr_buf_free(&b.cur);
   qr_buf_free(&b.lines);
+  qr_snapshot_free(clean);
   if (rc) {
     qr_context_free(b.ctx);
     return qr_err_set(e, rc, "building the code context: %s", qr_strerror(rc));

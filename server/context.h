@@ -8,7 +8,8 @@
  *     12 | unchanged line                     -- 1-based new-file line number, width >= 4
  *     13+| added line                         -- '+' marks lines the diff added
  * Every changed file is either rendered or named in `omitted` with a reason; nothing is
- * silently dropped. A line longer than a quarter of the budget is cut with a visible marker. */
+ * silently dropped. A line longer than a quarter of the budget is cut with a visible marker.
+ * Secrets are redacted (redact.h) before anything is rendered: the chunks never hold one. */
 #ifndef QR_CONTEXT_H
 #define QR_CONTEXT_H
 
@@ -16,6 +17,7 @@
 
 #include "common.h"
 #include "diff.h"
+#include "redact.h"
 #include "snapshot.h"
 
 typedef struct qr_context_chunk {
@@ -30,6 +32,8 @@ typedef struct qr_context {
   size_t n_chunks;
   char **omitted;           /* "path: reason"; owned */
   size_t n_omitted;
+  int redactions;           /* secrets replaced by placeholders in the rendered files */
+  int redactions_by_rule[QR_SECRET_N_RULES]; /* the same, per rule (qr_redact_rule_id) */
 } qr_context;
 
 /* Builds the chunks for every file of `d`, reading code from `s`. Each chunk's text is at most

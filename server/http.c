@@ -48,6 +48,7 @@ struct qr_http_xfer {
   qr_buf body;
   char errbuf[CURL_ERROR_SIZE];
   char *target;     /* "host/path" for logs */
+  const char *method; /* the caller's literal ("POST" when it gave none) */
   qr_http_chunk_cb on_chunk;
   qr_http_done_cb on_done;
   void *data;
@@ -134,7 +135,7 @@ static void deliver(uv_timer_t *t) {
       .latency_ms = (long)(qr_now_ms() - x->start_ms),
       .message = x->message,
   };
-  QR_INFO("http POST %s -> %ld (%s) attempts %d, %ld ms", x->target, x->http_code,
+  QR_INFO("http %s %s -> %ld (%s) attempts %d, %ld ms", x->method, x->target, x->http_code,
           x->status ? qr_err_name(x->status) : "ok", x->attempts, r.latency_ms);
   x->on_done(&r, x->data);
   uv_close((uv_handle_t *)&x->timer, xfer_closed);
@@ -193,7 +194,7 @@ static void schedule_retry(qr_http_xfer *x, const char *why) {
   detach(x);
   long delay = qr_http_backoff_ms(x->h->backoff_base_ms, x->attempts - 1, x->retry_after_s,
                                   next_random(x->h));
-  QR_WARN("http POST %s: %s on attempt %d; retrying in %ld ms", x->target, why, x->attempts,
+  QR_WARN("http %s %s: %s on attempt %d; retrying in %ld ms", x->method, x->target, why, x->attempts,
           delay);
   uv_timer_start(&x->timer, retry_timer_fired, (uint64_t)delay, 0);
 }
@@ -422,10 +423,15 @@ static int setup_easy(qr_http_xfer *x, const qr_http_request *req, qr_err *e) {
   CURL *c = x->easy;
   if (curl_easy_setopt(c, CURLOPT_URL, req->url) != CURLE_OK)
     return qr_err_set(e, QR_E_INVAL, "invalid URL");
-  if (curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
-      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len) != CURLE_OK ||
-      curl_easy_setopt(c, CURLOPT_COPYPOSTFIELDS, req->body ? req->body : "") != CURLE_OK)
+  if (curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK)
     return qr_err_set(e, QR_E_NOMEM, "cannot set up the request");
+  if (strcmp(x->method, "GET")) {
+    if (curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_COPYPOSTFIELDS, req->body ? req->body : "") != CURLE_OK ||
+        (strcmp(x->method, "POST") &&
+         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, x->method) != CURLE_OK))
+      return qr_err_set(e, QR_E_NOMEM, "cannot set up the request");
+  }
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->headers);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
@@ -443,6 +449,7 @@ int qr_http_send(qr_http *h, const qr_http_request *req, qr_http_xfer **out, qr_
   qr_http_xfer *x = qr_calloc(1, sizeof *x);
   if (!x) return qr_err_set(e, QR_E_NOMEM, "out of memory starting a request");
   x->h = h;
+  x->method = req->method ? req->method : "POST";
   x->on_chunk = req->on_chunk;
   x->on_done = req->on_done;
   x->data = req->data;

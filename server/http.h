@@ -1,4 +1,5 @@
-/* http.h — HTTP POST requests on a libuv loop, through one libcurl multi handle.
+/* http.h — HTTP requests (POST unless another method is asked for) on a libuv loop, through
+ * one libcurl multi handle.
  *
  * One qr_http per loop: a CURLM driven by a uv_poll per socket and one uv_timer (curl's
  * multi-uv.c pattern), so connections are reused across requests and many requests are in
@@ -51,6 +52,8 @@ typedef void (*qr_http_done_cb)(const qr_http_result *r, void *data);
 typedef int (*qr_http_chunk_cb)(const char *p, size_t n, void *data);
 
 typedef struct qr_http_request {
+  const char *method;         /* NULL: "POST"; else a literal such as "GET" (sends no body)
+                                 or "PATCH"; it must outlive the transfer */
   const char *url;
   const char *const *headers; /* "Name: value" lines, copied by qr_http_send */
   size_t n_headers;
@@ -75,7 +78,7 @@ uv_loop_t *qr_http_loop(qr_http *h);
 /* The backoff base in milliseconds (default 500); tests make it small. Retry-After still rules. */
 void qr_http_set_backoff_base(qr_http *h, long base_ms);
 
-/* Starts a POST. On success *out (may be NULL) is the transfer, valid until its callback
+/* Starts a request. On success *out (may be NULL) is the transfer, valid until its callback
  * returns; the callback will run exactly once. On error nothing is started and no callback
  * runs. */
 int qr_http_send(qr_http *h, const qr_http_request *req, qr_http_xfer **out, qr_err *e);

@@ -10,6 +10,12 @@
  * byte too small" on the same line separate while paraphrases sharing no words still merge.
  * Clustering is average-linkage agglomerative per file over pairs whose lines overlap within ±1.
  *
+ * It scales to 100,000s of findings in O(n log n): terms are interned in a hash map and the IDF
+ * counted in the same pass; candidate pairs come from a sweep over the findings sorted by line,
+ * each compared with at most MAX_NEIGHBOURS findings that start at or after it (only a
+ * pathological pile-up on a few lines reaches that cap); cluster links live in a sparse hash
+ * map and the next merge comes from a heap, which picks exactly the pair a full scan would.
+ *
  * Tree-sitter supplies the enclosing definitions for fingerprints and checks that fixes parse. */
 #include "judge.h"
 
@@ -38,7 +44,10 @@
 #define SCALE_EVIDENCE 0.6
 #define SCALE_CATEGORY 0.4
 
-#define MAX_INPUT 1500            /* findings the merge accepts (clustering is cubic per file) */
+#define MAX_INPUT 250000          /* findings the merge accepts */
+#define MAX_NEIGHBOURS 64         /* findings each one is compared with, in line order */
+#define MAX_CENTRAL 64            /* members weighed when choosing a cluster's message */
+#define VOCAB_TEXT_CAP (64u << 20) /* bytes of distinct term text in one review */
 #define MAX_TERM 64               /* longer tokens are cut; they still compare equal to themselves */
 #define FP_WORDS 3                /* problem words in a fingerprint when no concept is known */
 #define PROMPT_CAP (512u * 1024u) /* the judge request's user part */
@@ -127,40 +136,155 @@ static void stem(char *w) {
   w[n] = '\0';
 }
 
-/* The concept of word `w` (already stemmed when `stemmed`), or NULL. Table words are stemmed
- * on the fly so the table can be written in plain English. */
-static const char *concept_of(const char *w, bool stemmed) {
-  for (size_t c = 0; c < QR_ARRAY_LEN(concepts); c++) {
-    const char *p = concepts[c].words;
-    while (*p) {
-      size_t n = strcspn(p, " ");
-      char buf[MAX_TERM + 1];
-      if (n <= MAX_TERM) {
-        memcpy(buf, p, n);
-        buf[n] = '\0';
-        if (stemmed && isalpha((unsigned char)buf[0]) && !strchr(buf, '-')) stem(buf);
-        if (!strcmp(buf, w)) return concepts[c].name;
-      }
-      p += n;
-      while (*p == ' ') p++;
-    }
+static uint64_t fnv1a(const char *s, size_t n) {
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < n; i++) {
+    h ^= (unsigned char)s[i];
+    h *= 1099511628211ull;
   }
-  return NULL;
+  return h;
+}
+
+/* The concept table's words, sorted for binary search: as written (`raw`) and with the plain
+ * English words stemmed like the prose they meet (`stemmed`). Built once per merge. */
+typedef struct concept_word {
+  char word[MAX_TERM + 1];
+  size_t concept; /* index in concepts[]: the first listed wins when a word is in two */
+} concept_word;
+
+typedef struct concept_index {
+  concept_word *raw, *stemmed;
+  size_t n;
+} concept_index;
+
+static int by_word_concept(const void *a, const void *b) {
+  const concept_word *x = a, *y = b;
+  int c = strcmp(x->word, y->word);
+  return c ? c : (x->concept > y->concept) - (x->concept < y->concept);
+}
+
+static void concept_index_free(concept_index *ci) {
+  qr_free(ci->raw);
+  qr_free(ci->stemmed);
+  memset(ci, 0, sizeof *ci);
+}
+
+static int concept_index_build(concept_index *ci) {
+  size_t n = 0;
+  for (size_t c = 0; c < QR_ARRAY_LEN(concepts); c++)
+    for (const char *p = concepts[c].words; *p; p += strspn(p, " ")) {
+      p += strcspn(p, " ");
+      n++;
+    }
+  ci->raw = qr_malloc(n * sizeof *ci->raw);
+  ci->stemmed = qr_malloc(n * sizeof *ci->stemmed);
+  if (!ci->raw || !ci->stemmed) return QR_E_NOMEM;
+  ci->n = 0;
+  for (size_t c = 0; c < QR_ARRAY_LEN(concepts); c++)
+    for (const char *p = concepts[c].words; *p; p += strspn(p, " ")) {
+      size_t len = strcspn(p, " ");
+      concept_word *r = &ci->raw[ci->n], *s = &ci->stemmed[ci->n];
+      snprintf(r->word, sizeof r->word, "%.*s", (int)QR_MIN(len, (size_t)MAX_TERM), p);
+      r->concept = c;
+      *s = *r;
+      if (isalpha((unsigned char)s->word[0]) && !strchr(s->word, '-')) stem(s->word);
+      ci->n++;
+      p += len;
+    }
+  qsort(ci->raw, ci->n, sizeof *ci->raw, by_word_concept);
+  qsort(ci->stemmed, ci->n, sizeof *ci->stemmed, by_word_concept);
+  return QR_OK;
+}
+
+/* The concept of word `w` (already stemmed when `stemmed`), or NULL. */
+static const char *concept_of(const concept_index *ci, const char *w, bool stemmed) {
+  const concept_word *t = stemmed ? ci->stemmed : ci->raw;
+  size_t lo = 0, hi = ci->n; /* the first entry not below w */
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (strcmp(t[mid].word, w) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < ci->n && !strcmp(t[lo].word, w) ? concepts[t[lo].concept].name : NULL;
 }
 
 /* ---- terms ------------------------------------------------------------------------------- */
 
+/* Every distinct term text of the review, interned by an open-addressing hash map. */
+typedef struct vocab {
+  qr_buf text;   /* the texts, each NUL-terminated */
+  size_t *off;   /* per id: where its text starts in `text` */
+  int *slots;    /* id + 1, 0 when free; a power of two long */
+  size_t n, alloc, n_slots;
+} vocab;
+
+static const char *vocab_text(const vocab *v, int id) { return v->text.data + v->off[id]; }
+
+static void vocab_free(vocab *v) {
+  qr_buf_free(&v->text);
+  qr_free(v->off);
+  qr_free(v->slots);
+  memset(v, 0, sizeof *v);
+}
+
+static int *vocab_slot(const vocab *v, const char *s, size_t n) {
+  size_t mask = v->n_slots - 1;
+  for (size_t i = fnv1a(s, n) & mask;; i = (i + 1) & mask) {
+    int *slot = &v->slots[i];
+    if (!*slot || !strcmp(vocab_text(v, *slot - 1), s)) return slot;
+  }
+}
+
+/* Keeps the map at most half full. */
+static int vocab_grow(vocab *v) {
+  size_t n_slots = v->n_slots ? v->n_slots * 2 : 1024;
+  int *slots = qr_calloc(n_slots, sizeof *slots);
+  size_t alloc = n_slots / 2;
+  size_t *off = qr_realloc(v->off, alloc * sizeof *off);
+  if (!slots || !off) {
+    qr_free(slots);
+    if (off) v->off = off;
+    return QR_E_NOMEM;
+  }
+  qr_free(v->slots);
+  v->slots = slots;
+  v->n_slots = n_slots;
+  v->off = off;
+  v->alloc = alloc;
+  for (size_t id = 0; id < v->n; id++) {
+    const char *t = vocab_text(v, (int)id);
+    *vocab_slot(v, t, strlen(t)) = (int)id + 1;
+  }
+  return QR_OK;
+}
+
+/* The id of s[0..n) (NUL-terminated at n), added when new; a negative error otherwise. */
+static int vocab_intern(vocab *v, const char *s, size_t n) {
+  if (v->n == v->alloc) {
+    int rc = vocab_grow(v);
+    if (rc) return rc;
+  }
+  int *slot = vocab_slot(v, s, n);
+  if (*slot) return *slot - 1;
+  v->off[v->n] = v->text.len;
+  int rc = qr_buf_append(&v->text, s, n + 1);
+  if (rc) return rc;
+  *slot = (int)++v->n;
+  return *slot - 1;
+}
+
 typedef struct term {
-  char text[MAX_TERM + 1];
   double w;
-  int owner; /* finding index */
-  int id;    /* vocabulary id once numbered */
+  int id; /* vocabulary id; once numbered, ids follow text order */
   bool concept, code;
 } term;
 
+/* The terms of the finding being scanned, and what naming them needs. */
 typedef struct term_list {
   term *items;
   size_t n, alloc;
+  vocab *vocab;
+  const concept_index *concepts;
   int err;
 } term_list;
 
@@ -168,7 +292,7 @@ typedef enum { K_WORD, K_CODE, K_CONCEPT } term_kind;
 
 static bool word_char(char c) { return isalnum((unsigned char)c) || c == '_'; }
 
-static void add_term(term_list *l, int owner, const char *s, size_t n, double w, term_kind kind) {
+static void add_term(term_list *l, const char *s, size_t n, double w, term_kind kind) {
   if (l->err || !n) return;
   if (l->n == l->alloc) {
     size_t a = l->alloc ? l->alloc * 2 : 256;
@@ -180,25 +304,29 @@ static void add_term(term_list *l, int owner, const char *s, size_t n, double w,
     l->items = p;
     l->alloc = a;
   }
-  term *t = &l->items[l->n++];
+  char text[MAX_TERM + 1];
   n = QR_MIN(n, (size_t)MAX_TERM);
-  for (size_t i = 0; i < n; i++) t->text[i] = (char)tolower((unsigned char)s[i]);
-  t->text[n] = '\0';
+  for (size_t i = 0; i < n; i++) text[i] = (char)tolower((unsigned char)s[i]);
+  text[n] = '\0';
+  int id = vocab_intern(l->vocab, text, n);
+  if (id < 0) {
+    l->err = id;
+    return;
+  }
+  term *t = &l->items[l->n++];
   t->w = w;
-  t->owner = owner;
-  t->id = -1;
+  t->id = id;
   t->concept = kind == K_CONCEPT;
   t->code = kind == K_CODE && w >= W_CODE * SCALE_MESSAGE; /* named in the message itself */
 }
 
-static void add_concept(term_list *l, int owner, const char *c, double scale) {
-  if (c) add_term(l, owner, c, strlen(c), W_CONCEPT * scale, K_CONCEPT);
+static void add_concept(term_list *l, const char *c, double scale) {
+  if (c) add_term(l, c, strlen(c), W_CONCEPT * scale, K_CONCEPT);
 }
 
 /* Tokenizer state for one text of one finding. */
 typedef struct scan {
   term_list *terms;
-  int owner;
   double scale;
   int since_negation; /* prose words since the last negation word */
   const char *code;   /* the code the finding points at, for telling identifiers from prose */
@@ -226,19 +354,19 @@ static void prose_word(scan *sc, const char *s, size_t n, double w) {
   if (in_list(stop_words, QR_ARRAY_LEN(stop_words), buf)) return;
   /* a word naming an identifier of the code at hand ("realloc", "readLine") is code */
   if (n > 2 && identifier_in(sc->code, sc->code_len, buf))
-    add_term(sc->terms, sc->owner, buf, n, W_CODE * sc->scale, K_CODE);
+    add_term(sc->terms, buf, n, W_CODE * sc->scale, K_CODE);
   bool digits = isdigit((unsigned char)buf[0]);
-  const char *raw_concept = concept_of(buf, false);
+  const char *raw_concept = concept_of(sc->terms->concepts, buf, false);
   if (!digits) stem(buf);
   if (strlen(buf) < (digits ? 1u : 2u)) return;
-  add_term(sc->terms, sc->owner, buf, strlen(buf), w * sc->scale, K_WORD);
-  add_concept(sc->terms, sc->owner, raw_concept ? raw_concept : concept_of(buf, true), sc->scale);
+  add_term(sc->terms, buf, strlen(buf), w * sc->scale, K_WORD);
+  add_concept(sc->terms, raw_concept ? raw_concept : concept_of(sc->terms->concepts, buf, true), sc->scale);
   if (sc->since_negation <= 3) {
     for (size_t i = 0; i < QR_ARRAY_LEN(negatable); i++) {
       char neg[MAX_TERM + 1];
       snprintf(neg, sizeof neg, "%s", negatable[i]);
       stem(neg);
-      if (!strcmp(neg, buf)) add_concept(sc->terms, sc->owner, "#unchecked", sc->scale);
+      if (!strcmp(neg, buf)) add_concept(sc->terms, "#unchecked", sc->scale);
     }
   }
 }
@@ -288,10 +416,10 @@ static size_t compound(const char *s, const char *end, bool *code, bool *hyphen)
 static bool op_char(char c) { return c && strchr("<>=!&|+-:", c) != NULL; }
 
 /* Turns one text into terms. */
-static void scan_text(term_list *terms, int owner, const char *text, double scale,
+static void scan_text(term_list *terms, const char *text, double scale,
                       const char *code, size_t code_len) {
   if (!text) return;
-  scan sc = {terms, owner, scale, 99, code, code_len};
+  scan sc = {terms, scale, 99, code, code_len};
   const char *p = text, *end = text + strlen(text);
   bool tick = false;
   while (p < end) {
@@ -303,20 +431,20 @@ static void scan_text(term_list *terms, int owner, const char *text, double scal
       size_t n = compound(p, end, &is_code, &hyphen);
       if (p + n < end && p[n] == '(') is_code = true;
       if (is_code) {
-        add_term(terms, owner, p, n, W_CODE * scale, K_CODE);
+        add_term(terms, p, n, W_CODE * scale, K_CODE);
         char low[MAX_TERM + 1];
         size_t m = QR_MIN(n, (size_t)MAX_TERM);
         for (size_t i = 0; i < m; i++) low[i] = (char)tolower((unsigned char)p[i]);
         low[m] = '\0';
-        add_concept(terms, owner, concept_of(low, false), scale);
+        add_concept(terms, concept_of(terms->concepts, low, false), scale);
         code_parts(&sc, p, n);
       } else if (hyphen) {
         char low[MAX_TERM + 1];
         size_t m = QR_MIN(n, (size_t)MAX_TERM);
         for (size_t i = 0; i < m; i++) low[i] = (char)tolower((unsigned char)p[i]);
         low[m] = '\0';
-        add_term(terms, owner, low, m, W_WORD * scale, K_WORD);
-        add_concept(terms, owner, concept_of(low, false), scale);
+        add_term(terms, low, m, W_WORD * scale, K_WORD);
+        add_concept(terms, concept_of(terms->concepts, low, false), scale);
         for (size_t i = 0; i < n;) { /* and each part as a word */
           size_t k = strcspn(p + i, "-");
           if (i + k > n) k = n - i;
@@ -340,8 +468,8 @@ static void scan_text(term_list *terms, int owner, const char *text, double scal
         memcpy(op, b, n);
         op[n] = '\0';
         if (in_list(operators, QR_ARRAY_LEN(operators), op)) {
-          add_term(terms, owner, op, n, W_CODE * scale, K_CODE);
-          add_concept(terms, owner, concept_of(op, false), scale);
+          add_term(terms, op, n, W_CODE * scale, K_CODE);
+          add_concept(terms, concept_of(terms->concepts, op, false), scale);
         }
       }
     } else {
@@ -360,23 +488,25 @@ typedef struct vec {
 } vec;
 
 typedef struct features {
-  term_list terms;
-  vec *vecs;   /* one per finding */
-  double *idf; /* per vocabulary id */
-  size_t n_vocab;
+  vocab vocab;             /* after numbering, `off` is indexed by the final ids */
+  concept_index concepts;
+  term *terms;             /* every finding's terms, one finding after another */
+  size_t n_terms, alloc_terms;
+  vec *vecs;               /* one per finding */
 } features;
 
-static int by_text_owner(const void *a, const void *b) {
+static int by_id_weight(const void *a, const void *b) {
   const term *x = a, *y = b;
-  int c = strcmp(x->text, y->text);
-  return c ? c : x->owner - y->owner;
-}
-
-static int by_owner_id_weight(const void *a, const void *b) {
-  const term *x = a, *y = b;
-  if (x->owner != y->owner) return x->owner - y->owner;
   if (x->id != y->id) return x->id - y->id;
   return x->w < y->w ? 1 : x->w > y->w ? -1 : 0; /* heaviest first, so it survives dedup */
+}
+
+static int by_id(const void *a, const void *b) {
+  return ((const term *)a)->id - ((const term *)b)->id;
+}
+
+static int by_vocab_text(const void *a, const void *b, void *v) {
+  return strcmp(vocab_text(v, *(const int *)a), vocab_text(v, *(const int *)b));
 }
 
 /* The text of lines [from, to] (clamped to the file); empty when the file is unknown. */
@@ -392,59 +522,117 @@ static void code_span(const qr_snapshot_file *f, int from, int to, const char **
 }
 
 static void features_free(features *f) {
-  qr_free(f->terms.items);
+  vocab_free(&f->vocab);
+  concept_index_free(&f->concepts);
+  qr_free(f->terms);
   qr_free(f->vecs);
-  qr_free(f->idf);
   memset(f, 0, sizeof *f);
 }
 
-/* Terms for every finding, numbered, deduplicated, IDF-weighted and normalised. */
-static int features_build(const qr_finding_list *in, const qr_snapshot *snap, features *f) {
-  memset(f, 0, sizeof *f);
-  for (size_t i = 0; i < in->n; i++) {
-    const qr_finding *x = &in->items[i];
-    const char *code = "";
-    size_t code_len = 0;
-    code_span(qr_snapshot_find(snap, x->file), x->start_line - 1, x->end_line + 1, &code, &code_len);
-    scan_text(&f->terms, (int)i, x->message, SCALE_MESSAGE, code, code_len);
-    scan_text(&f->terms, (int)i, x->evidence, SCALE_EVIDENCE, code, code_len);
-    scan_text(&f->terms, (int)i, x->category, SCALE_CATEGORY, code, code_len);
+/* Scans finding `x` into `l` and keeps its distinct terms (the heaviest of each) at the end of
+ * f->terms, counting each once in `df` (per id, grown with the vocabulary). */
+static int scan_finding(features *f, term_list *l, const qr_finding *x, const qr_snapshot_file *sf,
+                        int **df, size_t *df_alloc) {
+  const char *code = "";
+  size_t code_len = 0;
+  code_span(sf, x->start_line - 1, x->end_line + 1, &code, &code_len);
+  l->n = 0;
+  scan_text(l, x->message, SCALE_MESSAGE, code, code_len);
+  scan_text(l, x->evidence, SCALE_EVIDENCE, code, code_len);
+  scan_text(l, x->category, SCALE_CATEGORY, code, code_len);
+  if (l->err) return l->err;
+  if (f->vocab.n > *df_alloc) {
+    size_t a = f->vocab.alloc;
+    int *p = qr_realloc(*df, a * sizeof *p);
+    if (!p) return QR_E_NOMEM;
+    memset(p + *df_alloc, 0, (a - *df_alloc) * sizeof *p);
+    *df = p;
+    *df_alloc = a;
   }
-  if (f->terms.err) return f->terms.err;
-  term *t = f->terms.items;
-  size_t n = f->terms.n;
-  if (n) qsort(t, n, sizeof *t, by_text_owner);
-  size_t vocab = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (i && strcmp(t[i].text, t[i - 1].text)) vocab++;
-    t[i].id = (int)vocab;
+  if (f->n_terms + l->n > f->alloc_terms) {
+    size_t a = QR_MAX(f->alloc_terms * 2, f->n_terms + l->n);
+    term *p = qr_realloc(f->terms, a * sizeof *p);
+    if (!p) return QR_E_NOMEM;
+    f->terms = p;
+    f->alloc_terms = a;
   }
-  f->n_vocab = n ? vocab + 1 : 0;
-  f->idf = qr_calloc(f->n_vocab, sizeof *f->idf);
-  f->vecs = qr_calloc(in->n, sizeof *f->vecs);
-  if (!f->idf || !f->vecs) return QR_E_NOMEM;
-  for (size_t i = 0; i < n; i++) /* document frequency: distinct owners per term */
-    if (!i || t[i].id != t[i - 1].id || t[i].owner != t[i - 1].owner) f->idf[t[i].id] += 1;
-  for (size_t v = 0; v < f->n_vocab; v++) f->idf[v] = log(1.0 + (double)in->n / f->idf[v]);
-  if (n) qsort(t, n, sizeof *t, by_owner_id_weight);
-  size_t w = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (w && t[w - 1].owner == t[i].owner && t[w - 1].id == t[i].id) continue;
-    t[w] = t[i];
-    t[w].w *= f->idf[t[w].id];
-    w++;
+  if (l->n) qsort(l->items, l->n, sizeof *l->items, by_id_weight);
+  for (size_t i = 0; i < l->n; i++) {
+    if (i && l->items[i].id == l->items[i - 1].id) continue;
+    f->terms[f->n_terms++] = l->items[i];
+    (*df)[l->items[i].id]++;
   }
-  f->terms.n = w;
-  for (size_t i = 0; i < w; i++) {
-    vec *v = &f->vecs[t[i].owner];
-    if (!v->t) v->t = &t[i];
-    v->n++;
-    if (!t[i].concept) v->norm += t[i].w * t[i].w;
-    v->has_concept |= t[i].concept;
-    v->has_code |= t[i].code;
-  }
-  for (size_t i = 0; i < in->n; i++) f->vecs[i].norm = sqrt(f->vecs[i].norm);
   return QR_OK;
+}
+
+/* Renumbers the vocabulary in text order (ties and fingerprints rely on it), weights every
+ * term by its IDF and sorts and normalises each finding's vector. `at[i]` is where finding i's
+ * terms start. */
+static int features_number(features *f, size_t n_findings, const int *df, const size_t *at) {
+  size_t nv = f->vocab.n;
+  int *order = qr_malloc((nv ? nv : 1) * sizeof *order);
+  int *rank = qr_malloc((nv ? nv : 1) * sizeof *rank);
+  double *idf = qr_malloc((nv ? nv : 1) * sizeof *idf);
+  size_t *off = qr_malloc((nv ? nv : 1) * sizeof *off);
+  int rc = order && rank && idf && off ? QR_OK : QR_E_NOMEM;
+  for (size_t i = 0; !rc && i < nv; i++) order[i] = (int)i;
+  if (!rc && nv) qsort_r(order, nv, sizeof *order, by_vocab_text, &f->vocab);
+  for (size_t r = 0; !rc && r < nv; r++) {
+    rank[order[r]] = (int)r;
+    off[r] = f->vocab.off[order[r]];
+    idf[r] = log(1.0 + (double)n_findings / df[order[r]]);
+  }
+  for (size_t i = 0; !rc && i < n_findings; i++) {
+    vec *v = &f->vecs[i];
+    term *t = f->terms + at[i];
+    for (size_t k = 0; k < v->n; k++) t[k].id = rank[t[k].id];
+    if (v->n) qsort(t, v->n, sizeof *t, by_id);
+    v->t = t;
+    for (size_t k = 0; k < v->n; k++) {
+      t[k].w *= idf[t[k].id];
+      if (!t[k].concept) v->norm += t[k].w * t[k].w;
+      v->has_concept |= t[k].concept;
+      v->has_code |= t[k].code;
+    }
+    v->norm = sqrt(v->norm);
+  }
+  if (!rc) { /* the map's ids are stale from here on; only the texts are read */
+    qr_free(f->vocab.off);
+    f->vocab.off = off;
+    off = NULL;
+  }
+  qr_free(order);
+  qr_free(rank);
+  qr_free(idf);
+  qr_free(off);
+  return rc;
+}
+
+/* Terms for every finding, numbered, deduplicated, IDF-weighted and normalised, in one pass
+ * over the findings (`idx`: grouped by file, so each file is looked up once). */
+static int features_build(const qr_finding_list *in, const size_t *idx, const qr_snapshot *snap,
+                          features *f) {
+  memset(f, 0, sizeof *f);
+  qr_buf_init(&f->vocab.text, VOCAB_TEXT_CAP);
+  term_list l = {NULL, 0, 0, &f->vocab, &f->concepts, QR_OK};
+  int *df = NULL;
+  size_t df_alloc = 0;
+  size_t *at = qr_malloc((in->n ? in->n : 1) * sizeof *at);
+  f->vecs = qr_calloc(in->n ? in->n : 1, sizeof *f->vecs);
+  int rc = at && f->vecs ? concept_index_build(&f->concepts) : QR_E_NOMEM;
+  const qr_snapshot_file *sf = NULL;
+  for (size_t k = 0; !rc && k < in->n; k++) {
+    const qr_finding *x = &in->items[idx[k]];
+    if (!k || strcmp(x->file, in->items[idx[k - 1]].file)) sf = qr_snapshot_find(snap, x->file);
+    at[idx[k]] = f->n_terms;
+    rc = scan_finding(f, &l, x, sf, &df, &df_alloc);
+    f->vecs[idx[k]].n = f->n_terms - at[idx[k]];
+  }
+  if (!rc) rc = features_number(f, in->n, df, at);
+  qr_free(l.items);
+  qr_free(df);
+  qr_free(at);
+  return rc;
 }
 
 /* Cosine of the word and code terms; then, when both findings name problem classes, a shared
@@ -480,58 +668,223 @@ static bool lines_near(const qr_finding *a, const qr_finding *b, int slack) {
 
 /* ---- clustering -------------------------------------------------------------------------- */
 
+/* The summed similarity of the line-near member pairs between two live clusters (by leader),
+ * and how many there are; kept in an open-addressing map keyed by the leader pair. */
+typedef struct bond {
+  uint64_t key; /* (i << 32) | j with i < j; 0 marks a free slot (i < j makes it no pair) */
+  double sum;
+  int cnt;
+} bond;
+
+typedef struct bond_map {
+  bond *slots;
+  size_t mask;
+} bond_map;
+
+static uint64_t bond_key(int i, int j) {
+  return i < j ? (uint64_t)i << 32 | (uint32_t)j : (uint64_t)j << 32 | (uint32_t)i;
+}
+
+static size_t bond_home(const bond_map *m, uint64_t key) {
+  key ^= key >> 33; /* murmur3's finaliser */
+  key *= 0xff51afd7ed558ccdull;
+  key ^= key >> 33;
+  return (size_t)key & m->mask;
+}
+
+/* The slot of pair (i, j): the bond, or the free slot where it would go. */
+static bond *bond_slot(const bond_map *m, int i, int j) {
+  uint64_t key = bond_key(i, j);
+  size_t s = bond_home(m, key);
+  while (m->slots[s].key && m->slots[s].key != key) s = (s + 1) & m->mask;
+  return &m->slots[s];
+}
+
+/* Frees `b`'s slot, moving later entries of its probe run back (no tombstones). */
+static void bond_remove(bond_map *m, bond *b) {
+  size_t i = (size_t)(b - m->slots);
+  for (size_t j = (i + 1) & m->mask; m->slots[j].key; j = (j + 1) & m->mask) {
+    size_t home = bond_home(m, m->slots[j].key);
+    if (((j - home) & m->mask) >= ((j - i) & m->mask)) {
+      m->slots[i] = m->slots[j];
+      i = j;
+    }
+  }
+  m->slots[i] = (bond){0};
+}
+
+/* A merge the heap offers: pair (i, j), i < j, with average similarity s over cnt pairs. */
+typedef struct candidate {
+  double s;
+  int i, j, cnt;
+} candidate;
+
+/* The order a full scan would pick: highest similarity, then lowest i, then lowest j. */
+static bool first(const candidate *a, const candidate *b) {
+  if (a->s != b->s) return a->s > b->s;
+  return a->i != b->i ? a->i < b->i : a->j < b->j;
+}
+
+typedef struct heap {
+  candidate *items;
+  size_t n, alloc;
+} heap;
+
+static int heap_push(heap *h, candidate c) {
+  if (h->n == h->alloc) {
+    size_t a = h->alloc ? h->alloc * 2 : 64;
+    candidate *p = qr_realloc(h->items, a * sizeof *p);
+    if (!p) return QR_E_NOMEM;
+    h->items = p;
+    h->alloc = a;
+  }
+  size_t i = h->n++;
+  for (; i && first(&c, &h->items[(i - 1) / 2]); i = (i - 1) / 2) h->items[i] = h->items[(i - 1) / 2];
+  h->items[i] = c;
+  return QR_OK;
+}
+
+static candidate heap_pop(heap *h) {
+  candidate top = h->items[0], last = h->items[--h->n];
+  size_t i = 0;
+  for (;;) {
+    size_t k = 2 * i + 1;
+    if (k >= h->n) break;
+    if (k + 1 < h->n && first(&h->items[k + 1], &h->items[k])) k++;
+    if (!first(&h->items[k], &last)) break;
+    h->items[i] = h->items[k];
+    i = k;
+  }
+  if (h->n) h->items[i] = last;
+  return top;
+}
+
+typedef struct int_list {
+  int *v;
+  int n, alloc;
+} int_list;
+
+static int int_list_push(int_list *l, int x) {
+  if (l->n == l->alloc) {
+    int a = l->alloc ? l->alloc * 2 : 4;
+    int *p = qr_realloc(l->v, (size_t)a * sizeof *p);
+    if (!p) return QR_E_NOMEM;
+    l->v = p;
+    l->alloc = a;
+  }
+  l->v[l->n++] = x;
+  return QR_OK;
+}
+
 typedef struct cluster_set {
-  size_t m;      /* findings of this file */
+  size_t m;          /* findings of this file */
   const size_t *idx; /* their indexes in the input */
-  double *sum;   /* m×m: summed similarity of line-near member pairs between clusters (by leader) */
-  int *cnt;      /* m×m: how many such pairs */
-  int *next;     /* member chains: leader → … → -1 */
-  int *size;     /* per leader; 0 once merged away */
+  int *next, *tail;  /* member chains: leader → … → -1, and each chain's last member */
+  int *size;         /* per leader; 0 once merged away */
+  int_list *adj;     /* per leader: linked leaders (merged-away ones are dropped lazily) */
+  int *degree;       /* per leader: live links */
+  int_list *passes;  /* per leader: the distinct passes of its members, sorted */
+  bond_map bonds;
+  heap heap;
 } cluster_set;
 
-static bool share_pass(const cluster_set *c, const qr_finding *items, int a, int b) {
-  for (int i = a; i >= 0; i = c->next[i])
-    for (int j = b; j >= 0; j = c->next[j]) {
-      const qr_finding *x = &items[c->idx[i]], *y = &items[c->idx[j]];
-      for (size_t s = 0; s < x->n_sources; s++)
-        for (size_t t = 0; t < y->n_sources; t++)
-          if (x->sources[s].pass == y->sources[t].pass) return true;
-    }
+static bool share_pass(const cluster_set *c, int a, int b) {
+  const int_list *x = &c->passes[a], *y = &c->passes[b];
+  for (int i = 0, j = 0; i < x->n && j < y->n;) {
+    if (x->v[i] == y->v[j]) return true;
+    if (x->v[i] < y->v[j]) i++;
+    else j++;
+  }
   return false;
+}
+
+/* Offers pair (i, j) to the heap when its average could merge it. */
+static int offer(cluster_set *c, int i, int j, const bond *b) {
+  double s = b->sum / b->cnt;
+  if (s < MERGE_THRESHOLD) return QR_OK;
+  return heap_push(&c->heap, (candidate){s, QR_MIN(i, j), QR_MAX(i, j), b->cnt});
+}
+
+/* Records `k` as linked to `x`, dropping merged-away entries when they pile up. */
+static int link_to(cluster_set *c, int x, int k) {
+  int_list *l = &c->adj[x];
+  if (l->n >= 2 * c->degree[x] + 16) {
+    int w = 0;
+    for (int t = 0; t < l->n; t++)
+      if (c->size[l->v[t]]) l->v[w++] = l->v[t];
+    l->n = w;
+  }
+  c->degree[x]++;
+  return int_list_push(l, k);
+}
+
+/* The bond of (i, j) when new; adds `sum` over `cnt` pairs and offers the pair for merging. */
+static int bond_add(cluster_set *c, int i, int j, double sum, int cnt) {
+  bond *b = bond_slot(&c->bonds, i, j);
+  int rc = QR_OK;
+  if (!b->key) {
+    *b = (bond){bond_key(i, j), 0.0, 0};
+    rc = link_to(c, i, j);
+    if (!rc) rc = link_to(c, j, i);
+  }
+  b->sum = b->sum + sum; /* a + b == b + a: the same sums as the full m×m table */
+  b->cnt += cnt;
+  return rc ? rc : offer(c, i, j, b);
+}
+
+/* The union of two sorted pass lists into `a`. */
+static int merge_passes(int_list *a, const int_list *b) {
+  int_list u = {qr_malloc((size_t)QR_MAX(a->n + b->n, 1) * sizeof(int)), 0, a->n + b->n};
+  if (!u.v) return QR_E_NOMEM;
+  for (int i = 0, j = 0; i < a->n || j < b->n;) {
+    int x = j >= b->n || (i < a->n && a->v[i] <= b->v[j]) ? a->v[i++] : b->v[j++];
+    if (!u.n || u.v[u.n - 1] != x) u.v[u.n++] = x;
+  }
+  qr_free(a->v);
+  *a = u;
+  return QR_OK;
+}
+
+/* Merges cluster bj into bi (bi < bj): bi's link to each of bj's neighbours gains bj's. */
+static int merge_pair(cluster_set *c, int bi, int bj) {
+  int rc = QR_OK;
+  for (int t = 0; !rc && t < c->adj[bj].n; t++) {
+    int k = c->adj[bj].v[t];
+    if (k == bi || !c->size[k]) continue;
+    bond *e = bond_slot(&c->bonds, bj, k);
+    double sum = e->sum;
+    int cnt = e->cnt;
+    bond_remove(&c->bonds, e);
+    c->degree[k]--;
+    rc = bond_add(c, bi, k, sum, cnt);
+  }
+  if (rc) return rc;
+  bond_remove(&c->bonds, bond_slot(&c->bonds, bi, bj));
+  c->degree[bi]--;
+  qr_free(c->adj[bj].v);
+  c->adj[bj] = (int_list){0};
+  c->degree[bj] = 0;
+  c->next[c->tail[bi]] = bj;
+  c->tail[bi] = c->tail[bj];
+  c->size[bi] += c->size[bj];
+  c->size[bj] = 0;
+  return merge_passes(&c->passes[bi], &c->passes[bj]);
 }
 
 /* Merges the most similar pair of clusters while one qualifies. A cluster pair's similarity is
  * the average over its member pairs whose lines are near (±1), so a problem reported at lines
- * 7, 8 and 9 still gathers, while pairs with no near members never merge. */
-static void agglomerate(cluster_set *c, const qr_finding *items) {
-  size_t m = c->m;
-  for (;;) {
-    double best = 0;
-    int bi = -1, bj = -1;
-    for (size_t i = 0; i < m; i++) {
-      if (!c->size[i]) continue;
-      for (size_t j = i + 1; j < m; j++) {
-        int n = c->cnt[i * m + j];
-        double s = n ? c->sum[i * m + j] / n : 0;
-        if (!c->size[j] || s < MERGE_THRESHOLD || s <= best) continue;
-        if (s < SAME_PASS_THRESHOLD && share_pass(c, items, (int)i, (int)j)) continue;
-        best = s;
-        bi = (int)i;
-        bj = (int)j;
-      }
-    }
-    if (bi < 0) return;
-    for (size_t k = 0; k < m; k++) {
-      size_t ik = (size_t)bi * m + k, jk = (size_t)bj * m + k, ki = k * m + (size_t)bi;
-      c->sum[ik] = c->sum[ki] = c->sum[ik] + c->sum[jk];
-      c->cnt[ik] = c->cnt[ki] = c->cnt[ik] + c->cnt[jk];
-    }
-    int tail = bi;
-    while (c->next[tail] >= 0) tail = c->next[tail];
-    c->next[tail] = bj;
-    c->size[bi] += c->size[bj];
-    c->size[bj] = 0;
+ * 7, 8 and 9 still gathers, while pairs with no near members never merge. Heap entries whose
+ * pair has since merged or changed are skipped; a pair refused for sharing a pass stays refused
+ * until its similarity changes, since clusters only gain passes. */
+static int agglomerate(cluster_set *c) {
+  while (c->heap.n) {
+    candidate x = heap_pop(&c->heap);
+    if (!c->size[x.i] || !c->size[x.j] || bond_slot(&c->bonds, x.i, x.j)->cnt != x.cnt) continue;
+    if (x.s < SAME_PASS_THRESHOLD && share_pass(c, x.i, x.j)) continue;
+    int rc = merge_pair(c, x.i, x.j);
+    if (rc) return rc;
   }
+  return QR_OK;
 }
 
 /* ---- tree-sitter: parsing, error counts, enclosing definitions --------------------------- */
@@ -663,6 +1016,7 @@ typedef struct merge_ctx {
   const qr_judge_coverage *cov;
   size_t n_cov;
   int all_passes;  /* distinct passes in the input */
+  int seeing;      /* passes that saw the current file */
   TSTree *tree;    /* of the current file, or NULL */
   const qr_snapshot_file *sfile;
 } merge_ctx;
@@ -672,13 +1026,16 @@ static int cmp_int(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* The member most similar to the others (ties: matched evidence, then input order). */
+/* The member most similar to the others (ties: matched evidence, then chain order), among the
+ * first MAX_CENTRAL members of the chain, weighed against those: exact for any cluster a real
+ * panel produces, and bounded work for a pile-up of thousands. */
 static int central_member(const merge_ctx *mc, const cluster_set *c, int leader) {
-  int best = leader;
+  int best = leader, seen = 0;
   double best_score = -1;
-  for (int i = leader; i >= 0; i = c->next[i]) {
+  for (int i = leader; i >= 0 && seen < MAX_CENTRAL; i = c->next[i], seen++) {
     double score = 0;
-    for (int j = leader; j >= 0; j = c->next[j])
+    int weighed = 0;
+    for (int j = leader; j >= 0 && weighed < MAX_CENTRAL; j = c->next[j], weighed++)
       if (j != i)
         score += similarity(&mc->feat->vecs[c->idx[i]], &mc->feat->vecs[c->idx[j]], true);
     if (mc->in->items[c->idx[i]].evidence_matched) score += 1e-6;
@@ -690,30 +1047,40 @@ static int central_member(const merge_ctx *mc, const cluster_set *c, int leader)
   return best;
 }
 
-/* Distinct passes among the members that gave severity `sev`. */
-static int passes_with_severity(const merge_ctx *mc, const cluster_set *c, int leader, qr_severity sev) {
-  int n = 0;
-  for (int i = leader; i >= 0; i = c->next[i]) {
-    const qr_finding *x = &mc->in->items[c->idx[i]];
-    if (x->severity != sev || !x->n_sources) continue;
-    bool seen = false;
-    for (int j = leader; j != i && !seen; j = c->next[j]) {
-      const qr_finding *y = &mc->in->items[c->idx[j]];
-      seen = y->severity == sev && y->n_sources && y->sources[0].pass == x->sources[0].pass;
-    }
-    n += !seen;
-  }
-  return n;
+typedef struct sev_pass {
+  int severity, pass;
+} sev_pass;
+
+static int by_severity_pass(const void *a, const void *b) {
+  const sev_pass *x = a, *y = b;
+  if (x->severity != y->severity) return y->severity - x->severity;
+  return (x->pass > y->pass) - (x->pass < y->pass);
 }
 
-/* The highest severity at least two passes gave, else the highest given. */
-static qr_severity merged_severity(const merge_ctx *mc, const cluster_set *c, int leader) {
-  for (int s = QR_SEV_ERROR; s >= QR_SEV_HINT; s--)
-    if (passes_with_severity(mc, c, leader, (qr_severity)s) >= 2) return (qr_severity)s;
+/* The highest severity at least two passes gave (a member's pass is its first source), else
+ * the highest given. */
+static int merged_severity(const merge_ctx *mc, const cluster_set *c, int leader, qr_finding *out) {
+  sev_pass *v = qr_malloc((size_t)c->size[leader] * sizeof *v);
+  if (!v) return QR_E_NOMEM;
+  size_t n = 0;
   qr_severity top = QR_SEV_HINT;
-  for (int i = leader; i >= 0; i = c->next[i])
-    top = QR_MAX(top, mc->in->items[c->idx[i]].severity);
-  return top;
+  for (int i = leader; i >= 0; i = c->next[i]) {
+    const qr_finding *x = &mc->in->items[c->idx[i]];
+    top = QR_MAX(top, x->severity);
+    if (x->n_sources) v[n++] = (sev_pass){(int)x->severity, x->sources[0].pass};
+  }
+  if (n) qsort(v, n, sizeof *v, by_severity_pass); /* highest severity first */
+  out->severity = top;
+  for (size_t i = 0, passes = 0; i < n; i++) {
+    if (i && v[i].severity != v[i - 1].severity) passes = 0;
+    passes += !i || v[i].severity != v[i - 1].severity || v[i].pass != v[i - 1].pass;
+    if (passes == 2 && v[i].severity >= QR_SEV_HINT && v[i].severity <= QR_SEV_ERROR) {
+      out->severity = (qr_severity)v[i].severity;
+      break;
+    }
+  }
+  qr_free(v);
+  return QR_OK;
 }
 
 /* The core lines: the (lower) median start and end of the members. */
@@ -769,10 +1136,7 @@ static int merged_sources(const merge_ctx *mc, const cluster_set *c, int leader,
  * evidence counts fully, none given half, evidence given but never found nothing. */
 static double merged_confidence(const merge_ctx *mc, const cluster_set *c, int leader,
                                 const qr_finding *out) {
-  int seeing = mc->all_passes;
-  for (size_t i = 0; i < mc->n_cov; i++)
-    if (mc->cov[i].file && !strcmp(mc->cov[i].file, out->file)) seeing = mc->cov[i].passes;
-  double agree = seeing > 0 ? QR_MIN(1.0, (double)out->votes / seeing) : 1.0;
+  double agree = mc->seeing > 0 ? QR_MIN(1.0, (double)out->votes / mc->seeing) : 1.0;
   bool given = false, matched = false;
   for (int i = leader; i >= 0; i = c->next[i]) {
     given |= mc->in->items[c->idx[i]].evidence != NULL;
@@ -787,28 +1151,62 @@ static bool same_fix(const qr_fix *a, const qr_fix *b) {
          !strcmp(a->replacement, b->replacement);
 }
 
-/* How many members offer the same fix as `x`. */
-static int fix_count(const merge_ctx *mc, const cluster_set *c, int leader, const qr_fix *x) {
-  int n = 0;
-  for (int j = leader; j >= 0; j = c->next[j]) {
-    const qr_fix *y = mc->in->items[c->idx[j]].fix;
-    n += y && same_fix(x, y);
-  }
-  return n;
+/* One member's fix: `group` numbers identical fixes, `count` is how many members offer it. */
+typedef struct offered_fix {
+  const qr_fix *fix;
+  int seq, group, count;
+} offered_fix;
+
+static int by_fix_seq(const void *a, const void *b) {
+  const qr_fix *x = ((const offered_fix *)a)->fix, *y = ((const offered_fix *)b)->fix;
+  if (x->start_line != y->start_line) return x->start_line - y->start_line;
+  if (x->end_line != y->end_line) return x->end_line - y->end_line;
+  int c = strcmp(x->replacement, y->replacement);
+  return c ? c : ((const offered_fix *)a)->seq - ((const offered_fix *)b)->seq;
 }
 
-/* The valid fix offered most often (ties: the first offered); none when no fix is valid. */
+static int by_seq(const void *a, const void *b) {
+  return ((const offered_fix *)a)->seq - ((const offered_fix *)b)->seq;
+}
+
+/* The valid fix offered most often (ties: the first offered); none when no fix is valid. Each
+ * distinct fix is checked (parsed) once. */
 static int merged_fix(const merge_ctx *mc, const cluster_set *c, int leader, qr_finding *out) {
-  const qr_fix *best = NULL;
-  int best_n = 0;
-  for (int i = leader; i >= 0; i = c->next[i]) {
-    const qr_fix *x = mc->in->items[c->idx[i]].fix;
-    int n = x ? fix_count(mc, c, leader, x) : 0;
-    if (n > best_n && qr_judge_fix_valid(mc->sfile, x)) {
-      best_n = n;
-      best = x;
+  offered_fix *v = qr_malloc((size_t)c->size[leader] * sizeof *v);
+  if (!v) return QR_E_NOMEM;
+  int n = 0;
+  for (int i = leader; i >= 0; i = c->next[i])
+    if (mc->in->items[c->idx[i]].fix) {
+      v[n] = (offered_fix){mc->in->items[c->idx[i]].fix, n, 0, 0};
+      n++;
+    }
+  if (n) qsort(v, (size_t)n, sizeof *v, by_fix_seq);
+  for (int a = 0, b; a < n; a = b) { /* runs of identical fixes */
+    for (b = a + 1; b < n && same_fix(v[a].fix, v[b].fix); b++) {}
+    for (int k = a; k < b; k++) {
+      v[k].group = a;
+      v[k].count = b - a;
     }
   }
+  if (n) qsort(v, (size_t)n, sizeof *v, by_seq);
+  signed char *valid = qr_malloc((size_t)QR_MAX(n, 1));
+  if (!valid) {
+    qr_free(v);
+    return QR_E_NOMEM;
+  }
+  memset(valid, -1, (size_t)QR_MAX(n, 1)); /* per group: not checked yet */
+  const qr_fix *best = NULL;
+  int best_n = 0;
+  for (int k = 0; k < n; k++) {
+    if (v[k].count <= best_n) continue;
+    if (valid[v[k].group] < 0) valid[v[k].group] = qr_judge_fix_valid(mc->sfile, v[k].fix);
+    if (valid[v[k].group]) {
+      best_n = v[k].count;
+      best = v[k].fix;
+    }
+  }
+  qr_free(valid);
+  qr_free(v);
   if (!best) return QR_OK;
   out->fix = qr_malloc(sizeof *out->fix);
   if (!out->fix) return QR_E_NOMEM;
@@ -818,8 +1216,9 @@ static int merged_fix(const merge_ctx *mc, const cluster_set *c, int leader, qr_
 }
 
 typedef struct word_count {
-  const term *t;
-  int n; /* members holding it */
+  const term *t; /* as the first member holding it has it */
+  int n;         /* members holding it */
+  size_t seq;
 } word_count;
 
 /* Concepts, then code named in messages, then words; each by how many members hold them. */
@@ -836,6 +1235,11 @@ static int by_text(const void *a, const void *b) {
   return ((const word_count *)a)->t->id - ((const word_count *)b)->t->id;
 }
 
+static int by_text_seq(const void *a, const void *b) {
+  const word_count *x = a, *y = b;
+  return x->t->id != y->t->id ? x->t->id - y->t->id : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
 /* The problem words of a cluster: the concepts and (up to FP_WORDS) code names that at least
  * half the members use — "#unchecked os.open" — else the FP_WORDS commonest words. Sorted by
  * text, so member order never changes them. */
@@ -846,13 +1250,15 @@ static int problem_words(const merge_ctx *mc, const cluster_set *c, int leader, 
   if (!w) return QR_E_NOMEM;
   for (int i = leader; i >= 0; i = c->next[i]) {
     const vec *v = &mc->feat->vecs[c->idx[i]];
-    for (size_t k = 0; k < v->n; k++) {
-      size_t j = 0;
-      while (j < n && w[j].t->id != v->t[k].id) j++;
-      if (j == n) w[n++] = (word_count){&v->t[k], 0};
-      w[j].n++;
-    }
+    for (size_t k = 0; k < v->n; k++, n++) w[n] = (word_count){&v->t[k], 1, n};
   }
+  if (n) qsort(w, n, sizeof *w, by_text_seq);
+  size_t u = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (u && w[u - 1].t->id == w[i].t->id) w[u - 1].n++;
+    else w[u++] = w[i];
+  }
+  n = u;
   if (n) qsort(w, n, sizeof *w, by_count_then_text);
   size_t keep = 0, i = 0, codes = 0;
   for (; i < n && term_rank(w[i].t) < 2; i++) {
@@ -865,18 +1271,10 @@ static int problem_words(const merge_ctx *mc, const cluster_set *c, int leader, 
   }
   if (keep) qsort(w, keep, sizeof *w, by_text);
   int rc = QR_OK;
-  for (size_t k = 0; k < keep && !rc; k++) rc = qr_buf_printf(out, "%s ", w[k].t->text);
+  for (size_t k = 0; k < keep && !rc; k++)
+    rc = qr_buf_printf(out, "%s ", vocab_text(&mc->feat->vocab, w[k].t->id));
   qr_free(w);
   return rc;
-}
-
-static uint64_t fnv1a(const char *s, size_t n) {
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < n; i++) {
-    h ^= (unsigned char)s[i];
-    h *= 1099511628211ull;
-  }
-  return h;
 }
 
 /* file, enclosing definitions of the core line, problem words: nothing that moves with lines. */
@@ -894,6 +1292,7 @@ static int fingerprint(const merge_ctx *mc, const cluster_set *c, int leader, qr
   return rc;
 }
 
+
 /* Builds the merged finding of the cluster led by `leader`. */
 static int merge_cluster(const merge_ctx *mc, const cluster_set *c, int leader, qr_finding *out) {
   const qr_finding *rep = &mc->in->items[c->idx[central_member(mc, c, leader)]];
@@ -907,8 +1306,8 @@ static int merge_cluster(const merge_ctx *mc, const cluster_set *c, int leader, 
     return QR_E_NOMEM;
   for (int i = leader; i >= 0; i = c->next[i])
     out->evidence_matched |= mc->in->items[c->idx[i]].evidence_matched;
-  out->severity = merged_severity(mc, c, leader);
-  int rc = merged_lines(mc, c, leader, out);
+  int rc = merged_severity(mc, c, leader, out);
+  if (!rc) rc = merged_lines(mc, c, leader, out);
   if (!rc) rc = merged_sources(mc, c, leader, out);
   if (!rc) out->confidence = merged_confidence(mc, c, leader, out);
   if (!rc) rc = merged_fix(mc, c, leader, out);
@@ -916,25 +1315,136 @@ static int merge_cluster(const merge_ctx *mc, const cluster_set *c, int leader, 
   return rc;
 }
 
-/* Clusters the findings `idx[0..m)` (all of one file) and appends their merged findings. */
-static int merge_file(merge_ctx *mc, const size_t *idx, size_t m, qr_finding_list *out) {
-  cluster_set c = {m, idx, qr_calloc(m * m, sizeof(double)), qr_calloc(m * m, sizeof(int)),
-                   qr_malloc(m * sizeof(int)), qr_malloc(m * sizeof(int))};
-  int rc = c.sum && c.cnt && c.next && c.size ? QR_OK : QR_E_NOMEM;
-  const qr_finding *items = mc->in->items;
-  for (size_t i = 0; !rc && i < m; i++) {
-    c.next[i] = -1;
-    c.size[i] = 1;
-    for (size_t j = 0; j < m; j++) {
-      const qr_finding *a = &items[idx[i]], *b = &items[idx[j]];
-      if (i == j || !lines_near(a, b, 1)) continue;
-      c.sum[i * m + j] =
-          similarity(&mc->feat->vecs[idx[i]], &mc->feat->vecs[idx[j]], lines_near(a, b, 0));
-      c.cnt[i * m + j] = 1;
+/* Findings of one file by position, for sorting them by lines. */
+typedef struct line_order {
+  const qr_finding *items;
+  const size_t *idx;
+} line_order;
+
+static int by_lines(const void *a, const void *b, void *ctx) {
+  const line_order *o = ctx;
+  int x = *(const int *)a, y = *(const int *)b;
+  const qr_finding *p = &o->items[o->idx[x]], *q = &o->items[o->idx[y]];
+  if (p->start_line != q->start_line) return p->start_line < q->start_line ? -1 : 1;
+  if (p->end_line != q->end_line) return p->end_line < q->end_line ? -1 : 1;
+  return (x > y) - (x < y);
+}
+
+/* The line-near pairs (i < j, positions among the file's findings), from a sweep over the
+ * findings in line order: each is compared with at most MAX_NEIGHBOURS of those that start at
+ * or after it. Below that many findings within a finding's lines, this is every near pair; a
+ * pile-up of more on a few lines (10,000 findings on one line) keeps O(n · MAX_NEIGHBOURS)
+ * work and memory. `*pairs` holds 2·*n ints (qr_free). */
+static int near_pairs(const qr_finding *items, const size_t *idx, size_t m, int **pairs, size_t *n) {
+  int *order = qr_malloc(m * sizeof *order);
+  if (!order) return QR_E_NOMEM;
+  for (size_t i = 0; i < m; i++) order[i] = (int)i;
+  qsort_r(order, m, sizeof *order, by_lines, &(line_order){items, idx});
+  size_t alloc = 0;
+  int rc = QR_OK;
+  *pairs = NULL;
+  *n = 0;
+  for (size_t a = 0; !rc && a < m; a++) {
+    const qr_finding *x = &items[idx[order[a]]];
+    for (size_t b = a + 1; !rc && b < m && b <= a + MAX_NEIGHBOURS; b++) {
+      const qr_finding *y = &items[idx[order[b]]];
+      if (y->start_line > x->end_line + 1) break; /* so do all later ones */
+      if (!lines_near(x, y, 1)) continue;
+      if (*n == alloc) {
+        alloc = alloc ? alloc * 2 : 256;
+        int *p = qr_realloc(*pairs, alloc * 2 * sizeof *p);
+        if (!p) {
+          rc = QR_E_NOMEM;
+          break;
+        }
+        *pairs = p;
+      }
+      (*pairs)[2 * *n] = QR_MIN(order[a], order[b]);
+      (*pairs)[2 * *n + 1] = QR_MAX(order[a], order[b]);
+      (*n)++;
     }
   }
+  qr_free(order);
+  return rc;
+}
+
+static void cluster_set_free(cluster_set *c) {
+  for (size_t i = 0; i < c->m; i++) {
+    if (c->adj) qr_free(c->adj[i].v);
+    if (c->passes) qr_free(c->passes[i].v);
+  }
+  qr_free(c->next);
+  qr_free(c->tail);
+  qr_free(c->size);
+  qr_free(c->adj);
+  qr_free(c->degree);
+  qr_free(c->passes);
+  qr_free(c->bonds.slots);
+  qr_free(c->heap.items);
+}
+
+/* One cluster per finding, each with its sorted distinct passes, and a link map sized for
+ * `links` pairs (links only ever shrink as clusters merge). */
+static int cluster_set_init(cluster_set *c, const qr_finding *items, const size_t *idx, size_t m,
+                            size_t links) {
+  memset(c, 0, sizeof *c);
+  c->m = m;
+  c->idx = idx;
+  c->next = qr_malloc(m * sizeof *c->next);
+  c->tail = qr_malloc(m * sizeof *c->tail);
+  c->size = qr_malloc(m * sizeof *c->size);
+  c->adj = qr_calloc(m, sizeof *c->adj);
+  c->degree = qr_calloc(m, sizeof *c->degree);
+  c->passes = qr_calloc(m, sizeof *c->passes);
+  size_t slots = 16;
+  while (slots < 2 * links + 2) slots *= 2;
+  c->bonds.slots = qr_calloc(slots, sizeof *c->bonds.slots);
+  c->bonds.mask = slots - 1;
+  if (!c->next || !c->tail || !c->size || !c->adj || !c->degree || !c->passes || !c->bonds.slots)
+    return QR_E_NOMEM;
+  for (size_t i = 0; i < m; i++) {
+    const qr_finding *x = &items[idx[i]];
+    c->next[i] = -1;
+    c->tail[i] = (int)i;
+    c->size[i] = 1;
+    int_list *p = &c->passes[i];
+    for (size_t s = 0; s < x->n_sources; s++)
+      if (int_list_push(p, x->sources[s].pass)) return QR_E_NOMEM;
+    if (p->n) qsort(p->v, (size_t)p->n, sizeof *p->v, cmp_int);
+    int w = 0;
+    for (int k = 0; k < p->n; k++)
+      if (!w || p->v[w - 1] != p->v[k]) p->v[w++] = p->v[k];
+    p->n = w;
+  }
+  return QR_OK;
+}
+
+/* Passes that saw `file`: its coverage entry (the last one naming it), else all of them. */
+static int passes_seeing(const merge_ctx *mc, const char *file) {
+  int seeing = mc->all_passes;
+  for (size_t i = 0; i < mc->n_cov; i++)
+    if (mc->cov[i].file && !strcmp(mc->cov[i].file, file)) seeing = mc->cov[i].passes;
+  return seeing;
+}
+
+/* Clusters the findings `idx[0..m)` (all of one file) and appends their merged findings. */
+static int merge_file(merge_ctx *mc, const size_t *idx, size_t m, qr_finding_list *out) {
+  const qr_finding *items = mc->in->items;
+  int *pairs = NULL;
+  size_t n_pairs = 0;
+  cluster_set c = {0};
+  int rc = near_pairs(items, idx, m, &pairs, &n_pairs);
+  if (!rc) rc = cluster_set_init(&c, items, idx, m, n_pairs);
+  for (size_t p = 0; !rc && p < n_pairs; p++) {
+    int i = pairs[2 * p], j = pairs[2 * p + 1];
+    const qr_finding *a = &items[idx[i]], *b = &items[idx[j]];
+    double s = similarity(&mc->feat->vecs[idx[i]], &mc->feat->vecs[idx[j]], lines_near(a, b, 0));
+    rc = bond_add(&c, i, j, s, 1);
+  }
+  qr_free(pairs);
+  if (!rc) rc = agglomerate(&c);
   if (!rc) {
-    agglomerate(&c, items);
+    mc->seeing = passes_seeing(mc, items[idx[0]].file);
     mc->sfile = qr_snapshot_find(mc->snap, items[idx[0]].file);
     mc->tree = mc->sfile ? parse_text(mc->sfile->lang, mc->sfile->text, mc->sfile->len) : NULL;
   }
@@ -947,10 +1457,7 @@ static int merge_file(merge_ctx *mc, const size_t *idx, size_t m, qr_finding_lis
   }
   if (mc->tree) ts_tree_delete(mc->tree);
   mc->tree = NULL;
-  qr_free(c.sum);
-  qr_free(c.cnt);
-  qr_free(c.next);
-  qr_free(c.size);
+  cluster_set_free(&c);
   return rc;
 }
 
@@ -996,17 +1503,19 @@ static void filter(qr_finding_list *l, const qr_judge_options *o) {
   if (l->n) qsort(l->items, l->n, sizeof *l->items, by_file_line);
 }
 
-static int distinct_passes(const qr_finding_list *in) {
-  int n = 0;
+
+static int distinct_passes(const qr_finding_list *in, int *out) {
+  size_t total = 0, n = 0;
+  for (size_t i = 0; i < in->n; i++) total += in->items[i].n_sources;
+  int *p = qr_malloc((total ? total : 1) * sizeof *p);
+  if (!p) return QR_E_NOMEM;
   for (size_t i = 0; i < in->n; i++)
-    for (size_t s = 0; s < in->items[i].n_sources; s++) {
-      bool seen = false;
-      for (size_t j = 0; j <= i && !seen; j++)
-        for (size_t t = 0; t < in->items[j].n_sources && !seen; t++)
-          seen = (j < i || t < s) && in->items[j].sources[t].pass == in->items[i].sources[s].pass;
-      n += !seen;
-    }
-  return n;
+    for (size_t s = 0; s < in->items[i].n_sources; s++) p[n++] = in->items[i].sources[s].pass;
+  if (n) qsort(p, n, sizeof *p, cmp_int);
+  *out = 0;
+  for (size_t i = 0; i < n; i++) *out += !i || p[i] != p[i - 1];
+  qr_free(p);
+  return QR_OK;
 }
 
 int qr_judge_consensus(const qr_finding_list *in, const qr_snapshot *snap,
@@ -1017,20 +1526,20 @@ int qr_judge_consensus(const qr_finding_list *in, const qr_snapshot *snap,
   if (in->n > MAX_INPUT)
     return qr_err_set(e, QR_E_TOOBIG, "%zu findings exceed the merge's cap of %d", in->n, MAX_INPUT);
   if (!o) o = &defaults;
-  features feat;
+  features feat = {0};
   qr_finding_list merged;
   qr_finding_list_init(&merged);
+  merge_ctx mc = {in, snap, &feat, cov, n_cov, 0, 0, NULL, NULL};
   size_t *idx = qr_malloc((in->n ? in->n : 1) * sizeof *idx);
-  int rc = idx ? features_build(in, snap, &feat) : QR_E_NOMEM;
-  if (!idx) memset(&feat, 0, sizeof feat);
-  merge_ctx mc = {in, snap, &feat, cov, n_cov, distinct_passes(in), NULL, NULL};
+  int rc = idx ? distinct_passes(in, &mc.all_passes) : QR_E_NOMEM;
   if (!rc) {
     for (size_t i = 0; i < in->n; i++) idx[i] = i;
     if (in->n) qsort_r(idx, in->n, sizeof *idx, by_input_file, (void *)in);
-    for (size_t a = 0, b; !rc && a < in->n; a = b) {
-      for (b = a + 1; b < in->n && !strcmp(in->items[idx[a]].file, in->items[idx[b]].file); b++) {}
-      rc = merge_file(&mc, idx + a, b - a, &merged);
-    }
+    rc = features_build(in, idx, snap, &feat);
+  }
+  for (size_t a = 0, b; !rc && a < in->n; a = b) {
+    for (b = a + 1; b < in->n && !strcmp(in->items[idx[a]].file, in->items[idx[b]].file); b++) {}
+    rc = merge_file(&mc, idx + a, b - a, &merged);
   }
   if (!rc) {
     filter(&merged, o);

@@ -32,7 +32,10 @@ typedef struct qr_judge_coverage {
  * owns it): one finding per problem with sources, votes, models, confidence, fingerprint and the
  * best valid fix, filtered by `o` (NULL: defaults) and sorted by file then line. `snap` supplies
  * the code for fingerprints and fix checks (files missing from it get no fix). `in` is not
- * modified. On error `out` is as it was. */
+ * modified. On error `out` is as it was. O(n log n) time and O(n) memory: each finding is
+ * compared with at most 64 findings starting at or after its first line (more only in a
+ * pile-up of that many on a few lines), and a cluster's message is chosen among its first 64
+ * members. QR_E_TOOBIG above 250,000 findings. */
 int qr_judge_consensus(const qr_finding_list *in, const qr_snapshot *snap,
                        const qr_judge_coverage *cov, size_t n_cov, const qr_judge_options *o,
                        qr_finding_list *out, qr_err *e);

@@ -1,7 +1,8 @@
 /* provider.c — what both provider adapters share: the HTTP request (URL, headers with the API
  * key, JSON body from the adapter), the response reader (plain body or SSE stream fed to the
  * adapter), the final checks (refusal, truncation, empty answer, cost) and the mapping of HTTP
- * failures to typed reasons. See provider.h. */
+ * failures to typed reasons, and the circuit breaker that stops calling an endpoint that keeps
+ * failing. See provider.h. */
 #include "provider.h"
 
 #include <stdarg.h>
@@ -91,6 +92,12 @@ static const qr_provider_ops *ops_for(const qr_config_model *m) {
 
 /* ---- the request ----------------------------------------------------------------------------- */
 
+static const char *base_url(const qr_config_model *m) {
+  if (m->prov->base_url) return m->prov->base_url;
+  return m->prov->type == QR_PROVIDER_ANTHROPIC ? "https://api.anthropic.com/v1"
+                                                : "https://api.openai.com/v1";
+}
+
 void qr_provider_request_free(qr_provider_request *r) {
   for (size_t i = 0; i < r->n_headers; i++) qr_free(r->headers[i]);
   qr_free(r->headers);
@@ -147,9 +154,7 @@ int qr_provider_request_build(const qr_config_model *m, const qr_prompt *p,
       return qr_err_set(e, QR_E_CONFIG, "%s is not set", m->prov->api_key_env);
     }
   }
-  const char *base = m->prov->base_url ? m->prov->base_url
-                     : m->prov->type == QR_PROVIDER_ANTHROPIC ? "https://api.anthropic.com/v1"
-                                                               : "https://api.openai.com/v1";
+  const char *base = base_url(m);
   size_t base_len = strlen(base);
   while (base_len && base[base_len - 1] == '/') base_len--; /* "…/v1/" + "/messages" */
   out->url = qr_asprintf("%.*s%s", (int)base_len, base, ops->path);
@@ -271,6 +276,102 @@ int qr_provider_parse_response(const qr_config_model *m, long http_code, const c
   return rc;
 }
 
+/* ---- the circuit breaker ----------------------------------------------------------------------- */
+
+#define BREAKER_SLOTS 64 /* endpoints tracked; a config names a handful */
+
+typedef struct breaker {
+  uint64_t key;       /* hash of the base URL; 0: a free slot */
+  int failures;       /* consecutive */
+  bool open, probing; /* probing: the half-open call is in flight */
+  uint64_t opened_at, used_at;
+} breaker;
+
+static struct {
+  int threshold, cooldown_ms;
+  uint64_t (*now)(void);
+  breaker slots[BREAKER_SLOTS];
+} breakers = {QR_BREAKER_THRESHOLD, QR_BREAKER_COOLDOWN_MS, qr_now_ms, {{0}}};
+
+void qr_provider_breaker_configure(int threshold, int cooldown_ms, uint64_t (*now_ms)(void)) {
+  breakers.threshold = threshold > 0 ? threshold : QR_BREAKER_THRESHOLD;
+  breakers.cooldown_ms = cooldown_ms > 0 ? cooldown_ms : QR_BREAKER_COOLDOWN_MS;
+  breakers.now = now_ms ? now_ms : qr_now_ms;
+  memset(breakers.slots, 0, sizeof breakers.slots);
+}
+
+/* FNV-1a of the URL without trailing slashes ("…/v1" and "…/v1/" are one endpoint); never 0. */
+static uint64_t url_key(const char *url) {
+  size_t n = strlen(url);
+  while (n && url[n - 1] == '/') n--;
+  uint64_t h = 1469598103934665603u;
+  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)url[i]) * 1099511628211u;
+  return h | 1;
+}
+
+/* The endpoint's slot; with `create`, a new one replaces the least recently used closed slot
+ * (NULL when every slot holds an open circuit: that endpoint then goes unguarded). */
+static breaker *breaker_for(const char *url, bool create) {
+  uint64_t key = url_key(url);
+  breaker *victim = NULL;
+  for (size_t i = 0; i < BREAKER_SLOTS; i++) {
+    breaker *b = &breakers.slots[i];
+    if (b->key == key) return b;
+    if (!b->open && !b->probing && (!victim || b->used_at < victim->used_at)) victim = b;
+  }
+  if (!create || !victim) return NULL;
+  *victim = (breaker){.key = key};
+  return victim;
+}
+
+bool qr_provider_breaker_allow(const char *base, const char *name) {
+  breaker *b = breaker_for(base, true);
+  if (!b) return true;
+  uint64_t now = breakers.now();
+  b->used_at = now;
+  if (!b->open) return true;
+  if (b->probing || now - b->opened_at < (uint64_t)breakers.cooldown_ms) return false;
+  b->probing = true;
+  QR_WARN("provider %s: circuit half-open, sending one probe request", name ? name : "?");
+  return true;
+}
+
+/* An answer that arrived, even one unusable for the review, shows the endpoint works. */
+static bool endpoint_failed(int status, const char *reason) {
+  static const char *const answered[] = {"refusal", "truncated", "empty", "too_large"};
+  if (!status) return false;
+  for (size_t i = 0; i < QR_ARRAY_LEN(answered); i++)
+    if (reason && !strcmp(reason, answered[i])) return false;
+  return true;
+}
+
+void qr_provider_breaker_record(const char *base, const char *name, int status,
+                                const char *reason) {
+  breaker *b = breaker_for(base, false);
+  if (!b) return;
+  name = name ? name : "?";
+  bool probe = b->probing;
+  b->probing = false;
+  if (status == QR_E_CANCELED || status == QR_E_CONFIG || status == QR_E_NOMEM) return;
+  if (!endpoint_failed(status, reason)) {
+    if (b->open) QR_WARN("provider %s: circuit closed, the probe succeeded", name);
+    b->open = false;
+    b->failures = 0;
+    return;
+  }
+  b->failures++;
+  if (probe) {
+    b->opened_at = breakers.now();
+    QR_WARN("provider %s: the probe failed (%s); circuit open for another %d s", name, reason,
+            breakers.cooldown_ms / 1000);
+  } else if (!b->open && b->failures >= breakers.threshold) {
+    b->open = true;
+    b->opened_at = breakers.now();
+    QR_WARN("provider %s: circuit open after %d consecutive failures (last: %s); skipping it "
+            "for %d s", name, b->failures, reason, breakers.cooldown_ms / 1000);
+  }
+}
+
 /* ---- the call -------------------------------------------------------------------------------- */
 
 struct qr_provider_call {
@@ -281,6 +382,7 @@ struct qr_provider_call {
   qr_http_xfer *xfer;  /* NULL when the call failed before sending */
   uv_timer_t early;    /* delivers a failure found before sending */
   bool canceled;
+  bool guarded;        /* the breaker allowed it: its outcome is recorded */
 };
 
 static void call_free(struct qr_provider_call *call) {
@@ -295,6 +397,8 @@ static void deliver(struct qr_provider_call *call) {
   if (ps->status)
     QR_INFO("model %s: %s (%s)", call->r.m->alias ? call->r.m->alias : call->r.m->model,
             ps->reason, ps->err.msg);
+  if (call->guarded)
+    qr_provider_breaker_record(base_url(call->r.m), call->r.m->prov->name, ps->status, ps->reason);
   call->cb(ps->status, ps->reason, ps->status ? ps->err.msg : "", &call->c, call->data);
 }
 
@@ -340,6 +444,15 @@ static void early_fired(uv_timer_t *t) {
   uv_close((uv_handle_t *)&call->early, early_closed);
 }
 
+/* Delivers the failure already recorded in call on the next loop turn, like any other. */
+static int fail_early(qr_http *http, struct qr_provider_call *call, struct qr_provider_call **out) {
+  uv_timer_init(qr_http_loop(http), &call->early);
+  call->early.data = call;
+  uv_timer_start(&call->early, early_fired, 0, 0);
+  if (out) *out = call;
+  return QR_OK;
+}
+
 int qr_provider_call(qr_http *http, const qr_config_model *m, const qr_prompt *p,
                      const qr_config_limits *limits, qr_provider_done_cb cb, void *data,
                      struct qr_provider_call **out) {
@@ -355,11 +468,14 @@ int qr_provider_call(qr_http *http, const qr_config_model *m, const qr_prompt *p
   int rc = qr_provider_request_build(m, p, &req, &reason, &e);
   if (rc == QR_E_CONFIG) { /* the user's to fix: reported through the callback like the rest */
     qr_provider_fail(&call->r.ps, rc, reason, "%s", e.msg);
-    uv_timer_init(qr_http_loop(http), &call->early);
-    call->early.data = call;
-    uv_timer_start(&call->early, early_fired, 0, 0);
-    if (out) *out = call;
-    return QR_OK;
+    return fail_early(http, call, out);
+  }
+  if (!rc && !(call->guarded = qr_provider_breaker_allow(base_url(m), m->prov->name))) {
+    qr_provider_request_free(&req);
+    qr_provider_fail(&call->r.ps, QR_E_PROVIDER, "circuit_open",
+                     "provider %s failed %d times in a row; skipped during its cool-down",
+                     m->prov->name ? m->prov->name : "?", breakers.threshold);
+    return fail_early(http, call, out);
   }
   if (!rc) {
     qr_http_request hr = {
@@ -372,6 +488,7 @@ int qr_provider_call(qr_http *http, const qr_config_model *m, const qr_prompt *p
   }
   if (rc) {
     QR_WARN("model %s: cannot send the request: %s", m->alias ? m->alias : "?", e.msg);
+    if (call->guarded) qr_provider_breaker_record(base_url(m), m->prov->name, QR_E_CANCELED, "");
     call_free(call);
     return rc;
   }

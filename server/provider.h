@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "common.h"
 #include "config.h"
@@ -39,7 +40,8 @@ void qr_completion_clear(qr_completion *c);
  * "http_429", "http_500", "http_529" (any final HTTP code), "timeout", "connection",
  * "canceled", "too_large", "truncated" (length / max_tokens), "stream_cut" (the stream ended
  * early), "malformed_response", "empty", "refusal", "provider_error" (an error object in a 2xx
- * body or stream), "no_api_key"; "" on success. message is one sentence ("" on success).
+ * body or stream), "no_api_key", "circuit_open" (skipped: see the circuit breaker); "" on
+ * success. message is one sentence ("" on success).
  * c is borrowed and valid during the callback only; usage, cost and text are filled as far as
  * they are known, also on failure. */
 typedef void (*qr_provider_done_cb)(int status, const char *reason, const char *message,
@@ -61,6 +63,31 @@ int qr_provider_call(qr_http *http, const qr_config_model *m, const qr_prompt *p
                      struct qr_provider_call **out);
 /* Aborts a call whose callback has not run; the callback then runs with QR_E_CANCELED. */
 void qr_provider_cancel(struct qr_provider_call *c);
+
+/* ---- the circuit breaker ----------------------------------------------------------------
+ * Per provider endpoint (base URL): after `threshold` consecutive failures (HTTP errors,
+ * timeouts, connection failures, cut streams, malformed responses) the endpoint is skipped —
+ * calls end with QR_E_PROVIDER, reason "circuit_open", without sending — for `cooldown_ms`;
+ * then one call goes through as a probe (half-open): its success closes the circuit, its
+ * failure opens it for another cool-down. Answers that arrived (refusal, truncation, empty)
+ * count as the endpoint working; cancellations and missing keys do not count. Transitions
+ * are logged at warn with the provider's name. The state lives for the process (single loop
+ * thread), in a fixed table that allocates nothing. */
+
+#define QR_BREAKER_THRESHOLD 5
+#define QR_BREAKER_COOLDOWN_MS 30000
+
+/* Sets the threshold and cool-down (values <= 0 restore the defaults above) and the clock
+ * (NULL: qr_now_ms), and forgets every endpoint's state. For tests and configuration. */
+void qr_provider_breaker_configure(int threshold, int cooldown_ms, uint64_t (*now_ms)(void));
+
+/* Whether a call to `base_url` may be sent now; true also starts the half-open probe. `name`
+ * (the provider's, for the log) may be NULL. Every true must be followed by exactly one
+ * qr_provider_breaker_record for the same endpoint. */
+bool qr_provider_breaker_allow(const char *base_url, const char *name);
+/* Records the outcome of an allowed call: status/reason as the call's callback got them. */
+void qr_provider_breaker_record(const char *base_url, const char *name, int status,
+                                const char *reason);
 
 /* ---- request building and response reading, exposed for tests -------------------------- */
 

@@ -5,15 +5,20 @@
 #include "review.h"
 
 #include <string.h>
+#include <time.h>
 
+#include "budget.h"
+#include "cache.h"
 #include "context.h"
 #include "diff.h"
 #include "findings.h"
 #include "judge.h"
+#include "ledger.h"
 #include "log.h"
 #include "plan.h"
 #include "prompt.h"
 #include "provider.h"
+#include "redact.h"
 #include "rules.h"
 #include "snapshot.h"
 #include "tools.h"
@@ -38,6 +43,7 @@ typedef struct pass_state {
   long input_tokens, output_tokens, cached_tokens;
   double cost_usd;
   int findings, dropped;
+  int cached;         /* requests answered from the cache (no call made) */
 } pass_state;
 
 /* One in-flight provider call. */
@@ -47,6 +53,8 @@ typedef struct call_slot {
   struct qr_provider_call *call; /* NULL once finished */
   uint64_t t_start;
   bool ok;              /* the answer was parsed: this pass saw the chunk's files */
+  double estimate;      /* budget held for the call */
+  char key[QR_CACHE_KEY_SIZE]; /* cache key, "" without a cache */
 } call_slot;
 
 struct qr_review {
@@ -71,9 +79,16 @@ struct qr_review {
   qr_finding_list found; /* validated findings of every pass, one source each */
   bool canceled;
   bool allow_context;   /* from the params: findings may sit on unchanged lines */
-  uv_timer_t timer;     /* runs work on a later loop turn (start, finish after cancel); closed
-                           last: the review is freed from its close callback */
-  bool timer_open, started;
+  uv_timer_t timer;     /* runs work on a later loop turn (start, finish after cancel) */
+  uv_timer_t deadline;  /* limits.deadline_ms */
+  int open_timers;      /* the review is freed when the last timer's close callback runs */
+  bool started, cut;    /* cut: the deadline stopped what was still running */
+  bool finishing;       /* the merge has begun: passes are over */
+  int budget_stopped;   /* requests not sent because of a budget */
+  qr_ledger *ledger;    /* owned; NULL when it could not be opened (logged) */
+  qr_cache *cache;      /* owned; NULL when disabled or unavailable (logged) */
+  qr_budget budget;
+  char review_id[QR_LEDGER_ID_SIZE];
   /* judge call */
   call_slot judge_slot;
   qr_finding_list merged;
@@ -94,8 +109,12 @@ static void review_free_now(qr_review *r);
 
 /* Frees the review once its timer has closed (at once when it was never opened). */
 static void review_free(qr_review *r) {
-  if (r->timer_open) uv_close((uv_handle_t *)&r->timer, on_timer_closed);
-  else review_free_now(r);
+  if (!r->open_timers) {
+    review_free_now(r);
+    return;
+  }
+  uv_close((uv_handle_t *)&r->timer, on_timer_closed);
+  uv_close((uv_handle_t *)&r->deadline, on_timer_closed);
 }
 
 static void review_free_now(qr_review *r) {
@@ -107,6 +126,8 @@ static void review_free_now(qr_review *r) {
   qr_free(r->passes);
   qr_free(r->tool_runs);
   qr_rules_free(r->own_rules);
+  qr_ledger_close(r->ledger);
+  qr_cache_close(r->cache);
   qr_free(r->slots);
   qr_plan_free(r->plan);
   qr_context_free(r->ctx);
@@ -182,18 +203,79 @@ static void report_progress(qr_review *r) {
   r->progress(r, (int)r->finished, (int)(r->plan->n_requests + r->n_local), cost, r->data);
 }
 
+/* ---- the ledger, the cache and the budget around each call ------------------------------- */
+
+/* Appends one call to the ledger (a failure to write is logged, never fatal). */
+static void ledger_call(qr_review *r, const char *role, const char *strategy,
+                        const qr_config_model *m, const qr_completion *c, const char *status,
+                        uint64_t t_start, long redactions) {
+  if (!r->ledger) return;
+  qr_ledger_record rec = {
+      .role = role, .strategy = strategy, .model = m->alias, .model_requested = m->model,
+      .model_served = c ? c->model_served : NULL, .input_tokens = c ? c->input_tokens : 0,
+      .output_tokens = c ? c->output_tokens : 0, .cached_tokens = c ? c->cached_tokens : 0,
+      .cost_usd = c ? c->cost_usd : 0, .latency_ms = (long)(qr_now_ms() - t_start),
+      .status = status, .redactions = redactions, .review = r->review_id};
+  qr_err e = {0};
+  if (qr_ledger_append(r->ledger, &rec, &e)) QR_WARN("ledger: %s", e.msg);
+}
+
+/* The cache key of a prompt sent to model m ("" when there is no cache). */
+static void cache_key(const qr_review *r, const qr_config_model *m, const char *instructions,
+                      const qr_prompt *p, char key[QR_CACHE_KEY_SIZE]) {
+  key[0] = '\0';
+  if (!r->cache) return;
+  char *req = qr_asprintf("%s\n%s", p->system, p->user);
+  if (req) qr_cache_key(m->model, m->prov->base_url, instructions, req, strlen(req), key);
+  qr_free(req);
+}
+
+/* Stores a successful answer under `key`. */
+static void cache_put(qr_review *r, const char *key, const qr_completion *c) {
+  if (!r->cache || !key[0]) return;
+  qr_cache_entry entry = {.text = c->text, .model_served = c->model_served,
+                          .input_tokens = c->input_tokens, .output_tokens = c->output_tokens,
+                          .cached_tokens = c->cached_tokens, .cost_usd = c->cost_usd};
+  qr_err e = {0};
+  if (qr_cache_put(r->cache, key, &entry, &e)) QR_WARN("cache: %s", e.msg);
+}
+
+/* The cached answer for `key` as a completion that cost nothing (a hit is not a call). */
+static bool cache_get(qr_review *r, const char *key, qr_cache_entry *entry, qr_completion *c) {
+  qr_err e = {0};
+  if (!r->cache || !key[0] || qr_cache_get(r->cache, key, entry, &e)) return false;
+  *c = (qr_completion){.text = entry->text, .model_served = entry->model_served};
+  return true;
+}
+
+/* Secrets redacted from what this request sent: each left a "[REDACTED:" placeholder. */
+static long chunk_redactions(const qr_review *r, const qr_plan_request *req) {
+  long n = 0;
+  for (const char *p = r->ctx->chunks[req->chunk].text; (p = strstr(p, "[REDACTED:")); p++) n++;
+  return n;
+}
+
 static void on_call_done(int status, const char *reason, const char *message, qr_completion *c,
                          void *data) {
   call_slot *slot = data;
   qr_review *r = slot->review;
   const qr_plan_request *req = &r->plan->requests[slot->request];
   pass_state *ps = &r->passes[req->pass];
+  const qr_config_pass *cp = &r->cfg->passes[req->pass];
   slot->call = NULL;
+  if (status == QR_E_CANCELED && r->cut) {
+    status = QR_E_TIMEOUT;
+    reason = "deadline";
+    message = "limits.deadline_ms reached";
+  }
   ps->finished++;
   ps->t_last = qr_now_ms();
   pass_add_usage(ps, c);
+  qr_budget_charge(&r->budget, slot->estimate, c ? c->cost_usd : 0);
+  ledger_call(r, "pass", cp->strategy, cp->m, c, status ? reason : "ok", slot->t_start,
+              chunk_redactions(r, req));
   if (status) pass_fail(ps, status, reason, message);
-  else slot->ok = take_answer(r, req, ps, c);
+  else if ((slot->ok = take_answer(r, req, ps, c))) cache_put(r, slot->key, c);
   QR_INFO("pass %d (%s × %s) request %zu: %s", req->pass, ps->model, ps->strategy,
           slot->request, status ? reason : "ok");
   r->in_flight--;
@@ -202,28 +284,68 @@ static void on_call_done(int status, const char *reason, const char *message, qr
   start_requests(r);
 }
 
+/* Answers request i from the cache when it can; true when it did. */
+static bool answer_from_cache(qr_review *r, size_t i) {
+  const qr_plan_request *req = &r->plan->requests[i];
+  const qr_config_pass *cp = &r->cfg->passes[req->pass];
+  call_slot *slot = &r->slots[i];
+  qr_cache_entry entry = {0};
+  qr_completion c;
+  cache_key(r, cp->m, cp->s->instructions, &req->prompt, slot->key);
+  if (!cache_get(r, slot->key, &entry, &c)) return false;
+  pass_state *ps = &r->passes[req->pass];
+  slot->ok = take_answer(r, req, ps, &c);
+  qr_cache_entry_clear(&entry);
+  ps->cached++;
+  ps->finished++;
+  ps->t_last = qr_now_ms();
+  r->finished++;
+  return true;
+}
+
+/* Sends request i unless the budget forbids it; false when it was not sent. */
+static bool send_request(qr_review *r, size_t i) {
+  const qr_plan_request *req = &r->plan->requests[i];
+  const qr_config_pass *cp = &r->cfg->passes[req->pass];
+  pass_state *ps = &r->passes[req->pass];
+  call_slot *slot = &r->slots[i];
+  char why[256];
+  slot->estimate = qr_budget_estimate(cp->m, &req->prompt);
+  if (!qr_budget_allows(&r->budget, slot->estimate, why, sizeof why)) {
+    ps->status = "skipped";
+    if (!ps->error) ps->error = qr_asprintf("budget: %s", why);
+    ps->finished++;
+    r->finished++;
+    r->budget_stopped++;
+    return false;
+  }
+  int rc = qr_provider_call(r->http, cp->m, &req->prompt, &r->cfg->limits, on_call_done, slot,
+                            &slot->call);
+  if (rc) {
+    ps->finished++;
+    pass_fail(ps, rc, "not_sent", qr_strerror(rc));
+    r->finished++;
+    return false;
+  }
+  qr_budget_hold(&r->budget, slot->estimate);
+  r->in_flight++;
+  return true;
+}
+
 static void start_requests(qr_review *r) {
   size_t limit = (size_t)QR_MAX(1, r->cfg->limits.concurrency);
-  while (!r->canceled && r->next < r->plan->n_requests && r->in_flight < limit) {
+  while (!r->canceled && !r->cut && r->next < r->plan->n_requests && r->in_flight < limit) {
     size_t i = r->next++;
-    const qr_plan_request *req = &r->plan->requests[i];
-    pass_state *ps = &r->passes[req->pass];
     call_slot *slot = &r->slots[i];
+    pass_state *ps = &r->passes[r->plan->requests[i].pass];
     slot->review = r;
     slot->request = i;
     slot->t_start = qr_now_ms();
     if (!ps->t_first) ps->t_first = slot->t_start;
-    int rc = qr_provider_call(r->http, r->cfg->passes[req->pass].m, &req->prompt, &r->cfg->limits,
-                              on_call_done, slot, &slot->call);
-    if (rc) {
-      ps->finished++;
-      pass_fail(ps, rc, "not_sent", qr_strerror(rc));
-      r->finished++;
-      continue;
-    }
-    r->in_flight++;
+    if (!answer_from_cache(r, i)) send_request(r, i);
   }
-  if (r->in_flight == 0 && r->tools_running == 0 && (r->canceled || r->next == r->plan->n_requests))
+  if (r->in_flight == 0 && r->tools_running == 0 &&
+      (r->canceled || r->cut || r->next == r->plan->n_requests))
     finish_review(r);
 }
 
@@ -234,7 +356,9 @@ static void run_rules(qr_review *r, pass_state *ps) {
   qr_finding_list_init(&l);
   qr_err e = {0};
   ps->t_first = qr_now_ms();
-  int rc = qr_rules_run(r->rules, r->diff, r->snap, false, &l, &e);
+  int rc = qr_rules_run(r->rules, r->diff, r->snap, r->allow_context, &l, &e);
+  /* Hard-coded secrets are reported here, locally: the passes only ever see placeholders. */
+  if (!rc) rc = qr_redact_findings(r->diff, r->snap, &l, &e);
   if (rc) pass_fail(ps, rc, "rules", e.msg);
   else accept_findings(r, ps, &l, 0);
   qr_finding_list_free(&l);
@@ -330,13 +454,14 @@ static json_t *finding_json(const qr_review *r, const qr_finding *f) {
 static json_t *pass_json(const pass_state *ps) {
   json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:f, s:i, s:i}", "role", "pass",
                         "model", ps->model, "strategy", ps->strategy, "status", ps->status,
-                        "latency_ms", (json_int_t)(ps->t_last - ps->t_first), "input_tokens",
+                        "latency_ms", (json_int_t)(ps->t_last > ps->t_first ? ps->t_last - ps->t_first : 0), "input_tokens",
                         (json_int_t)ps->input_tokens, "output_tokens",
                         (json_int_t)ps->output_tokens, "cached_tokens",
                         (json_int_t)ps->cached_tokens, "cost_usd", ps->cost_usd, "findings",
                         ps->findings, "dropped", ps->dropped);
   if (ps->error) json_object_set_new(o, "error", json_string(ps->error));
   if (ps->requests > 1) json_object_set_new(o, "requests", json_integer(ps->requests));
+  if (ps->cached) json_object_set_new(o, "cached", json_boolean(ps->cached == ps->requests));
   return o;
 }
 
@@ -370,16 +495,19 @@ static json_t *build_result(qr_review *r, int *failed_all) {
     json_array_append(passes, r->judge_pass);
   }
   if (r->judge_error) json_array_append_new(errors, json_sprintf("judge: %s", r->judge_error));
+  if (r->budget_stopped)
+    json_array_append_new(errors, json_sprintf("budget: %d requests not sent", r->budget_stopped));
+  if (r->cut) json_array_append_new(errors, json_string("deadline: the result is partial"));
   json_t *omitted = json_array();
   for (size_t i = 0; r->omitted_snapshot && r->omitted_snapshot[i]; i++)
     json_array_append_new(omitted, json_string(r->omitted_snapshot[i]));
   for (size_t i = 0; r->ctx && i < r->ctx->n_omitted; i++)
     json_array_append_new(omitted, json_string(r->ctx->omitted[i]));
   *failed_all = ran > 0 && ok == 0;
-  return json_pack("{s:o, s:o, s:o, s:o, s:f, s:b, s:b, s:o}", "findings", findings, "passes",
+  return json_pack("{s:o, s:o, s:o, s:o, s:f, s:b, s:b, s:b, s:o}", "findings", findings, "passes",
                    passes, "rejected", rejected, "omitted_files", omitted, "cost_usd", cost,
-                   "degraded", json_array_size(errors) > 0, "canceled", r->canceled, "errors",
-                   errors);
+                   "degraded", json_array_size(errors) > 0, "partial", r->cut || r->canceled,
+                   "canceled", r->canceled, "errors", errors);
 }
 
 static void emit(qr_review *r) {
@@ -392,32 +520,80 @@ static void emit(qr_review *r) {
   review_free(r);
 }
 
-static void on_timer_closed(uv_handle_t *h) { review_free_now(h->data); }
+static void on_timer_closed(uv_handle_t *h) {
+  qr_review *r = h->data;
+  if (--r->open_timers == 0) review_free_now(r);
+}
 
 /* ---- the judge ------------------------------------------------------------------------------ */
 
-static void on_judge_done(int status, const char *reason, const char *message, qr_completion *c,
-                          void *data) {
-  qr_review *r = ((call_slot *)data)->review;
-  r->judge_slot.call = NULL;
+/* Applies the judge's answer (or records why it could not) and lists the judge in `passes`. */
+static void judge_finish(qr_review *r, int status, const char *reason, const char *message,
+                         const qr_completion *c, bool cached) {
   const qr_config_judge *j = &r->cfg->judge;
-  double cost = c ? c->cost_usd : 0;
   qr_err e = {0};
   if (!status) status = qr_judge_apply(&r->merged, c->text, strlen(c->text), &r->rejected, &e);
   if (status) {
     r->judge_error = qr_asprintf("%s: %s — the consensus result stands", reason ? reason : "verdicts",
                                  message ? message : e.msg);
     QR_WARN("judge: %s", r->judge_error);
+  } else if (!cached) {
+    cache_put(r, r->judge_slot.key, c);
   }
+  bool billed = c && !cached;
   r->judge_pass = json_pack(
       "{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:f, s:i}", "role", "judge", "model", j->model,
       "strategy", "judge", "status", status ? (status == QR_E_TIMEOUT ? "timeout" : "failed") : "ok",
       "latency_ms", (json_int_t)(qr_now_ms() - r->judge_slot.t_start), "input_tokens",
-      (json_int_t)(c ? c->input_tokens : 0), "output_tokens", (json_int_t)(c ? c->output_tokens : 0),
-      "cost_usd", cost, "rejected", (int)r->rejected.n);
+      (json_int_t)(billed ? c->input_tokens : 0), "output_tokens",
+      (json_int_t)(billed ? c->output_tokens : 0), "cost_usd", billed ? c->cost_usd : 0.0,
+      "rejected", (int)r->rejected.n);
   if (r->judge_pass && r->judge_error)
     json_object_set_new(r->judge_pass, "error", json_string(r->judge_error));
+  if (r->judge_pass && cached) json_object_set_new(r->judge_pass, "cached", json_true());
   emit(r);
+}
+
+static void on_judge_done(int status, const char *reason, const char *message, qr_completion *c,
+                          void *data) {
+  qr_review *r = ((call_slot *)data)->review;
+  r->judge_slot.call = NULL;
+  qr_budget_charge(&r->budget, r->judge_slot.estimate, c ? c->cost_usd : 0);
+  ledger_call(r, "judge", "judge", r->cfg->judge.m, c, status ? reason : "ok",
+              r->judge_slot.t_start, 0);
+  judge_finish(r, status, reason, message, c, false);
+}
+
+/* The judge sees the clusters in a shuffled order; the shuffle is seeded by their fingerprints
+ * so the same clusters make the same request (and hit the cache). */
+static uint64_t judge_seed(const qr_review *r) {
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < r->merged.n; i++)
+    for (const char *p = r->merged.items[i].fingerprint; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
+  return h;
+}
+
+/* Sends the judge's prompt, or answers it from the cache; false when it was not sent. */
+static bool judge_send(qr_review *r, const qr_prompt *prompt, char *why, size_t why_len) {
+  const qr_config_model *m = r->cfg->judge.m;
+  call_slot *slot = &r->judge_slot;
+  qr_cache_entry entry = {0};
+  qr_completion c;
+  cache_key(r, m, "judge", prompt, slot->key);
+  if (cache_get(r, slot->key, &entry, &c)) {
+    judge_finish(r, 0, NULL, NULL, &c, true);
+    qr_cache_entry_clear(&entry);
+    return true;
+  }
+  slot->estimate = qr_budget_estimate(m, prompt);
+  if (!qr_budget_allows(&r->budget, slot->estimate, why, why_len)) return false;
+  int rc = qr_provider_call(r->http, m, prompt, &r->cfg->limits, on_judge_done, slot, &slot->call);
+  if (rc) {
+    snprintf(why, why_len, "not sent: %s", qr_strerror(rc));
+    return false;
+  }
+  qr_budget_hold(&r->budget, slot->estimate);
+  return true;
 }
 
 /* Starts the model judge when configured and there is something to judge; else emits. */
@@ -429,16 +605,20 @@ static void judge_or_emit(qr_review *r) {
   }
   qr_prompt prompt = {0};
   qr_err e = {0};
-  int rc = qr_judge_build_prompt(&r->merged, r->snap, qr_now_ms(), &prompt, &e);
+  char why[sizeof e.msg] = "";
   r->judge_slot.review = r;
   r->judge_slot.request = SIZE_MAX;
   r->judge_slot.t_start = qr_now_ms();
-  if (!rc)
-    rc = qr_provider_call(r->http, j->m, &prompt, &r->cfg->limits, on_judge_done, &r->judge_slot,
-                          &r->judge_slot.call);
+  /* The judge is shown code too: from a redacted copy, like every pass. */
+  qr_snapshot *clean = NULL;
+  int rc = qr_redact_snapshot(r->snap, &clean, NULL, &e);
+  if (!rc) rc = qr_judge_build_prompt(&r->merged, clean, judge_seed(r), &prompt, &e);
+  qr_snapshot_free(clean);
+  if (rc) snprintf(why, sizeof why, "%s", e.msg);
+  bool sent = !rc && judge_send(r, &prompt, why, sizeof why);
   qr_prompt_clear(&prompt);
-  if (rc) {
-    r->judge_error = qr_asprintf("not sent: %s", rc == QR_E_CONFIG || e.code ? e.msg : qr_strerror(rc));
+  if (!sent) {
+    r->judge_error = qr_asprintf("judge not asked: %s — the consensus result stands", why);
     emit(r);
   }
 }
@@ -476,6 +656,8 @@ static qr_judge_coverage *coverage(const qr_review *r) {
 }
 
 static void finish_review(qr_review *r) {
+  if (r->finishing) return; /* a late deadline or cancel may ask again */
+  r->finishing = true;
   qr_judge_options o = {.min_votes = r->cfg->judge.min_votes,
                         .min_confidence = r->cfg->judge.min_confidence,
                         .max_findings = r->cfg->judge.max_findings};
@@ -539,6 +721,25 @@ static int init_passes(qr_review *r, const qr_review_params *p, qr_err *e) {
   return QR_OK;
 }
 
+/* The ledger, the day's spend for the budget, and the cache. None is required: a review whose
+ * ledger or cache cannot be opened goes on without it (and says so in the log). */
+static void open_accounting(qr_review *r) {
+  const qr_config *cfg = r->cfg;
+  qr_err e = {0};
+  qr_ledger_review_id(r->review_id);
+  if (qr_ledger_open(NULL, &r->ledger, &e)) QR_WARN("ledger: %s (calls are not recorded)", e.msg);
+  double spent = 0;
+  e.msg[0] = '\0';
+  if (cfg->limits.max_usd_per_day > 0 &&
+      qr_ledger_spent_since(NULL, qr_budget_day_start(time(NULL)), &spent, &e))
+    QR_WARN("ledger: %s (today's spend counted as 0)", e.msg);
+  qr_budget_init(&r->budget, cfg->limits.max_usd_per_review, cfg->limits.max_usd_per_day, spent);
+  e.msg[0] = '\0';
+  if (cfg->cache.enabled &&
+      qr_cache_open(NULL, (size_t)cfg->cache.max_mb << 20, &r->cache, &e))
+    QR_WARN("cache: %s (reviewing without a cache)", e.msg);
+}
+
 /* Builds everything the requests need; errors here are input errors (never a partial review). */
 static int prepare(qr_review *r, const qr_review_params *p, qr_err *e) {
   size_t cap = p->max_diff_bytes ? p->max_diff_bytes : DEFAULT_MAX_DIFF;
@@ -559,11 +760,45 @@ static int prepare(qr_review *r, const qr_review_params *p, qr_err *e) {
   if (!r->slots) return qr_err_set(e, QR_E_NOMEM, "out of memory");
   rc = init_passes(r, p, e);
   if (rc) return rc;
+  open_accounting(r);
   for (size_t i = 0; i < r->plan->n_requests; i++) r->passes[r->plan->requests[i].pass].requests++;
   return QR_OK;
 }
 
+/* Aborts every running call (each calls back, canceled) and analyzer (they never call back,
+ * so they are accounted for here); when nothing is left to call back, finishes from the loop. */
+static void stop_running(qr_review *r, int status, const char *reason) {
+  for (size_t i = 0; i < r->plan->n_requests; i++)
+    if (r->slots[i].call) qr_provider_cancel(r->slots[i].call);
+  for (size_t i = 0; i < r->n_passes; i++)
+    if (r->tool_runs[i]) {
+      qr_tool_cancel(r->tool_runs[i]);
+      r->tool_runs[i] = NULL;
+      pass_fail(&r->passes[i], status, reason, NULL);
+      r->tools_running--;
+      r->finished++;
+    }
+  if (r->started && r->in_flight == 0 && r->tools_running == 0)
+    uv_timer_start(&r->timer, on_deferred_finish, 0, 0);
+}
+
 static void on_start(uv_timer_t *t) { start_all(t->data); }
+
+/* limits.deadline_ms: what has not started is skipped, what runs is cut, and the judge gets
+ * what arrived; the result says it is partial. */
+static void on_deadline(uv_timer_t *t) {
+  qr_review *r = t->data;
+  if (r->canceled || r->finishing) return;
+  r->cut = true;
+  QR_WARN("review: deadline of %d ms reached; judging what arrived", r->cfg->limits.deadline_ms);
+  for (; r->next < r->plan->n_requests; r->next++) {
+    pass_state *ps = &r->passes[r->plan->requests[r->next].pass];
+    pass_fail(ps, QR_E_TIMEOUT, "deadline", "not started before limits.deadline_ms");
+    ps->finished++;
+    r->finished++;
+  }
+  stop_running(r, QR_E_TIMEOUT, "deadline");
+}
 static void on_deferred_finish(uv_timer_t *t) { start_requests(t->data); }
 
 int qr_review_start(uv_loop_t *loop, qr_http *http, const qr_review_params *p,
@@ -588,9 +823,12 @@ int qr_review_start(uv_loop_t *loop, qr_http *http, const qr_review_params *p,
   if (!rc) {
     /* Start on the next loop turn so `done` is never called from inside this function. */
     uv_timer_init(loop, &r->timer);
-    r->timer.data = r;
-    r->timer_open = true;
+    uv_timer_init(loop, &r->deadline);
+    r->timer.data = r->deadline.data = r;
+    r->open_timers = 2;
     uv_timer_start(&r->timer, on_start, 0, 0);
+    if (r->cfg->limits.deadline_ms > 0)
+      uv_timer_start(&r->deadline, on_deadline, (uint64_t)r->cfg->limits.deadline_ms, 0);
   } else {
     review_free(r);
     return rc;
@@ -602,18 +840,6 @@ int qr_review_start(uv_loop_t *loop, qr_http *http, const qr_review_params *p,
 void qr_review_cancel(qr_review *r) {
   if (r->canceled) return;
   r->canceled = true;
-  for (size_t i = 0; i < r->plan->n_requests; i++)
-    if (r->slots[i].call) qr_provider_cancel(r->slots[i].call);
   if (r->judge_slot.call) qr_provider_cancel(r->judge_slot.call);
-  /* A canceled analyzer never calls back: account for it here. */
-  for (size_t i = 0; i < r->n_passes; i++)
-    if (r->tool_runs[i]) {
-      qr_tool_cancel(r->tool_runs[i]);
-      r->tool_runs[i] = NULL;
-      pass_fail(&r->passes[i], QR_E_CANCELED, "canceled", NULL);
-      r->tools_running--;
-    }
-  /* Nothing left to call back: finish from the loop, never from inside this call. */
-  if (r->started && r->in_flight == 0 && r->tools_running == 0)
-    uv_timer_start(&r->timer, on_deferred_finish, 0, 0);
+  stop_running(r, QR_E_CANCELED, "canceled");
 }

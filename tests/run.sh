@@ -9,6 +9,10 @@ export QUORUM_BIN="${QUORUM_BIN:-$PWD/build/asan/bin}"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 filter="${1:-}"
+# The ledger and the cache go to a scratch folder, never the user's home.
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+export XDG_STATE_HOME="$scratch/state" XDG_CACHE_HOME="$scratch/cache"
 passed=0 failed=0
 log=build/test-logs
 mkdir -p "$log"

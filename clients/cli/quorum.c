@@ -1,208 +1,309 @@
 /* quorum.c — the command-line client: `quorum review` runs the review engine (the same
- * server/review.c the language server drives) on a diff and prints the result.
+ * server/review.c the language server drives) on a diff and prints the result in one of the
+ * output formats; this file also holds what every command shares (cli.h) and dispatches to
+ * `install-hook` (hook.c) and `pr` (pr.c).
  *
  * Exit codes: 0 done (also when degraded), 1 a finding at or above --fail-on,
- * 2 usage or configuration error, 3 every pass failed. */
-#include <getopt.h>
+ * 2 usage or configuration error, 3 every pass failed (in --hook mode only with
+ * --fail-on-error-review: a review that reached no model never blocks a commit). */
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "cli.h"
 #include "git.h"
-#include "http.h"
 #include "log.h"
-#include "output.h"
 #include "review.h"
 #include "version.h"
 
-#define EXIT_FINDINGS 1
-#define EXIT_USAGE 2
-#define EXIT_ALL_FAILED 3
-#define MAX_DIFF_BYTES (64u << 20)
-
 static const char usage[] =
-    "usage: quorum review [--diff FILE|-] [--staged] [--base REF] [--root DIR] [--config FILE]\n"
-    "                     [--format json|text] [--fail-on error|warning|info|hint] [-v]\n"
+    "usage: quorum review [--diff FILE|-] [--staged] [--base REF] [--root DIR] [--hook] [OPTIONS]\n"
+    "       quorum pr --repo OWNER/NAME --pr N [--post] [--checks] [--max-files N] [OPTIONS]\n"
+    "       quorum install-hook [--force] [--config FILE] [--fail-on SEV] [--fail-on-error-review]\n"
     "       quorum --version | --help\n"
     "\n"
     "Reviews a change with parallel model passes and prints merged findings.\n"
-    "With no diff option it reviews `git diff HEAD` of the repository in the current folder,\n"
-    "untracked files included as new files.\n"
-    "  --diff FILE|-   review this unified diff (- reads standard input)\n"
-    "  --staged        review the staged change (git diff --cached)\n"
-    "  --base REF      review the change against REF (git diff REF)\n"
-    "  --root DIR      repository root the new side of each file is read from\n"
-    "  --config FILE   configuration (else $QUORUM_CONFIG, else ~/.config/quorum/config.json)\n"
-    "  --format F      json or text (default text)\n"
-    "  --fail-on SEV   exit 1 when a finding is at least this severe\n"
-    "  -v              log each pass to stderr (-vv: debug)\n"
+    "With no diff option `review` looks at `git diff HEAD` of the repository in the current\n"
+    "folder, untracked files included as new files.\n"
+    "  --diff FILE|-        review this unified diff (- reads standard input)\n"
+    "  --staged             review the staged change (git diff --cached)\n"
+    "  --base REF           review the change against REF (git diff REF)\n"
+    "  --root DIR           repository root the new side of each file is read from\n"
+    "  --hook               commit-hook mode: the staged change, --fail-on error unless given,\n"
+    "                       and exit 0 with a warning when no model could be reached\n"
+    "OPTIONS (review and pr):\n"
+    "  --config FILE        configuration (else $QUORUM_CONFIG, else ~/.config/quorum/config.json)\n"
+    "  --format F           text json sarif rdjsonl rdjson gitlab checks github (default text)\n"
+    "  --fail-on SEV        exit 1 when a finding is at least this severe (error|warning|info|hint)\n"
+    "  --min-confidence X   leave out findings whose confidence is below X (0..1)\n"
+    "  --only-changed-lines findings only on lines the diff touches (default)\n"
+    "  --context            also keep findings on unchanged lines of the reviewed files\n"
+    "  --fail-on-error-review  with --hook: exit 3 when every pass failed\n"
+    "  --no-color           no colours in text output (also NO_COLOR=1; colours need a terminal)\n"
+    "  -v                   list each pass as it finishes on stderr (-vv: debug)\n"
+    "Progress (passes done, time, cost) goes to stderr when it is a terminal.\n"
     "Exit codes: 0 done (also degraded), 1 --fail-on reached, 2 usage/config error, 3 every pass failed.\n";
 
-typedef struct cli {
-  const char *diff_file, *base, *root, *config_path, *format;
-  char *root_dir; /* owned: the root the review reads from */
-  qr_config *cfg; /* owned */
-  uv_loop_t *loop;
-  qr_http *http;  /* owned */
-  bool staged;
-  qr_severity fail_on;
-  int verbose;
-  int exit_code;
-} cli;
+/* ---- shared by the commands (cli.h) ---------------------------------------------------- */
 
-static int die_usage(const char *fmt, const char *arg) {
-  fprintf(stderr, "quorum: ");
-  fprintf(stderr, fmt, arg);
-  fprintf(stderr, "\n(see quorum --help)\n");
+int cli_usage_error(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("quorum: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputs("\n(see quorum --help)\n", stderr);
+  va_end(ap);
   return EXIT_USAGE;
 }
 
+int cli_common_option(cli_opts *o, int ch, const char *arg, const char *help) {
+  char *end;
+  switch (ch) {
+  case 'c': o->config_path = arg; return 0;
+  case 'f':
+    if (qr_format_parse(arg, &o->format))
+      return cli_usage_error("unknown format '%s' (%s)", arg, qr_format_names);
+    return 0;
+  case 'F':
+    if (!(o->fail_on = qr_severity_parse(arg)))
+      return cli_usage_error("unknown severity '%s' for --fail-on", arg);
+    return 0;
+  case 'N': o->no_color = true; return 0;
+  case 'M':
+    o->min_confidence = strtod(arg, &end);
+    if (*end || end == arg || o->min_confidence < 0 || o->min_confidence > 1)
+      return cli_usage_error("--min-confidence takes a number from 0 to 1, not '%s'", arg);
+    return 0;
+  case 'X': o->allow_context = true; return 0;
+  case 'O': o->allow_context = false; return 0;
+  case 'E': o->fail_on_error_review = true; return 0;
+  case 'v': o->verbose++; return 0;
+  case 'h': fputs(help, stdout); exit(0);
+  default: return -1;
+  }
+}
+
+void cli_apply_verbosity(const cli_opts *o) {
+  qr_log_set_level(o->verbose >= 2 ? QR_LOG_DEBUG : o->verbose ? QR_LOG_INFO : QR_LOG_WARN);
+}
+
+void cli_wait(uv_loop_t *loop, const bool *done) {
+  while (!*done && uv_run(loop, UV_RUN_ONCE)) {
+  }
+}
+
+typedef struct review_wait {
+  bool done, progress_tty, verbose;
+  uint64_t start_ms;
+  int status;
+  json_t *result; /* incref'd from the engine's borrowed result */
+} review_wait;
+
+/* "3/6 requests · 4.2 s · $0.0123" — rewritten in place on a terminal; with -v the engine
+ * logs each pass as it finishes, so the progress goes on lines of its own. */
+static void on_progress(qr_review *r, int done, int total, double cost, void *data) {
+  review_wait *w = data;
+  if (!w->progress_tty) return;
+  fprintf(stderr, "%squorum: %d/%d requests done · %.1f s · $%.4f%s", w->verbose ? "" : "\r\033[K",
+          done, total, (double)(qr_now_ms() - w->start_ms) / 1000.0, cost,
+          w->verbose ? "\n" : "");
+  fflush(stderr);
+}
+
 static void on_review_done(qr_review *r, int status, json_t *result, void *data) {
-  cli *c = data;
-  if (!result) {
-    fprintf(stderr, "quorum: review failed: %s\n", qr_strerror(status));
-    c->exit_code = EXIT_ALL_FAILED;
-    return;
-  }
-  if (!strcmp(c->format, "json")) qr_output_json(stdout, result);
-  else qr_output_text(stdout, result, isatty(1) && !getenv("NO_COLOR"));
+  review_wait *w = data;
+  if (w->progress_tty && !w->verbose) fputs("\r\033[K", stderr);
+  w->status = status;
+  w->result = json_incref(result);
+  w->done = true;
+}
+
+int cli_review(uv_loop_t *loop, qr_http *http, const qr_config *cfg, const char *diff, size_t len,
+               const char *root, const cli_opts *o, json_t **result, qr_err *e) {
+  qr_review_params p = {.diff = diff, .diff_len = len, .root = root, .config = cfg,
+                        .allow_context = o->allow_context};
+  review_wait w = {.progress_tty = isatty(2), .verbose = o->verbose > 0, .start_ms = qr_now_ms()};
+  *result = NULL;
+  int rc = qr_review_start(loop, http, &p, on_review_done, on_progress, &w, NULL, e);
+  if (rc) return rc;
+  cli_wait(loop, &w.done);
+  if (!w.result) return w.status ? w.status : qr_err_set(e, QR_E_NOMEM, "out of memory");
+  *result = qr_output_filter(w.result, o->min_confidence);
+  json_decref(w.result);
+  return *result ? w.status : qr_err_set(e, QR_E_NOMEM, "out of memory");
+}
+
+int cli_finish(const json_t *result, int status, const qr_diff *diff, const cli_opts *o) {
+  qr_output_opts oo = {.color = !o->no_color && isatty(1) && !getenv("NO_COLOR"),
+                       .diff = diff, .tool_version = QR_VERSION};
+  int rc = qr_output_write(stdout, o->format, result, &oo);
   fflush(stdout);
+  if (rc) fprintf(stderr, "quorum: cannot write the output: %s\n", qr_strerror(rc));
   if (status == QR_E_PROVIDER) {
-    fprintf(stderr, "quorum: every review pass failed\n");
-    c->exit_code = EXIT_ALL_FAILED;
-  } else if (c->fail_on && qr_output_max_severity(result) >= c->fail_on) {
-    c->exit_code = EXIT_FINDINGS;
+    if (o->hook && !o->fail_on_error_review) {
+      fputs("quorum: no model could be reached; the commit is not blocked "
+            "(--fail-on-error-review would block it)\n", stderr);
+      return 0;
+    }
+    fputs("quorum: every review pass failed\n", stderr);
+    return EXIT_ALL_FAILED;
   }
+  if (o->fail_on && qr_output_max_severity(result) >= o->fail_on) return EXIT_FINDINGS;
+  return 0;
 }
 
-/* Starts the review once the diff is known; errors end the run with exit 2. */
-static void start_review(cli *c, const char *diff, size_t len) {
-  qr_review_params p = {.diff = diff, .diff_len = len, .root = c->root_dir, .config = c->cfg};
+/* ---- quorum review ----------------------------------------------------------------------- */
+
+typedef struct review_cmd {
+  cli_opts o;
+  const char *diff_file, *base, *root;
+  bool staged;
+} review_cmd;
+
+typedef struct git_wait {
+  bool done;
+  int status;
+  char *out; /* owned copy of git's stdout */
+  size_t len;
+} git_wait;
+
+static void on_git(int status, const char *out, size_t len, const char *message, void *data) {
+  git_wait *g = data;
+  g->done = true;
+  g->status = status;
+  if (status) fprintf(stderr, "quorum: git failed: %s\n", message);
+  else if (!(g->out = qr_strndup(out, len))) g->status = QR_E_NOMEM;
+  g->len = len;
+}
+
+/* The repository's top level (new string), or NULL after printing why. */
+static char *git_toplevel(uv_loop_t *loop) {
+  static const char *const args[] = {"rev-parse", "--show-toplevel", NULL};
+  git_wait g = {0};
   qr_err e = {0};
-  if (qr_review_start(c->loop, c->http, &p, on_review_done, NULL, c, NULL, &e)) {
+  if (qr_git_run(loop, ".", args, 1 << 16, false, on_git, &g, &e)) {
     fprintf(stderr, "quorum: %s\n", e.msg);
-    c->exit_code = EXIT_USAGE;
+    return NULL;
   }
+  cli_wait(loop, &g.done);
+  if (g.status) {
+    fputs("quorum: not in a git repository (use --diff FILE or --root DIR)\n", stderr);
+    qr_free(g.out);
+    return NULL;
+  }
+  while (g.len && (g.out[g.len - 1] == '\n' || g.out[g.len - 1] == '\r')) g.out[--g.len] = '\0';
+  return g.out;
 }
 
-static void on_diff(int status, const char *out, size_t len, const char *message, void *data) {
-  cli *c = data;
-  if (status) {
-    fprintf(stderr, "quorum: git diff failed: %s\n", message);
-    c->exit_code = EXIT_USAGE;
-    return;
-  }
-  start_review(c, out, len);
-}
-
-static void run_diff(cli *c) {
+/* The diff to review: --diff (a file or stdin) or git's view of the change under `root`. */
+static int load_diff(review_cmd *c, uv_loop_t *loop, const char *root, char **diff, size_t *len) {
   qr_err e = {0};
-  if (qr_git_change_diff(c->loop, c->root_dir, c->staged, c->base, MAX_DIFF_BYTES, on_diff, c, &e)) {
-    fprintf(stderr, "quorum: %s\n", e.msg);
-    c->exit_code = EXIT_USAGE;
-  }
-}
-
-static void on_toplevel(int status, const char *out, size_t len, const char *message, void *data) {
-  cli *c = data;
-  if (status) {
-    fprintf(stderr, "quorum: not in a git repository (use --diff FILE or --root DIR): %s\n", message);
-    c->exit_code = EXIT_USAGE;
-    return;
-  }
-  while (len && (out[len - 1] == '\n' || out[len - 1] == '\r')) len--;
-  c->root_dir = qr_strndup(out, len);
-  if (c->root_dir) run_diff(c);
-}
-
-/* The diff comes from --diff (a file or stdin) or from git in the repository. */
-static void load_diff(cli *c) {
   if (c->diff_file) {
-    c->root_dir = qr_strdup(c->root ? c->root : ".");
-    char *diff = NULL;
-    size_t len = 0;
-    qr_err e = {0};
     const char *path = strcmp(c->diff_file, "-") ? c->diff_file : "/dev/stdin";
-    if (qr_read_file(path, MAX_DIFF_BYTES, &diff, &len, &e)) {
-      fprintf(stderr, "quorum: %s\n", e.msg);
-      c->exit_code = EXIT_USAGE;
-      return;
-    }
-    start_review(c, diff, len);
-    qr_free(diff);
-  } else if (c->root) {
-    c->root_dir = qr_strdup(c->root);
-    run_diff(c);
-  } else {
-    static const char *const args[] = {"rev-parse", "--show-toplevel", NULL};
-    qr_err e = {0};
-    if (qr_git_run(c->loop, ".", args, 1 << 16, false, on_toplevel, c, &e)) {
-      fprintf(stderr, "quorum: %s\n", e.msg);
-      c->exit_code = EXIT_USAGE;
-    }
+    if (!qr_read_file(path, MAX_DIFF_BYTES, diff, len, &e)) return 0;
+    fprintf(stderr, "quorum: %s\n", e.msg);
+    return EXIT_USAGE;
   }
+  git_wait g = {0};
+  if (qr_git_change_diff(loop, root, c->staged, c->base, MAX_DIFF_BYTES, on_git, &g, &e)) {
+    fprintf(stderr, "quorum: %s\n", e.msg);
+    return EXIT_USAGE;
+  }
+  cli_wait(loop, &g.done);
+  if (g.status) {
+    qr_free(g.out);
+    return EXIT_USAGE;
+  }
+  *diff = g.out;
+  *len = g.len;
+  return 0;
 }
 
-static int run_review(cli *c) {
+/* Loads the diff, reviews it and prints the result; returns the exit code. */
+static int review_on_loop(review_cmd *c, uv_loop_t *loop, qr_http *http, const qr_config *cfg) {
+  char *root = c->root || c->diff_file ? qr_strdup(c->root ? c->root : ".") : git_toplevel(loop);
+  if (!root) return EXIT_USAGE;
+  char *diff = NULL;
+  size_t len = 0;
+  int rc = load_diff(c, loop, root, &diff, &len);
+  qr_diff *parsed = NULL;
+  json_t *result = NULL;
   qr_err e = {0};
-  if (qr_config_load(c->config_path, &c->cfg, &e)) {
+  if (!rc && c->o.format == QR_FORMAT_GITHUB && qr_diff_parse(diff, len, MAX_DIFF_BYTES, &parsed, &e)) {
+    fprintf(stderr, "quorum: %s\n", e.msg);
+    rc = EXIT_USAGE;
+  }
+  if (!rc) {
+    int status = cli_review(loop, http, cfg, diff, len, root, &c->o, &result, &e);
+    if (result) {
+      rc = cli_finish(result, status, parsed, &c->o);
+    } else {
+      fprintf(stderr, "quorum: %s\n", e.msg);
+      rc = EXIT_USAGE;
+    }
+  }
+  json_decref(result);
+  qr_diff_free(parsed);
+  qr_free(diff);
+  qr_free(root);
+  return rc;
+}
+
+static int run_review(review_cmd *c) {
+  qr_config *cfg = NULL;
+  qr_err e = {0};
+  if (qr_config_load(c->o.config_path, &cfg, &e)) {
     fprintf(stderr, "quorum: %s\n", e.msg);
     return EXIT_USAGE;
   }
   uv_loop_t loop;
-  c->loop = &loop;
-  if (uv_loop_init(&loop) || qr_http_new(&loop, &c->http, &e)) {
+  qr_http *http = NULL;
+  if (uv_loop_init(&loop) || qr_http_new(&loop, &http, &e)) {
     fprintf(stderr, "quorum: cannot start: %s\n", e.msg);
-    qr_config_free(c->cfg);
+    qr_config_free(cfg);
     return EXIT_USAGE;
   }
-  load_diff(c);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  qr_http_close(c->http);
+  int rc = review_on_loop(c, &loop, http, cfg);
+  qr_http_close(http);
   uv_run(&loop, UV_RUN_DEFAULT);
   if (uv_loop_close(&loop)) QR_WARN("event loop closed with handles open");
-  qr_free(c->root_dir);
-  qr_config_free(c->cfg);
-  return c->exit_code;
+  qr_config_free(cfg);
+  return rc;
 }
 
-static int parse_review_args(cli *c, int argc, char **argv) {
+static int parse_review_args(review_cmd *c, int argc, char **argv) {
   static const struct option opts[] = {
-      {"diff", required_argument, 0, 'd'},   {"staged", no_argument, 0, 's'},
-      {"base", required_argument, 0, 'b'},   {"root", required_argument, 0, 'r'},
-      {"config", required_argument, 0, 'c'}, {"format", required_argument, 0, 'f'},
-      {"fail-on", required_argument, 0, 'F'}, {"help", no_argument, 0, 'h'},
-      {0, 0, 0, 0}};
+      CLI_COMMON_LONGOPTS,
+      {"diff", required_argument, 0, 'd'}, {"staged", no_argument, 0, 's'},
+      {"base", required_argument, 0, 'b'}, {"root", required_argument, 0, 'r'},
+      {"hook", no_argument, 0, 'H'},       {0, 0, 0, 0}};
   int ch;
+  bool fail_on_given = false;
   optind = 1;
   while ((ch = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
+    int rc = cli_common_option(&c->o, ch, optarg, usage);
+    if (rc > 0) return rc;
+    if (rc == 0) {
+      fail_on_given |= ch == 'F';
+      continue;
+    }
     switch (ch) {
     case 'd': c->diff_file = optarg; break;
     case 's': c->staged = true; break;
     case 'b': c->base = optarg; break;
     case 'r': c->root = optarg; break;
-    case 'c': c->config_path = optarg; break;
-    case 'f':
-      if (strcmp(optarg, "json") && strcmp(optarg, "text"))
-        return die_usage("unknown format '%s' (json or text)", optarg);
-      c->format = optarg;
-      break;
-    case 'F':
-      if (!(c->fail_on = qr_severity_parse(optarg)))
-        return die_usage("unknown severity '%s' for --fail-on", optarg);
-      break;
-    case 'v': c->verbose++; break;
-    case 'h': fputs(usage, stdout); exit(0);
+    case 'H': c->o.hook = c->staged = true; break;
     default: return EXIT_USAGE;
     }
   }
-  if (optind < argc) return die_usage("unexpected argument '%s'", argv[optind]);
+  if (optind < argc) return cli_usage_error("unexpected argument '%s'", argv[optind]);
   if (c->diff_file && (c->staged || c->base))
-    return die_usage("%s", "--diff cannot be combined with --staged or --base");
-  if (c->staged && c->base) return die_usage("%s", "--staged and --base exclude each other");
+    return cli_usage_error("--diff cannot be combined with --staged, --hook or --base");
+  if (c->staged && c->base) return cli_usage_error("--staged and --base exclude each other");
+  if (c->o.hook && !fail_on_given) c->o.fail_on = QR_SEV_ERROR;
   return 0;
 }
 
@@ -216,10 +317,12 @@ int main(int argc, char **argv) {
     printf("quorum %s\n", QR_VERSION);
     return 0;
   }
-  if (strcmp(argv[1], "review")) return die_usage("unknown command '%s'", argv[1]);
-  cli c = {.format = "text"};
+  if (!strcmp(argv[1], "install-hook")) return cli_install_hook(argc - 1, argv + 1);
+  if (!strcmp(argv[1], "pr")) return cli_pr(argc - 1, argv + 1);
+  if (strcmp(argv[1], "review")) return cli_usage_error("unknown command '%s'", argv[1]);
+  review_cmd c = {.o.format = QR_FORMAT_TEXT};
   int rc = parse_review_args(&c, argc - 1, argv + 1);
   if (rc) return rc;
-  qr_log_set_level(c.verbose >= 2 ? QR_LOG_DEBUG : c.verbose ? QR_LOG_INFO : QR_LOG_WARN);
+  cli_apply_verbosity(&c.o);
   return run_review(&c);
 }

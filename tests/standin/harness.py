@@ -132,7 +132,7 @@ class StandIn:
 
 
 def config(standin, models=None, strategies=("correctness",), stream=False, judge=None,
-           path=None, rules=False, tools=(), **limits):
+           path=None, rules=False, tools=(), cache=False, **limits):
     """Writes a quorum config JSON pointing at `standin`; returns its path.
 
     models: alias -> "openai" | "anthropic", or a dict with "api" plus model fields to
@@ -141,7 +141,8 @@ def config(standin, models=None, strategies=("correctness",), stream=False, judg
     name -> instructions (user strategies). One pass per model x strategy. judge: the
     "judge" object (default consensus). rules: enable the tree-sitter rule pack (off by
     default so that model-pipeline tests see only the stand-in's findings). tools: analyzer
-    names to add as tool passes. limits: keyword arguments for "limits"."""
+    names to add as tool passes. cache: enable the pass cache (off by default so that every
+    review reaches the stand-in). limits: keyword arguments for "limits"."""
     models = models or {"m1": "openai", "m2": "anthropic"}
     providers = {
         api: {"type": api, "base_url": getattr(standin, "base_url_" + api),
@@ -157,7 +158,8 @@ def config(standin, models=None, strategies=("correctness",), stream=False, judg
     cfg = {"providers": providers, "models": model_objs,
            "passes": [{"model": m, "strategy": s} for m in models for s in strategies],
            "judge": judge or {"mode": "consensus"},
-           "rules": {"enabled": bool(rules)}}
+           "rules": {"enabled": bool(rules)},
+           "cache": {"enabled": bool(cache)}}
     cfg["passes"] += [{"tool": t} for t in tools]
     if isinstance(strategies, dict):
         cfg["strategies"] = {name: {"instructions": text} for name, text in strategies.items()}

@@ -508,3 +508,115 @@ TEST(judge_apply_garbage_leaves_clusters) {
     qr_finding_list_free(&l);
   }
 }
+
+/* ---- scale ------------------------------------------------------------------------------- */
+
+#define SCALE_PASSES 8
+
+/* Paraphrases of one problem per row, about the code of c_source. */
+static const char *const scale_problems[][3] = {
+    {"Integer overflow in w * h", "w * h can overflow int for large sizes",
+     "the product w * h overflows int"},
+    {"The result of malloc is never freed (memory leak).", "memory leak: the allocation is lost",
+     "allocated memory is never released"},
+    {"Parameters w and h should be unsigned", "negative sizes make no sense: use unsigned",
+     "w and h may be negative"},
+};
+
+static unsigned long long scale_seed;
+static unsigned scale_rnd(unsigned n) {
+  scale_seed = scale_seed * 6364136223846793005ull + 1442695040888963407ull;
+  return (unsigned)(scale_seed >> 33) % n;
+}
+
+/* n findings over `files` copies of c_source: each problem seen by 3–6 passes, in paraphrase,
+ * with ±1-line jitter; `one_line` puts them all on line 4 of a single file. */
+static void scale_input(size_t n, size_t files, bool one_line, qr_finding_list *l, qr_snapshot *snap) {
+  char name[32];
+  for (size_t f = 0; f < files; f++) {
+    snprintf(name, sizeof name, "d%zu/a.c", f);
+    ASSERT_OK(qr_snapshot_add(snap, name, c_source, strlen(c_source)));
+  }
+  scale_seed = 7;
+  qr_finding_list_init(l);
+  while (l->n < n) {
+    snprintf(name, sizeof name, "d%u/a.c", scale_rnd((unsigned)files));
+    unsigned p = scale_rnd(QR_ARRAY_LEN(scale_problems)), seers = 3 + scale_rnd(4);
+    unsigned first = scale_rnd(SCALE_PASSES), line = 3 + scale_rnd(3);
+    for (unsigned k = 0; k < seers && l->n < n; k++) {
+      int at = one_line ? 4 : (int)line + (int)scale_rnd(3) - 1;
+      push(l, name, at, at, scale_problems[p][scale_rnd(3)], (int)((first + k) % SCALE_PASSES), NULL);
+    }
+  }
+}
+
+/* What every merged list must satisfy, whatever the input. */
+static void check_merged(const qr_finding_list *in, const qr_finding_list *out, const qr_snapshot *snap) {
+  ASSERT(out->n > 0 && out->n < in->n); /* paraphrases merged */
+  size_t votes = 0;
+  for (size_t i = 0; i < out->n; i++) {
+    const qr_finding *f = &out->items[i];
+    const qr_snapshot_file *sf = qr_snapshot_find(snap, f->file);
+    ASSERT(sf);
+    ASSERT(f->start_line >= 1 && f->end_line >= f->start_line && (size_t)f->end_line <= sf->n_lines);
+    ASSERT(f->votes >= 1 && f->votes <= SCALE_PASSES);
+    ASSERT_EQ(f->votes, f->n_sources);
+    ASSERT(f->models >= 1 && f->models <= 3);
+    ASSERT(f->confidence > 0 && f->confidence <= 1);
+    ASSERT_EQ(strlen(f->fingerprint), 16);
+    if (i) {
+      int c = strcmp(out->items[i - 1].file, f->file);
+      ASSERT(c < 0 || (c == 0 && out->items[i - 1].start_line <= f->start_line));
+    }
+    votes += (size_t)f->votes;
+  }
+  ASSERT(votes <= in->n); /* a finding votes once */
+}
+
+static void same_output(const qr_finding_list *a, const qr_finding_list *b) {
+  ASSERT_EQ(a->n, b->n);
+  for (size_t i = 0; i < a->n; i++) {
+    ASSERT_STR_EQ(a->items[i].file, b->items[i].file);
+    ASSERT_EQ(a->items[i].start_line, b->items[i].start_line);
+    ASSERT_EQ(a->items[i].end_line, b->items[i].end_line);
+    ASSERT_EQ(a->items[i].votes, b->items[i].votes);
+    ASSERT_STR_EQ(a->items[i].message, b->items[i].message);
+    ASSERT_STR_EQ(a->items[i].fingerprint, b->items[i].fingerprint);
+    ASSERT(a->items[i].confidence == b->items[i].confidence);
+  }
+}
+
+/* 100,000 findings over 2,500 files: merged (the old quadratic table refused more than 1,500),
+ * consistent, and the same on a second run. */
+TEST(judge_scale_100k_findings) {
+  qr_snapshot *snap = qr_snapshot_new();
+  qr_finding_list in, a, b;
+  scale_input(100000, 2500, false, &in, snap);
+  qr_finding_list_init(&a);
+  qr_finding_list_init(&b);
+  ASSERT_OK(qr_judge_consensus(&in, snap, NULL, 0, NULL, &a, NULL));
+  check_merged(&in, &a, snap);
+  ASSERT(a.n >= 2500); /* every file has problems of its own */
+  ASSERT_OK(qr_judge_consensus(&in, snap, NULL, 0, NULL, &b, NULL));
+  same_output(&a, &b);
+  qr_finding_list_free(&in);
+  qr_finding_list_free(&a);
+  qr_finding_list_free(&b);
+  qr_snapshot_free(snap);
+}
+
+/* 5,000 findings on one line: each is compared with a bounded window of neighbours, so this
+ * finishes, and still merges the paraphrases into a handful of problems. */
+TEST(judge_scale_5000_on_one_line) {
+  qr_snapshot *snap = qr_snapshot_new();
+  qr_finding_list in, out;
+  scale_input(5000, 1, true, &in, snap);
+  qr_finding_list_init(&out);
+  ASSERT_OK(qr_judge_consensus(&in, snap, NULL, 0, NULL, &out, NULL));
+  check_merged(&in, &out, snap);
+  for (size_t i = 0; i < out.n; i++) ASSERT_EQ(out.items[i].start_line, 4);
+  ASSERT(out.n < 500);
+  qr_finding_list_free(&in);
+  qr_finding_list_free(&out);
+  qr_snapshot_free(snap);
+}

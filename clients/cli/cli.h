@@ -1,0 +1,68 @@
+/* cli.h — what the CLI's commands share: exit codes, the review and output options common to
+ * `quorum review` and `quorum pr`, running a review to completion on the loop, and turning its
+ * result into output and an exit code. Commands: review (quorum.c), install-hook (hook.c),
+ * pr (pr.c, over the GitHub client in github.c). */
+#ifndef QR_CLI_H
+#define QR_CLI_H
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <uv.h>
+
+#include "config.h"
+#include "http.h"
+#include "output.h"
+
+#define EXIT_FINDINGS 1
+#define EXIT_USAGE 2
+#define EXIT_ALL_FAILED 3
+#define MAX_DIFF_BYTES (64u << 20)
+
+/* Options shared by review and pr. */
+typedef struct cli_opts {
+  const char *config_path;
+  qr_format format;
+  bool no_color;
+  qr_severity fail_on;        /* 0: never exit 1 for findings */
+  double min_confidence;      /* findings below are not shown */
+  bool allow_context;         /* --context: findings may sit on unchanged lines */
+  bool hook;                  /* commit-hook mode (review --hook) */
+  bool fail_on_error_review;  /* in hook mode, block when no model could be reached */
+  int verbose;
+} cli_opts;
+
+/* getopt_long entries of the shared options; commands append their own after these. */
+#define CLI_COMMON_LONGOPTS                                                              \
+  {"config", required_argument, 0, 'c'}, {"format", required_argument, 0, 'f'},         \
+      {"fail-on", required_argument, 0, 'F'}, {"no-color", no_argument, 0, 'N'},        \
+      {"min-confidence", required_argument, 0, 'M'}, {"context", no_argument, 0, 'X'},  \
+      {"only-changed-lines", no_argument, 0, 'O'},                                       \
+      {"fail-on-error-review", no_argument, 0, 'E'}, {"help", no_argument, 0, 'h'}
+
+/* Handles a shared option `ch` (with optarg); returns 0 when taken, EXIT_USAGE after printing
+ * why it is wrong, or -1 when `ch` is not a shared option. `usage` is printed for --help. */
+int cli_common_option(cli_opts *o, int ch, const char *arg, const char *usage);
+/* Prints "quorum: <message>" and the help hint to stderr; returns EXIT_USAGE. */
+int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Sets the log level from -v (-v: info, each pass as it finishes; -vv: debug). */
+void cli_apply_verbosity(const cli_opts *o);
+
+/* Runs the loop until *done is true (or nothing is left to run). */
+void cli_wait(uv_loop_t *loop, const bool *done);
+
+/* Reviews `diff` (len bytes) with the new side read from `root`, blocking on `loop`. On return
+ * *result is a new reference filtered by --min-confidence (NULL when the review could not
+ * start or ran out of memory; `e` says why). Returns the engine status (0, QR_E_PROVIDER when
+ * every pass failed, or the start error). Shows progress on stderr when it is a terminal. */
+int cli_review(uv_loop_t *loop, qr_http *http, const qr_config *cfg, const char *diff, size_t len,
+               const char *root, const cli_opts *o, json_t **result, qr_err *e);
+/* Prints `result` to stdout in the chosen format (`diff` is needed by the github format and
+ * may be NULL otherwise) and returns the exit code for it and the engine `status`. */
+int cli_finish(const json_t *result, int status, const qr_diff *diff, const cli_opts *o);
+
+/* Commands. argv[0] is the command name. */
+int cli_install_hook(int argc, char **argv);
+int cli_pr(int argc, char **argv);
+
+#endif

@@ -1,0 +1,423 @@
+/* pr.c — `quorum pr`: reviews a GitHub pull request through the REST API and, with --post,
+ * posts one review with inline comments and keeps one summary comment up to date; with
+ * --checks, records a check run with annotations.
+ *
+ * Steps: the PR (head sha) → its files, page by page → a unified diff rebuilt from each file's
+ * patch, and the head version of every reviewed file written under a private temp folder →
+ * the review engine → output on stdout → posting. Re-runs are idempotent: each comment carries
+ * its finding's fingerprint in a hidden marker, findings already posted are skipped, no review
+ * is posted when nothing is new, and the summary comment is edited only when it changed. Files
+ * beyond --max-files, without a patch (binary or too large for the API) or too big to fetch
+ * are listed in the summary as not reviewed. */
+#include <ctype.h>
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "github.h"
+#include "log.h"
+
+#define DEFAULT_MAX_FILES 300
+#define MAX_PR_FILES 3000       /* GitHub lists at most 3000 files of a pull request */
+#define MAX_FILE_BYTES (4u << 20)
+#define MAX_LISTED_COMMENTS 10000
+
+static const char usage[] =
+    "usage: quorum pr --repo OWNER/NAME --pr N [--post] [--checks] [--max-files N] [OPTIONS]\n"
+    "Reviews a GitHub pull request (GITHUB_TOKEN from the environment; GITHUB_API_URL for\n"
+    "GitHub Enterprise) and prints the result; OPTIONS as for `quorum review`.\n"
+    "  --post          post one review with inline comments (findings already posted are\n"
+    "                  skipped) and create or update the summary comment\n"
+    "  --checks        create a check run named quorum with the findings as annotations\n"
+    "  --max-files N   review at most N files (default 300); the rest are listed as not reviewed\n"
+    "Exit codes: 0 done, 1 --fail-on reached, 2 usage, configuration or GitHub error,\n"
+    "3 every pass failed.\n";
+
+typedef struct pr_cmd {
+  cli_opts o;
+  const char *repo;
+  long number;
+  bool post, checks;
+  long max_files;
+  gh_client gh;
+  char *head_sha;  /* owned */
+  char *root;      /* temp folder with the head files; owned */
+  qr_buf diff;     /* the rebuilt unified diff */
+  json_t *skipped; /* [{"file", "reason"}] not reviewed before the engine even saw them */
+} pr_cmd;
+
+/* ---- fetching --------------------------------------------------------------------------- */
+
+/* True for a repository-relative path that stays inside the checkout. */
+static bool safe_path(const char *p) {
+  if (!*p || *p == '/') return false;
+  for (const char *s = p; s; s = strchr(s, '/')) {
+    if (*s == '/') s++;
+    if (!strncmp(s, "..", 2) && (s[2] == '/' || !s[2])) return false;
+    if (*s == '/' || !*s) return false; /* empty segment */
+  }
+  return true;
+}
+
+/* Appends `path` in git's C quoting, so any byte survives the diff parser. */
+static void put_quoted(qr_buf *b, const char *prefix, const char *path) {
+  qr_buf_printf(b, "\"%s", prefix);
+  for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+    if (*p == '"' || *p == '\\') qr_buf_printf(b, "\\%c", *p);
+    else if (*p < 0x20 || *p == 0x7f) qr_buf_printf(b, "\\%03o", *p);
+    else qr_buf_append(b, p, 1);
+  }
+  qr_buf_puts(b, "\"");
+}
+
+/* One file's part of the diff: ---/+++ markers, then GitHub's patch (the hunks). */
+static int append_patch(pr_cmd *c, const json_t *f) {
+  const char *path = qr_output_str(f, "filename", ""), *status = qr_output_str(f, "status", "");
+  const char *old = qr_output_str(f, "previous_filename", path);
+  const char *patch = qr_output_str(f, "patch", "");
+  qr_buf *b = &c->diff;
+  qr_buf_puts(b, "--- ");
+  if (!strcmp(status, "added")) qr_buf_puts(b, "/dev/null");
+  else put_quoted(b, "a/", old);
+  qr_buf_puts(b, "\n+++ ");
+  put_quoted(b, "b/", path);
+  size_t n = strlen(patch);
+  return qr_buf_printf(b, "\n%s%s", patch, n && patch[n - 1] != '\n' ? "\n" : "");
+}
+
+static int mkdirs_for(const char *root, const char *path) {
+  char *full = qr_asprintf("%s/%s", root, path);
+  if (!full) return QR_E_NOMEM;
+  for (char *s = full + strlen(root) + 1; (s = strchr(s, '/')); s++) {
+    *s = '\0';
+    int bad = mkdir(full, 0700) && errno != EEXIST;
+    *s = '/';
+    if (bad) {
+      qr_free(full);
+      return QR_E_IO;
+    }
+  }
+  qr_free(full);
+  return QR_OK;
+}
+
+/* Writes the head version of `path` under c->root. */
+static int fetch_file(pr_cmd *c, const char *path, qr_err *e) {
+  char *esc = gh_escape_path(path);
+  char *api = esc ? qr_asprintf("/repos/%s/contents/%s?ref=%s", c->repo, esc, c->head_sha) : NULL;
+  char *text = NULL, *full = NULL;
+  size_t len = 0;
+  int rc = api ? gh_raw(&c->gh, api, "application/vnd.github.raw", MAX_FILE_BYTES, &text, &len, e)
+               : qr_err_set(e, QR_E_NOMEM, "out of memory");
+  if (!rc && (mkdirs_for(c->root, path) || !(full = qr_asprintf("%s/%s", c->root, path))))
+    rc = qr_err_set(e, QR_E_IO, "cannot create folders for %s", path);
+  if (!rc) {
+    FILE *f = fopen(full, "wb");
+    if (!f || fwrite(text, 1, len, f) != len || fclose(f))
+      rc = qr_err_set(e, QR_E_IO, "cannot write %s: %s", full, strerror(errno));
+  }
+  qr_free(full);
+  qr_free(text);
+  qr_free(api);
+  qr_free(esc);
+  return rc;
+}
+
+static void skip(pr_cmd *c, const char *path, const char *reason) {
+  json_array_append_new(c->skipped, json_pack("{s:s, s:s}", "file", path, "reason", reason));
+}
+
+/* Takes one listed file into the review, or records why not. Only GitHub errors other than
+ * a too-large file stop the run. */
+static int take_file(pr_cmd *c, const json_t *f, long *taken, qr_err *e) {
+  const char *path = qr_output_str(f, "filename", ""), *status = qr_output_str(f, "status", "");
+  /* Deleted files are never reviewed; pure renames and mode changes have no lines to review. */
+  if (!strcmp(status, "removed") || (!json_object_get(f, "patch") && !qr_output_int(f, "changes") &&
+                                     json_object_get(f, "changes")))
+    return QR_OK;
+  if (!safe_path(path)) {
+    skip(c, path, "unsafe path");
+    return QR_OK;
+  }
+  if (!json_object_get(f, "patch")) {
+    skip(c, path, "no patch from GitHub: binary or too large");
+    return QR_OK;
+  }
+  if (*taken >= c->max_files) {
+    skip(c, path, "beyond the --max-files budget");
+    return QR_OK;
+  }
+  int rc = fetch_file(c, path, e);
+  if (rc == QR_E_TOOBIG) {
+    skip(c, path, "file too large to fetch");
+    return QR_OK;
+  }
+  if (!rc) rc = append_patch(c, f);
+  if (!rc) ++*taken;
+  return rc;
+}
+
+static int fetch_pr(pr_cmd *c, qr_err *e) {
+  char *path = qr_asprintf("/repos/%s/pulls/%ld", c->repo, c->number);
+  json_t *pr = NULL, *files = NULL;
+  int rc = path ? gh_json(&c->gh, "GET", path, NULL, &pr, e) : QR_E_NOMEM;
+  const char *sha = json_string_value(json_object_get(json_object_get(pr, "head"), "sha"));
+  if (!rc && !sha) rc = qr_err_set(e, QR_E_PARSE, "GitHub: the pull request has no head sha");
+  if (!rc && !(c->head_sha = qr_strdup(sha))) rc = QR_E_NOMEM;
+  char *files_path = rc ? NULL : qr_asprintf("%s/files", path);
+  if (!rc) rc = files_path ? gh_list(&c->gh, files_path, MAX_PR_FILES, &files, e) : QR_E_NOMEM;
+  size_t i;
+  json_t *f;
+  long taken = 0;
+  json_array_foreach(files, i, f) {
+    if (rc) break;
+    rc = take_file(c, f, &taken, e);
+  }
+  if (rc == QR_E_NOMEM) qr_err_set(e, rc, "out of memory");
+  json_decref(files);
+  json_decref(pr);
+  qr_free(files_path);
+  qr_free(path);
+  return rc;
+}
+
+/* ---- posting ---------------------------------------------------------------------------- */
+
+/* Fingerprints already posted: markers in the PR's review comments and review bodies. */
+static int posted_fingerprints(pr_cmd *c, json_t *seen, qr_err *e) {
+  static const char *const lists[] = {"comments", "reviews"};
+  for (size_t l = 0; l < QR_ARRAY_LEN(lists); l++) {
+    char *path = qr_asprintf("/repos/%s/pulls/%ld/%s", c->repo, c->number, lists[l]);
+    json_t *items = NULL;
+    int rc = path ? gh_list(&c->gh, path, MAX_LISTED_COMMENTS, &items, e) : QR_E_NOMEM;
+    qr_free(path);
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it) {
+      if (!rc) rc = qr_output_github_seen(qr_output_str(it, "body", ""), seen);
+    }
+    json_decref(items);
+    if (rc) return rc;
+  }
+  return QR_OK;
+}
+
+static int post_review(pr_cmd *c, const json_t *result, const qr_diff *diff, qr_err *e) {
+  json_t *seen = json_object();
+  int rc = seen ? posted_fingerprints(c, seen, e) : QR_E_NOMEM;
+  size_t n_new = 0;
+  json_t *payload = rc ? NULL : qr_output_github(result, diff, seen, &n_new);
+  if (!rc && !payload) rc = QR_E_NOMEM;
+  if (!rc && n_new) {
+    json_object_set_new(payload, "commit_id", json_string(c->head_sha));
+    char *path = qr_asprintf("/repos/%s/pulls/%ld/reviews", c->repo, c->number);
+    rc = path ? gh_json(&c->gh, "POST", path, payload, NULL, e) : QR_E_NOMEM;
+    qr_free(path);
+  }
+  fprintf(stderr, "quorum: %zu new finding%s posted\n", n_new, n_new == 1 ? "" : "s");
+  json_decref(payload);
+  json_decref(seen);
+  return rc;
+}
+
+/* Creates the summary comment, or edits the one posted before when its text changed. */
+static int post_summary(pr_cmd *c, const json_t *result, qr_err *e) {
+  char *body = qr_output_github_summary(result, c->skipped);
+  char *path = qr_asprintf("/repos/%s/issues/%ld/comments", c->repo, c->number);
+  json_t *comments = NULL, *mine = NULL;
+  int rc = body && path ? gh_list(&c->gh, path, MAX_LISTED_COMMENTS, &comments, e) : QR_E_NOMEM;
+  size_t i;
+  json_t *it;
+  json_array_foreach(comments, i, it) {
+    if (!strncmp(qr_output_str(it, "body", ""), QR_SUMMARY_MARKER, strlen(QR_SUMMARY_MARKER))) {
+      mine = it;
+      break;
+    }
+  }
+  json_t *payload = rc ? NULL : json_pack("{s:s}", "body", body);
+  if (!rc && !payload) rc = QR_E_NOMEM;
+  if (!rc && !mine) {
+    rc = gh_json(&c->gh, "POST", path, payload, NULL, e);
+  } else if (!rc && strcmp(qr_output_str(mine, "body", ""), body)) {
+    char *edit = qr_asprintf("/repos/%s/issues/comments/%lld", c->repo, qr_output_int(mine, "id"));
+    rc = edit ? gh_json(&c->gh, "PATCH", edit, payload, NULL, e) : QR_E_NOMEM;
+    qr_free(edit);
+  }
+  json_decref(payload);
+  json_decref(comments);
+  qr_free(path);
+  qr_free(body);
+  return rc;
+}
+
+/* One check run: created with the first batch of annotations, updated with each further one. */
+static int post_checks(pr_cmd *c, const json_t *result, qr_err *e) {
+  json_t *batches = qr_output_checks(result), *run = NULL;
+  if (!batches) return QR_E_NOMEM;
+  const char *conclusion = qr_output_checks_conclusion(result, c->o.fail_on);
+  char *path = qr_asprintf("/repos/%s/check-runs", c->repo);
+  json_t *create = json_pack("{s:s, s:s, s:s, s:s, s:O}", "name", "quorum", "head_sha", c->head_sha,
+                             "status", "completed", "conclusion", conclusion, "output",
+                             json_array_get(batches, 0));
+  int rc = path && create ? gh_json(&c->gh, "POST", path, create, &run, e) : QR_E_NOMEM;
+  for (size_t i = 1; !rc && i < json_array_size(batches); i++) {
+    char *upd = qr_asprintf("%s/%lld", path, qr_output_int(run, "id"));
+    json_t *body = json_pack("{s:O}", "output", json_array_get(batches, i));
+    rc = upd && body ? gh_json(&c->gh, "PATCH", upd, body, NULL, e) : QR_E_NOMEM;
+    json_decref(body);
+    qr_free(upd);
+  }
+  json_decref(run);
+  json_decref(create);
+  json_decref(batches);
+  qr_free(path);
+  return rc;
+}
+
+/* ---- the command ------------------------------------------------------------------------ */
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  return remove(path);
+}
+
+/* Reviews what fetch_pr gathered, prints it and posts; returns the exit code. */
+static int review_and_post(pr_cmd *c, uv_loop_t *loop, qr_http *http, const qr_config *cfg) {
+  qr_err e = {0};
+  qr_diff *diff = NULL;
+  json_t *result = NULL;
+  const char *text = c->diff.data ? c->diff.data : "";
+  if (qr_diff_parse(text, c->diff.len, MAX_DIFF_BYTES, &diff, &e)) {
+    fprintf(stderr, "quorum: the pull request's patches do not parse: %s\n", e.msg);
+    return EXIT_USAGE;
+  }
+  int status = cli_review(loop, http, cfg, text, c->diff.len, c->root, &c->o, &result, &e);
+  int rc = EXIT_USAGE;
+  if (!result) {
+    fprintf(stderr, "quorum: %s\n", e.msg);
+  } else {
+    size_t i;
+    json_t *s;
+    json_array_foreach(c->skipped, i, s)
+      fprintf(stderr, "quorum: not reviewed: %s (%s)\n", qr_output_str(s, "file", ""),
+              qr_output_str(s, "reason", ""));
+    rc = cli_finish(result, status, diff, &c->o);
+    int prc = QR_OK;
+    if (c->post) prc = post_review(c, result, diff, &e);
+    if (!prc && c->post) prc = post_summary(c, result, &e);
+    if (!prc && c->checks) prc = post_checks(c, result, &e);
+    if (prc) {
+      fprintf(stderr, "quorum: posting failed: %s\n", e.msg);
+      rc = EXIT_USAGE;
+    }
+  }
+  json_decref(result);
+  qr_diff_free(diff);
+  return rc;
+}
+
+static int run_pr(pr_cmd *c, uv_loop_t *loop, qr_http *http, const qr_config *cfg) {
+  qr_err e = {0};
+  const char *tmpdir = getenv("TMPDIR");
+  char *dir = qr_asprintf("%s/quorum-pr-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+  if (!dir || !mkdtemp(dir) || !(c->root = qr_strdup(dir))) {
+    fprintf(stderr, "quorum: cannot create a temporary folder: %s\n", strerror(errno));
+    qr_free(dir);
+    return EXIT_USAGE;
+  }
+  qr_free(dir);
+  int rc;
+  if (gh_init(&c->gh, loop, http, getenv("GITHUB_API_URL"), getenv("GITHUB_TOKEN"))) {
+    rc = EXIT_USAGE;
+  } else if (fetch_pr(c, &e)) {
+    fprintf(stderr, "quorum: %s\n", e.msg);
+    rc = EXIT_USAGE;
+  } else {
+    rc = review_and_post(c, loop, http, cfg);
+  }
+  gh_clear(&c->gh);
+  nftw(c->root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+  return rc;
+}
+
+/* "owner/name" with GitHub's characters only: it goes into URL paths unescaped. */
+static bool valid_repo(const char *s) {
+  const char *slash = strchr(s, '/');
+  if (!slash || slash == s || !slash[1] || strchr(slash + 1, '/')) return false;
+  if (strstr(s, "..") || !strcmp(slash, "/.")) return false;
+  for (; *s; s++)
+    if (!isalnum((unsigned char)*s) && !strchr("-_./", *s)) return false;
+  return true;
+}
+
+static int parse_pr_args(pr_cmd *c, int argc, char **argv) {
+  static const struct option opts[] = {
+      CLI_COMMON_LONGOPTS,
+      {"repo", required_argument, 0, 'R'}, {"pr", required_argument, 0, 'P'},
+      {"post", no_argument, 0, 'p'},       {"checks", no_argument, 0, 'k'},
+      {"max-files", required_argument, 0, 'm'}, {0, 0, 0, 0}};
+  int ch;
+  char *end;
+  optind = 1;
+  while ((ch = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
+    int rc = cli_common_option(&c->o, ch, optarg, usage);
+    if (rc > 0) return rc;
+    if (rc == 0) continue;
+    switch (ch) {
+    case 'R': c->repo = optarg; break;
+    case 'P':
+      c->number = strtol(optarg, &end, 10);
+      if (*end || c->number <= 0) return cli_usage_error("--pr takes a number, not '%s'", optarg);
+      break;
+    case 'p': c->post = true; break;
+    case 'k': c->checks = true; break;
+    case 'm':
+      c->max_files = strtol(optarg, &end, 10);
+      if (*end || c->max_files <= 0) return cli_usage_error("--max-files takes a positive number");
+      break;
+    default: return EXIT_USAGE;
+    }
+  }
+  if (optind < argc) return cli_usage_error("unexpected argument '%s'", argv[optind]);
+  if (!c->repo || !valid_repo(c->repo)) return cli_usage_error("--repo OWNER/NAME is required");
+  if (!c->number) return cli_usage_error("--pr N is required");
+  if ((c->post || c->checks) && !getenv("GITHUB_TOKEN"))
+    return cli_usage_error("--post and --checks need GITHUB_TOKEN in the environment");
+  return 0;
+}
+
+int cli_pr(int argc, char **argv) {
+  pr_cmd c = {.o.format = QR_FORMAT_TEXT, .max_files = DEFAULT_MAX_FILES};
+  int rc = parse_pr_args(&c, argc, argv);
+  if (rc) return rc;
+  cli_apply_verbosity(&c.o);
+  qr_config *cfg = NULL;
+  qr_err e = {0};
+  if (qr_config_load(c.o.config_path, &cfg, &e)) {
+    fprintf(stderr, "quorum: %s\n", e.msg);
+    return EXIT_USAGE;
+  }
+  uv_loop_t loop;
+  qr_http *http = NULL;
+  qr_buf_init(&c.diff, MAX_DIFF_BYTES);
+  c.skipped = json_array();
+  if (!c.skipped || uv_loop_init(&loop) || qr_http_new(&loop, &http, &e)) {
+    fprintf(stderr, "quorum: cannot start: %s\n", e.msg);
+    rc = EXIT_USAGE;
+  } else {
+    rc = run_pr(&c, &loop, http, cfg);
+    qr_http_close(http);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&loop)) QR_WARN("event loop closed with handles open");
+  }
+  json_decref(c.skipped);
+  qr_buf_free(&c.diff);
+  qr_free(c.root);
+  qr_free(c.head_sha);
+  qr_config_free(cfg);
+  return rc;
+}

@@ -1,0 +1,36 @@
+/* fuzz_redact.c — libFuzzer harness for secret redaction: any input is redacted with the same
+ * number of lines, every redaction lies within them and names a known rule, and redacting the
+ * output again finds nothing (placeholders never look like secrets). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "redact.h"
+
+static size_t newlines(const char *p, size_t n) {
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) k += p[i] == '\n';
+  return k;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  qr_redacted r, again;
+  if (qr_redact((const char *)data, size, &r, NULL)) return 0; /* out of memory only */
+  size_t lines = newlines((const char *)data, size);
+  if (newlines(r.text, r.len) != lines) abort();
+  int total = 0;
+  for (size_t i = 0; i < r.n; i++) {
+    const qr_redaction *x = &r.items[i];
+    if ((unsigned)x->rule >= QR_SECRET_N_RULES || x->start_line < 1 ||
+        x->end_line < x->start_line || (size_t)x->end_line > lines + 1)
+      abort();
+  }
+  for (int k = 0; k < QR_SECRET_N_RULES; k++) total += r.counts[k];
+  if ((size_t)total != r.n) abort();
+  if (qr_redact(r.text, r.len, &again, NULL) == 0) {
+    if (again.n || again.len != r.len || memcmp(again.text, r.text, r.len)) abort();
+    qr_redacted_clear(&again);
+  }
+  qr_redacted_clear(&r);
+  return 0;
+}

@@ -1,0 +1,286 @@
+/* test_redact.c — secret redaction: every rule, line structure, look-alikes that must stay,
+ * the corpus in tests/data/redact, the local "hard-coded credential" findings and the code
+ * context never holding a secret. */
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "context.h"
+#include "redact.h"
+#include "test.h"
+
+static size_t newlines(const char *s, size_t n) {
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) k += s[i] == '\n';
+  return k;
+}
+
+/* Redacts `in` and checks it became `want` exactly. */
+static void expect(const char *in, const char *want) {
+  qr_redacted r;
+  ASSERT_OK(qr_redact(in, strlen(in), &r, NULL));
+  ASSERT_STR_EQ(r.text, want);
+  ASSERT_EQ(r.len, strlen(want));
+  qr_redacted_clear(&r);
+}
+
+TEST(redact_each_provider_format) {
+  static const struct {
+    const char *in, *want;
+    qr_secret_rule rule;
+  } cases[] = {
+      {"key = AKIAIOSFODNN7EXAMPLE;", "key = [REDACTED:aws-access-key];", QR_SECRET_AWS_ACCESS_KEY},
+      {"t='ghp_Q8xZ2mT7bR4kN9vL1sW6yP3cF5hJ0dGaEe1X'", "t='[REDACTED:github-token]'",
+       QR_SECRET_GITHUB_TOKEN},
+      {"gho_Q8xZ2mT7bR4kN9vL1sW6yP3cF5hJ0dGaEe1X ghs_Q8xZ2mT7bR4kN9vL1sW6yP3cF5hJ0dGaEe1X",
+       "[REDACTED:github-token] [REDACTED:github-token]", QR_SECRET_GITHUB_TOKEN},
+      {"github_pat_11ABCDEFG0abcdefghijKL_mnopqrstuv", "[REDACTED:github-token]",
+       QR_SECRET_GITHUB_TOKEN},
+      {"(sk-proj-Zx81kQw3Er5Ty7Ui9Op1As3Df5Gh7Jk9)", "([REDACTED:openai-key])", QR_SECRET_OPENAI_KEY},
+      {"sk-a1B2c3D4e5F6g7H8i9J0k1L2", "[REDACTED:openai-key]", QR_SECRET_OPENAI_KEY},
+      {"\"sk-ant-api03-Qm9xW2eR4tY6uI8oP0aS2dF4g\"", "\"[REDACTED:anthropic-key]\"",
+       QR_SECRET_ANTHROPIC_KEY},
+      {"sk-or-v1-8f3a9c2e7b1d4f6a0c5e9b3d7f1a", "[REDACTED:openrouter-key]", QR_SECRET_OPENROUTER_KEY},
+      {"xoxb-2401938475-5823749102-Kf8sLq2W", "[REDACTED:slack-token]", QR_SECRET_SLACK_TOKEN},
+      {"Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3In0.dBjftJeZ4CVPmB92K27uhbUJU1p1",
+       "Bearer [REDACTED:jwt]", QR_SECRET_JWT},
+      {"pw = \"Xk9#qL2v!Rm7@pZ4\"", "pw = \"[REDACTED:generic-secret]\"", QR_SECRET_GENERIC},
+  };
+  for (size_t i = 0; i < QR_ARRAY_LEN(cases); i++) {
+    qr_redacted r;
+    ASSERT_OK(qr_redact(cases[i].in, strlen(cases[i].in), &r, NULL));
+    if (strcmp(r.text, cases[i].want)) QR__FAIL("case %zu: \"%s\"", i, r.text);
+    ASSERT(r.n >= 1);
+    ASSERT_EQ(r.items[0].rule, cases[i].rule);
+    ASSERT_EQ(r.counts[cases[i].rule], (int)r.n);
+    ASSERT_EQ(r.items[0].start_line, 1);
+    qr_redacted_clear(&r);
+  }
+}
+
+TEST(redact_generic_assignments) {
+  expect("DB_PASSWORD=4fT9kQ2xW7mZ1rV8nB3c\n", "DB_PASSWORD=[REDACTED:generic-secret]\n");
+  expect("  \"client_secret\": \"q8Vn3Kp1Wz6Tb9Yr\",", "  \"client_secret\": \"[REDACTED:generic-secret]\",");
+  expect("apiKey := `Tq7mZ2xR9kW4vN1b`", "apiKey := `[REDACTED:generic-secret]`");
+  expect("access_token => 'P3qR8sT1uV6wX9yZ'", "access_token => '[REDACTED:generic-secret]'");
+  expect("password: Zq8!mK3@xW7#vR2p\n", "password: [REDACTED:generic-secret]\n");
+}
+
+TEST(redact_leaves_look_alikes) {
+  static const char *const keep[] = {
+      "password = \"hunter2\"",                    /* short */
+      "password = \"aaaaaaaaaaaaaaaa\"",           /* no entropy */
+      "tokenizer = \"bert-base-uncased-v2\"",      /* not a secret word */
+      "password = \"${DB_PASSWORD}\"",             /* a template */
+      "secret = os.environ[\"SECRET_KEY\"]",       /* a reference */
+      "token = self.token",                        /* code */
+      "if (password == \"Xk9#qL2v!Rm7@pZ4\")",     /* a comparison, not an assignment */
+      "task-abcdefghijklmnopqrstuvwxyz0123",       /* sk- inside a word */
+      "AKIAIOSFODNN7EXAMPLEXX",                    /* too long for an AWS key id */
+      "password = \"correct horse battery staple\"", /* prose */
+      "eyJhbGciOiJIUzI1NiJ9 alone",                /* one JWT part */
+      "token_type = 'quoted-string'",              /* the name is not a secret's */
+      "API_KEY_ENV = \"STANDIN_KEY\"",
+      "private_key: \"_RSAPrivateKey\"",            /* a type, not a value */
+      "consumer_secret=\"consumer.secret\"",
+      "START = b\"-----BEGIN OPENSSH PRIVATE KEY-----\"\nEND = b\"-----END OPENSSH PRIVATE KEY-----\"",
+  };
+  for (size_t i = 0; i < QR_ARRAY_LEN(keep); i++) {
+    qr_redacted r;
+    ASSERT_OK(qr_redact(keep[i], strlen(keep[i]), &r, NULL));
+    if (r.n || strcmp(r.text, keep[i])) QR__FAIL("redacted \"%s\" into \"%s\"", keep[i], r.text);
+    qr_redacted_clear(&r);
+  }
+}
+
+TEST(redact_private_key_keeps_lines) {
+  const char *in = "a\nkey = \"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAA\n"
+                   "QyNTUxOQAAACB5Z2VuZXJhdGVkIGJ5IHRlc3Rz\n-----END OPENSSH PRIVATE KEY-----\"\nz\n";
+  qr_redacted r;
+  ASSERT_OK(qr_redact(in, strlen(in), &r, NULL));
+  ASSERT_STR_EQ(r.text, "a\nkey = \"[REDACTED:private-key]\n\n\n\"\nz\n");
+  ASSERT_EQ(newlines(r.text, r.len), newlines(in, strlen(in)));
+  ASSERT_EQ(r.n, 1);
+  ASSERT_EQ(r.items[0].start_line, 2);
+  ASSERT_EQ(r.items[0].end_line, 5);
+  qr_redacted_clear(&r);
+}
+
+TEST(redact_private_key_without_end) {
+  /* A block cut short (or with a mangled END) still loses its body, and only that. */
+  expect("-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEA\n  \"AoIBAQC7VJTUt9Us8cKjMzEfYyji\\n\"\n\nint x;\n",
+         "[REDACTED:private-key]\n\n\n\nint x;\n");
+}
+
+TEST(redact_line_numbers_after_a_multiline_secret) {
+  const char *in = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIIrYSSNQFaA2Hwf1duRSxKtLYX5CB04fSeQ6tF1aY/PuoAoGCCqGSM49\n"
+                   "-----END EC PRIVATE KEY-----\n"
+                   "x = 1\ntoken = \"P3qR8sT1uV6wX9yZ\"\n";
+  qr_redacted r;
+  ASSERT_OK(qr_redact(in, strlen(in), &r, NULL));
+  ASSERT_EQ(r.n, 2);
+  ASSERT_EQ(r.items[1].rule, QR_SECRET_GENERIC);
+  ASSERT_EQ(r.items[1].start_line, 5);
+  ASSERT_EQ(r.items[1].end_line, 5);
+  qr_redacted_clear(&r);
+}
+
+TEST(redact_is_idempotent_and_binary_safe) {
+  const char in[] = "x\0AKIAIOSFODNN7EXAMPLE\xff\xfe";
+  qr_redacted r, again;
+  ASSERT_OK(qr_redact(in, sizeof in - 1, &r, NULL));
+  ASSERT_EQ(r.n, 1);
+  ASSERT_MEM_EQ(r.text, "x\0[REDACTED:aws-access-key]\xff\xfe", r.len);
+  ASSERT_OK(qr_redact(r.text, r.len, &again, NULL));
+  ASSERT_EQ(again.n, 0);
+  ASSERT_EQ(again.len, r.len);
+  qr_redacted_clear(&again);
+  qr_redacted_clear(&r);
+  ASSERT_OK(qr_redact(NULL, 0, &r, NULL));
+  ASSERT_STR_EQ(r.text, "");
+  qr_redacted_clear(&r);
+}
+
+/* ---- the corpus -------------------------------------------------------------------------- */
+
+/* Calls fn(path) for every regular file below dir. */
+static void walk(const char *dir, void (*fn)(const char *path, void *), void *data) {
+  DIR *d = opendir(dir);
+  ASSERT(d);
+  for (struct dirent *ent; (ent = readdir(d));) {
+    if (!strcmp(ent->d_name, ".") || !strcmp(ent->d_name, "..")) continue;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, ent->d_name);
+    if (ent->d_type == DT_DIR) walk(path, fn, data);
+    else fn(path, data);
+  }
+  closedir(d);
+}
+
+typedef struct corpus_case {
+  char *secrets;
+  int redactions;
+} corpus_case;
+
+static void check_file(const char *path, void *data) {
+  corpus_case *c = data;
+  char *text;
+  size_t len;
+  ASSERT_OK(qr_read_file(path, 1 << 20, &text, &len, NULL));
+  qr_redacted r;
+  ASSERT_OK(qr_redact(text, len, &r, NULL));
+  ASSERT_EQ(newlines(r.text, r.len), newlines(text, len));
+  for (char *line = c->secrets, *nl; *line; line = nl + 1) {
+    nl = strchr(line, '\n');
+    ASSERT(nl);
+    if (memmem(r.text, r.len, line, (size_t)(nl - line)))
+      QR__FAIL("%s: \"%.*s\" was not redacted", path, (int)(nl - line), line);
+  }
+  c->redactions += (int)r.n;
+  qr_redacted_clear(&r);
+  qr_free(text);
+}
+
+TEST(redact_corpus) {
+  char root[512];
+  snprintf(root, sizeof root, "%s/redact", qr_test_data_dir());
+  DIR *d = opendir(root);
+  ASSERT(d);
+  int cases = 0;
+  for (struct dirent *ent; (ent = readdir(d));) {
+    if (ent->d_type != DT_DIR || ent->d_name[0] == '.') continue;
+    char path[1024];
+    corpus_case c = {0};
+    snprintf(path, sizeof path, "%s/%s/secrets", root, ent->d_name);
+    ASSERT_OK(qr_read_file(path, 1 << 16, &c.secrets, NULL, NULL));
+    snprintf(path, sizeof path, "%s/%s/files", root, ent->d_name);
+    walk(path, check_file, &c);
+    if (c.redactions == 0) QR__FAIL("case %s: nothing redacted", ent->d_name);
+    qr_free(c.secrets);
+    cases++;
+  }
+  closedir(d);
+  ASSERT(cases >= 3);
+}
+
+/* ---- findings and the context ------------------------------------------------------------ */
+
+/* lib/a.py: line 2 had a secret before the change; lines 3-4 are added, 4 with a key. */
+static const char *const DIFF =
+    "diff --git a/lib/a.py b/lib/a.py\n"
+    "--- a/lib/a.py\n"
+    "+++ b/lib/a.py\n"
+    "@@ -1,2 +1,4 @@\n"
+    " def f():\n"
+    "     password = \"Zq8!mK3@xW7#vR2p\"\n"
+    "+    x = 1\n"
+    "+    return \"AKIAIOSFODNN7EXAMPLE\"\n";
+static const char *const NEW_TEXT = "def f():\n    password = \"Zq8!mK3@xW7#vR2p\"\n    x = 1\n"
+                                    "    return \"AKIAIOSFODNN7EXAMPLE\"\n";
+
+static void setup(qr_diff **d, qr_snapshot **s) {
+  ASSERT_OK(qr_diff_parse(DIFF, strlen(DIFF), 1 << 20, d, NULL));
+  ASSERT((*s = qr_snapshot_new()));
+  ASSERT_OK(qr_snapshot_add(*s, "lib/a.py", NEW_TEXT, strlen(NEW_TEXT)));
+}
+
+TEST(redact_findings_on_added_lines_only) {
+  qr_diff *d;
+  qr_snapshot *s;
+  setup(&d, &s);
+  qr_finding_list l;
+  qr_finding_list_init(&l);
+  ASSERT_OK(qr_redact_findings(d, s, &l, NULL));
+  ASSERT_EQ(l.n, 1);
+  const qr_finding *f = &l.items[0];
+  ASSERT_STR_EQ(f->file, "lib/a.py");
+  ASSERT_EQ(f->start_line, 4);
+  ASSERT_EQ(f->end_line, 4);
+  ASSERT_EQ(f->severity, QR_SEV_ERROR);
+  ASSERT_STR_EQ(f->category, "security");
+  ASSERT(strstr(f->message, "AWS access key"));
+  ASSERT(!strstr(f->message, "AKIA"));
+  ASSERT(!f->evidence);
+  ASSERT_EQ(f->n_sources, 1);
+  ASSERT_STR_EQ(f->sources[0].model, "rule:hardcoded-credential");
+  qr_finding_list_free(&l);
+  qr_snapshot_free(s);
+  qr_diff_free(d);
+}
+
+TEST(redact_snapshot_copy) {
+  qr_diff *d;
+  qr_snapshot *s, *clean;
+  setup(&d, &s);
+  int counts[QR_SECRET_N_RULES];
+  ASSERT_OK(qr_redact_snapshot(s, &clean, counts, NULL));
+  ASSERT_EQ(clean->n_files, 1);
+  ASSERT_EQ(clean->files[0].n_lines, s->files[0].n_lines);
+  ASSERT(clean->files[0].lang == s->files[0].lang);
+  ASSERT(!strstr(clean->files[0].text, "AKIA") && !strstr(clean->files[0].text, "Zq8!"));
+  ASSERT_EQ(counts[QR_SECRET_AWS_ACCESS_KEY], 1);
+  ASSERT_EQ(counts[QR_SECRET_GENERIC], 1);
+  qr_snapshot_free(clean);
+  qr_snapshot_free(s);
+  qr_diff_free(d);
+}
+
+TEST(redact_context_never_holds_a_secret) {
+  qr_diff *d;
+  qr_snapshot *s;
+  setup(&d, &s);
+  qr_context *c;
+  ASSERT_OK(qr_context_build(d, s, 1000, &c, NULL));
+  ASSERT_EQ(c->n_chunks, 1);
+  const char *text = c->chunks[0].text;
+  ASSERT(!strstr(text, "AKIAIOSFODNN7EXAMPLE") && !strstr(text, "Zq8!mK3@xW7#vR2p"));
+  /* Line numbers are those of the real file. */
+  ASSERT(strstr(text, "   4+|     return \"[REDACTED:aws-access-key]\"\n"));
+  ASSERT(strstr(text, "   2 |     password = \"[REDACTED:generic-secret]\"\n"));
+  ASSERT_EQ(c->redactions, 2);
+  ASSERT_EQ(c->redactions_by_rule[QR_SECRET_AWS_ACCESS_KEY], 1);
+  ASSERT_EQ(c->redactions_by_rule[QR_SECRET_GENERIC], 1);
+  qr_context_free(c);
+  qr_snapshot_free(s);
+  qr_diff_free(d);
+}
