@@ -23,6 +23,8 @@ GRAMMARS := bash:tree-sitter-bash/src c:tree-sitter-c/src cpp:tree-sitter-cpp/sr
             python:tree-sitter-python/src ruby:tree-sitter-ruby/src rust:tree-sitter-rust/src \
             typescript:tree-sitter-typescript/typescript/src tsx:tree-sitter-typescript/tsx/src
 GRAMMAR_STAMP := $(GRAMMAR_DIR)/.quorum-stamp
+VSCODE        := clients/vscode
+VSCODE_STAMP  := $(VSCODE)/node_modules/.quorum-stamp
 GRAMMAR_LIB   := build/grammars/libgrammars.a
 
 SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
@@ -31,7 +33,7 @@ CLI_SRC    := $(wildcard clients/cli/*.c)
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all deps test-deps vscode-deps vsix grammars run test unit e2e bench fuzz clean distclean
+.PHONY: all deps test-deps vscode-deps vsix torture soak valgrind grammars run test unit e2e bench fuzz clean distclean
 
 all: bin/quorum-ls bin/quorum
 
@@ -122,12 +124,17 @@ build/asan/bin/quorum: $(patsubst %.c,build/asan/%.o,$(CLI_SRC)) build/asan/libq
 build/asan/bin/unit-tests: $(patsubst %.c,build/asan/%.o,$(UNIT_SRC)) build/asan/libquorum.a $(GRAMMAR_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
+# Allocation-failure torture: a full in-process review with the Nth allocation failing, every N.
+build/asan/bin/torture: build/asan/tests/torture/torture.o build/asan/libquorum.a $(GRAMMAR_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
 # The fuzz harnesses, linked with a replay driver so `make test` runs their saved corpus.
 build/asan/bin/fuzz-%: build/asan/tests/fuzz/fuzz_%.o build/asan/tests/fuzz/replay.o build/asan/libquorum.a $(GRAMMAR_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
 
 TEST_BINS := build/asan/bin/quorum-ls build/asan/bin/quorum build/asan/bin/unit-tests \
+             build/asan/bin/torture \
              $(patsubst tests/fuzz/fuzz_%.c,build/asan/bin/fuzz-%,$(FUZZ_SRC))
 
 # --- the README's commands -------------------------------------------------------------------
@@ -142,13 +149,20 @@ run: all
 test: test-deps $(TEST_BINS) $(VSCODE_STAMP)
 	@tests/run.sh
 
+# Robustness runs beyond `make test`: every allocation failed in turn (make test runs it too),
+# 1,000 reviews through one server (RSS and fds must stay flat), memcheck over e2e reviews.
+torture: build/asan/bin/torture
+	build/asan/bin/torture
+soak: all
+	tests/soak/run
+valgrind: all
+	tests/valgrind/run
+
 # Benchmarks against the stand-in model server: tables, bench/results.json, bench/*.svg (~2 min).
 bench: all build/rel/libquorum.a $(GRAMMAR_LIB)
 	python3 bench/run.py
 
 # --- the VS Code extension (clients/vscode) --------------------------------------------------
-VSCODE := clients/vscode
-VSCODE_STAMP := $(VSCODE)/node_modules/.quorum-stamp
 vscode-deps: $(VSCODE_STAMP)
 $(VSCODE_STAMP): $(VSCODE)/package.json $(VSCODE)/package-lock.json | deps
 	cd $(VSCODE) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error

@@ -86,6 +86,22 @@ char *qr_asprintf(const char *fmt, ...) {
   return qr_buf_detach(&b, NULL);
 }
 
+int qr_grow(void *items, size_t *alloc, size_t need, size_t elem, size_t first) {
+  if (need <= *alloc) return QR_OK;
+  size_t n = *alloc ? *alloc : first;
+  while (n < need) {
+    if (n > SIZE_MAX / 2) return QR_E_NOMEM;
+    n *= 2;
+  }
+  if (n > SIZE_MAX / elem) return QR_E_NOMEM;
+  void **slot = items;
+  void *p = qr_realloc(*slot, n * elem);
+  if (!p) return QR_E_NOMEM;
+  *slot = p;
+  *alloc = n;
+  return QR_OK;
+}
+
 void qr_buf_init(qr_buf *b, size_t cap) {
   b->data = NULL;
   b->len = b->alloc = 0;

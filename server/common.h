@@ -66,6 +66,10 @@ char *qr_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void qr_free(void *p);
 void qr_alloc_fail_after(long n);
 
+/* Makes room for at least `need` elements of `elem` bytes in the array *items of capacity
+ * *alloc, doubling from `first`. On failure (QR_E_NOMEM) the array is untouched. */
+int qr_grow(void *items, size_t *alloc, size_t need, size_t elem, size_t first);
+
 /* Growable byte buffer with a hard cap (the curl dynbuf idea). The contents are always
  * NUL-terminated (the NUL is not counted in len). Owned by whoever embeds it; qr_buf_free
  * releases the storage. */

@@ -328,13 +328,8 @@ int qr_docs_open(qr_docs *s, const char *uri, const char *language_id, int versi
                       s->max_doc_bytes);
   bool found;
   size_t at = find(s, uri, &found);
-  if (!found && s->count == s->alloc) {
-    size_t n = s->alloc ? s->alloc * 2 : 16;
-    doc **p = qr_realloc(s->docs, n * sizeof *p);
-    if (!p) return qr_err_set(e, QR_E_NOMEM, "out of memory opening %s", uri);
-    s->docs = p;
-    s->alloc = n;
-  }
+  if (!found && qr_grow(&s->docs, &s->alloc, s->count + 1, sizeof *s->docs, 16))
+    return qr_err_set(e, QR_E_NOMEM, "out of memory opening %s", uri);
   doc *d = doc_new(s, uri, language_id, version, text ? text : "", len);
   if (!d) return qr_err_set(e, QR_E_NOMEM, "out of memory opening %s", uri);
   if (found) {

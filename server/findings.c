@@ -46,13 +46,7 @@ void qr_finding_list_free(qr_finding_list *l) {
 }
 
 int qr_finding_list_push(qr_finding_list *l, qr_finding *f) {
-  if (l->n == l->alloc) {
-    size_t n = l->alloc ? l->alloc * 2 : 8;
-    qr_finding *p = qr_realloc(l->items, n * sizeof *p);
-    if (!p) return QR_E_NOMEM;
-    l->items = p;
-    l->alloc = n;
-  }
+  if (qr_grow(&l->items, &l->alloc, l->n + 1, sizeof *l->items, 8)) return QR_E_NOMEM;
   l->items[l->n++] = *f;
   memset(f, 0, sizeof *f);
   return QR_OK;
@@ -511,17 +505,19 @@ int qr_findings_validate(qr_finding_list *l, const qr_diff *diff, const qr_snaps
   file_cache cache = {0};
   size_t w = 0;
   int dropped = 0;
+  bool nomem = false;
   for (size_t i = 0; i < l->n; i++) {
     int keep = validate_one(&l->items[i], diff, snap, allow_context, QR_MAX(window, 0), &cache);
     if (keep == 1) {
       l->items[w++] = l->items[i];
     } else {
-      /* out of memory also drops: a finding we could not check is not shown unchecked */
+      /* A finding that could not be checked is not shown unchecked; the caller hears of it. */
+      nomem |= keep < 0;
       qr_finding_clear(&l->items[i]);
       dropped++;
     }
   }
   l->n = w;
   norm_free(&cache.norm);
-  return dropped;
+  return nomem ? QR_E_NOMEM : dropped;
 }

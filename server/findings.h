@@ -90,7 +90,8 @@ char *qr_findings_clean_text(const char *s);
  * snapshot, lines are in range and (unless `allow_context`) touch a hunk of the new side.
  * When the lines are off but the evidence is found verbatim within `window` lines (or, failing
  * that, anywhere in the changed hunks of that file), the finding is moved there. Fixes whose
- * range is invalid are removed (the finding stays). Returns the number dropped. */
+ * range is invalid are removed (the finding stays). Returns the number dropped, or QR_E_NOMEM
+ * when a finding could not be checked for lack of memory (it is dropped, never kept unchecked). */
 int qr_findings_validate(qr_finding_list *l, const qr_diff *diff, const qr_snapshot *snap,
                          bool allow_context, int window);
 

@@ -294,15 +294,9 @@ static bool word_char(char c) { return isalnum((unsigned char)c) || c == '_'; }
 
 static void add_term(term_list *l, const char *s, size_t n, double w, term_kind kind) {
   if (l->err || !n) return;
-  if (l->n == l->alloc) {
-    size_t a = l->alloc ? l->alloc * 2 : 256;
-    term *p = qr_realloc(l->items, a * sizeof *p);
-    if (!p) {
-      l->err = QR_E_NOMEM;
-      return;
-    }
-    l->items = p;
-    l->alloc = a;
+  if (qr_grow(&l->items, &l->alloc, l->n + 1, sizeof *l->items, 256)) {
+    l->err = QR_E_NOMEM;
+    return;
   }
   char text[MAX_TERM + 1];
   n = QR_MIN(n, (size_t)MAX_TERM);
@@ -731,13 +725,7 @@ typedef struct heap {
 } heap;
 
 static int heap_push(heap *h, candidate c) {
-  if (h->n == h->alloc) {
-    size_t a = h->alloc ? h->alloc * 2 : 64;
-    candidate *p = qr_realloc(h->items, a * sizeof *p);
-    if (!p) return QR_E_NOMEM;
-    h->items = p;
-    h->alloc = a;
-  }
+  if (qr_grow(&h->items, &h->alloc, h->n + 1, sizeof *h->items, 64)) return QR_E_NOMEM;
   size_t i = h->n++;
   for (; i && first(&c, &h->items[(i - 1) / 2]); i = (i - 1) / 2) h->items[i] = h->items[(i - 1) / 2];
   h->items[i] = c;
@@ -761,17 +749,12 @@ static candidate heap_pop(heap *h) {
 
 typedef struct int_list {
   int *v;
-  int n, alloc;
+  int n;
+  size_t alloc;
 } int_list;
 
 static int int_list_push(int_list *l, int x) {
-  if (l->n == l->alloc) {
-    int a = l->alloc ? l->alloc * 2 : 4;
-    int *p = qr_realloc(l->v, (size_t)a * sizeof *p);
-    if (!p) return QR_E_NOMEM;
-    l->v = p;
-    l->alloc = a;
-  }
+  if (qr_grow(&l->v, &l->alloc, (size_t)l->n + 1, sizeof *l->v, 4)) return QR_E_NOMEM;
   l->v[l->n++] = x;
   return QR_OK;
 }
@@ -1350,14 +1333,9 @@ static int near_pairs(const qr_finding *items, const size_t *idx, size_t m, int 
       const qr_finding *y = &items[idx[order[b]]];
       if (y->start_line > x->end_line + 1) break; /* so do all later ones */
       if (!lines_near(x, y, 1)) continue;
-      if (*n == alloc) {
-        alloc = alloc ? alloc * 2 : 256;
-        int *p = qr_realloc(*pairs, alloc * 2 * sizeof *p);
-        if (!p) {
-          rc = QR_E_NOMEM;
-          break;
-        }
-        *pairs = p;
+      if (qr_grow(pairs, &alloc, *n + 1, 2 * sizeof **pairs, 256)) {
+        rc = QR_E_NOMEM;
+        break;
       }
       (*pairs)[2 * *n] = QR_MIN(order[a], order[b]);
       (*pairs)[2 * *n + 1] = QR_MAX(order[a], order[b]);
@@ -1659,8 +1637,8 @@ int qr_judge_build_prompt(const qr_finding_list *clusters, const qr_snapshot *sn
     if (json_array_append_new(arr, cluster_json(snap, &clusters->items[order[i]], order[i])))
       rc = QR_E_NOMEM;
   json_t *doc = rc ? NULL : json_pack("{s:o}", "findings", arr);
+  if (!rc) arr = NULL; /* "o" steals arr, also when json_pack fails */
   if (!rc && !doc) rc = QR_E_NOMEM;
-  if (doc) arr = NULL; /* stolen by doc */
   char *data = NULL;
   if (!rc) rc = dump_capped(doc, PROMPT_CAP, &data);
   qr_prompt p = {0};

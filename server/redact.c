@@ -362,13 +362,22 @@ int qr_redact(const char *text, size_t len, qr_redacted *out, qr_err *e) {
   qr_buf_init(&buf, SIZE_MAX / 2);
   size_t copied = 0, line = 1, alloc = 0;
   int rc = qr_buf_append(&buf, "", 0);
+  /* A generic match starts at its name but replaces only the value; the name is scanned for
+   * the other rules first, the value waiting as `pending` until the scan reaches it. */
+  match pending = {0};
   for (size_t i = 0; !rc && i < s.len;) {
     match m;
-    if (!match_specific(&s, i, &m) && !match_generic(&s, i, &m)) {
+    if (pending.end && i == pending.start) {
+      m = pending;
+    } else if (!match_specific(&s, i, &m) && (pending.end || !match_generic(&s, i, &m))) {
+      line += s.t[i++] == '\n';
+      continue;
+    } else if (m.start > i) {
+      pending = m;
       line += s.t[i++] == '\n';
       continue;
     }
-    line += count_lines(s.t + i, m.start - i);
+    if (m.end > pending.start) pending = (match){0}; /* applied, or overlapped by m */
     size_t span = count_lines(s.t + m.start, m.end - m.start);
     rc = qr_buf_append(&buf, s.t + copied, m.start - copied);
     if (!rc) rc = put_placeholder(&buf, &s, &m);

@@ -315,15 +315,9 @@ static int add_instance(qr_rules *rs, const meta *m, const qr_language *lang, co
     rule_clear(&nr);
     return qr_err_set(e, QR_E_TOOBIG, "more than %d rules", RULES_MAX);
   }
-  if (rs->n == rs->alloc) {
-    size_t na = rs->alloc ? rs->alloc * 2 : 64;
-    rule *v = qr_realloc(rs->items, na * sizeof *v);
-    if (!v) {
-      rule_clear(&nr);
-      return qr_err_set(e, QR_E_NOMEM, "out of memory");
-    }
-    rs->items = v;
-    rs->alloc = na;
+  if (qr_grow(&rs->items, &rs->alloc, rs->n + 1, sizeof *rs->items, 64)) {
+    rule_clear(&nr);
+    return qr_err_set(e, QR_E_NOMEM, "out of memory");
   }
   rs->items[rs->n++] = nr;
   return 0;

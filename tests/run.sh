@@ -31,7 +31,7 @@ run_program() { # name, command...
   passed=$((passed + ok)); failed=$((failed + fail))
 }
 
-programs=("unit:$QUORUM_BIN/unit-tests")
+programs=("unit:$QUORUM_BIN/unit-tests" "torture:$QUORUM_BIN/torture")
 for f in "$QUORUM_BIN"/fuzz-*; do
   [ -x "$f" ] || continue
   n=${f##*/fuzz-}

@@ -242,6 +242,10 @@ TEST(judge_dev_case) {
   struct stat st;
   if (stat(passes_path, &st)) {
     printf("note: %s absent, dev case skipped\n", passes_path);
+    qr_free(dev);
+    qr_free(passes_path);
+    qr_free(exp_path);
+    qr_free(repo);
     return;
   }
   json_t *passes = load_json(passes_path), *exp = load_json(exp_path);
