@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "findings.h"
 #include "tools.h"
 
 #define CONFIG_MAX_BYTES (4u << 20)
@@ -500,10 +501,53 @@ static int parse_rules(parser *p, json_t *root, qr_config *c) {
   return 0;
 }
 
+/* Marks the passes of the first-wave models; each listed alias must be a configured model. */
+static int parse_first_wave(parser *p, json_t *v, qr_config *c) {
+  json_t *a = json_object_get(v, "first_wave");
+  if (!a && c->plan.adaptive)
+    return fail(p, "plan.first_wave", "missing (required when plan.mode is \"adaptive\")");
+  if (!a) return 0;
+  if (!json_is_array(a) || !json_array_size(a))
+    return fail(p, "plan.first_wave", "expected a non-empty array of model aliases");
+  size_t i;
+  json_t *m;
+  json_array_foreach(a, i, m) {
+    char kp[KEYPATH_LEN];
+    snprintf(kp, sizeof kp, "plan.first_wave[%zu]", i);
+    if (!json_is_string(m)) return fail(p, kp, "expected a model alias");
+    const char *alias = json_string_value(m);
+    if (!qr_config_find_model(c, alias)) return fail(p, kp, "unknown model \"%s\"", alias);
+    for (size_t k = 0; k < c->n_passes; k++)
+      if (c->passes[k].model && !strcmp(c->passes[k].model, alias)) c->passes[k].first_wave = true;
+  }
+  return 0;
+}
+
+static int parse_plan(parser *p, json_t *root, qr_config *c) {
+  static const char *const keys[] = {"mode", "first_wave", "severity", "agreement", NULL};
+  c->plan = (qr_config_plan){.severity = QR_SEV_WARNING, .agreement = 2};
+  json_t *v = json_object_get(root, "plan");
+  if (!v) return 0;
+  char *mode = NULL, *sev = NULL;
+  int rc = check_object(p, v, "plan", keys);
+  if (!rc) rc = get_string(p, v, "plan", "mode", false, &mode);
+  if (!rc && mode && strcmp(mode, "full") && strcmp(mode, "adaptive"))
+    rc = fail(p, "plan.mode", "expected \"full\" or \"adaptive\"");
+  c->plan.adaptive = !rc && mode && !strcmp(mode, "adaptive");
+  if (!rc) rc = parse_first_wave(p, v, c);
+  if (!rc) rc = get_string(p, v, "plan", "severity", false, &sev);
+  if (!rc && sev && !(c->plan.severity = (int)qr_severity_parse(sev)))
+    rc = fail(p, "plan.severity", "expected error, warning, info or hint");
+  if (!rc) rc = get_int_field(p, v, "plan", "agreement", 1, &c->plan.agreement);
+  qr_free(mode);
+  qr_free(sev);
+  return rc;
+}
+
 /* --- public API ------------------------------------------------------------------------------ */
 
 static const char *const top_keys[] = {"providers", "models", "strategies", "passes",
-                                       "judge", "limits", "rules", "cache", NULL};
+                                       "judge", "limits", "rules", "cache", "plan", NULL};
 
 static int parse_root(parser *p, json_t *root, qr_config *c) {
   if (!json_is_object(root)) return fail(p, "(top level)", "expected an object");
@@ -517,6 +561,7 @@ static int parse_root(parser *p, json_t *root, qr_config *c) {
   if (!rc) rc = parse_limits(p, root, c);
   if (!rc) rc = parse_rules(p, root, c);
   if (!rc) rc = parse_cache(p, root, c);
+  if (!rc) rc = parse_plan(p, root, c);
   return rc;
 }
 

@@ -54,6 +54,7 @@ typedef struct qr_config_pass {
   const qr_config_model *m;    /* resolved; borrowed */
   const qr_config_strategy *s; /* resolved; borrowed */
   char *tool;     /* a built-in analyzer adapter (see tools.h); owned; NULL for a model pass */
+  bool first_wave; /* plan.mode "adaptive": its model is in plan.first_wave (sent first) */
 } qr_config_pass;
 
 typedef struct qr_config_judge {
@@ -82,6 +83,17 @@ typedef struct qr_config_cache {
   int max_mb;    /* size cap, default 256 */
 } qr_config_cache;
 
+/* Fan-out (`"plan": {"mode": "adaptive", "first_wave": ["cheap"], "severity": "warning",
+ * "agreement": 2}`). Full (default): every pass reviews every chunk. Adaptive: the passes of
+ * the first-wave models go first; the other passes then review only the chunks where the first
+ * wave found something at or above `severity`, or found something fewer than `agreement`
+ * passes agree on (a chunk with no findings, or only agreed minor ones, is done). */
+typedef struct qr_config_plan {
+  bool adaptive;  /* mode "adaptive"; default "full" */
+  int severity;   /* a qr_severity (findings.h); default warning */
+  int agreement;  /* votes that settle a finding; default 2 */
+} qr_config_plan;
+
 /* The tree-sitter rule pack (rules.h): `"rules": {"enabled": true, "folders": ["…"]}`. */
 typedef struct qr_config_rules {
   bool enabled;     /* default true */
@@ -99,6 +111,7 @@ typedef struct qr_config {
   qr_config_limits limits;
   qr_config_rules rules;
   qr_config_cache cache;
+  qr_config_plan plan;
   char *path; /* the file it came from, or NULL for defaults; owned */
 } qr_config;
 

@@ -21,6 +21,7 @@
 #include "config.h"
 #include "git.h"
 #include "http.h"
+#include "ledger.h"
 #include "log.h"
 #include "lsp_diagnostics.h"
 #include "lsp_workspace.h"
@@ -587,6 +588,26 @@ static void on_quorum_review(qr_rpc *rpc, qr_rpc_request *req, json_t *params, v
     git_step(j, GIT_DIFF);
 }
 
+/* ---- quorum/ledger: {since?, by?} → the records or sums `quorum ledger --json` prints ---------- */
+
+static void on_quorum_ledger(qr_rpc *rpc, qr_rpc_request *req, json_t *params, void *data) {
+  json_t *since = json_object_get(params, "since"), *by = json_object_get(params, "by");
+  if ((since && !json_is_string(since)) || (by && !json_is_string(by))) {
+    qr_rpc_reply_error(req, QR_RPC_INVALID_PARAMS,
+                       "quorum/ledger takes {since?: \"YYYY-MM-DD\", by?: \"model\"|\"day\"|\"role\"}",
+                       NULL);
+    return;
+  }
+  json_t *out = NULL;
+  qr_err e = {0};
+  int rc = qr_ledger_query(NULL, json_string_value(since), json_string_value(by), &out, &e);
+  if (rc)
+    qr_rpc_reply_error(req, rc == QR_E_INVAL ? QR_RPC_INVALID_PARAMS : QR_RPC_INTERNAL_ERROR, e.msg,
+                       NULL);
+  else
+    qr_rpc_reply(req, out);
+}
+
 /* ---- code actions ---------------------------------------------------------------------------------- */
 
 static const char *str_or(json_t *v, const char *dflt) {
@@ -920,6 +941,7 @@ static int register_handlers(qr_lsp_review *lr) {
     const char *method;
     qr_rpc_method_cb cb;
   } reqs[] = {{"quorum/review", on_quorum_review},
+              {"quorum/ledger", on_quorum_ledger},
               {"textDocument/codeAction", on_code_action},
               {"codeAction/resolve", on_code_action_resolve},
               {"workspace/executeCommand", on_execute},

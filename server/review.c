@@ -44,11 +44,12 @@ typedef struct pass_state {
   double cost_usd;
   int findings, dropped;
   int cached;         /* requests answered from the cache (no call made) */
+  int not_needed;     /* adaptive plan: chunks the first wave settled for this pass */
 } pass_state;
 
 /* One in-flight provider call. */
 typedef struct call_slot {
-  qr_review *review;
+  qr_review *review;    /* set when the request is taken up (sent, answered or skipped) */
   size_t request;       /* index into plan->requests, or SIZE_MAX for the judge */
   struct qr_provider_call *call; /* NULL once finished */
   uint64_t t_start;
@@ -85,6 +86,8 @@ struct qr_review {
   bool started, cut;    /* cut: the deadline stopped what was still running */
   bool finishing;       /* the merge has begun: passes are over */
   int budget_stopped;   /* requests not sent because of a budget */
+  bool second_wave;     /* adaptive plan: the first wave is over */
+  bool *escalate;       /* adaptive plan: per chunk, whether the other passes review it; owned */
   qr_ledger *ledger;    /* owned; NULL when it could not be opened (logged) */
   qr_cache *cache;      /* owned; NULL when disabled or unavailable (logged) */
   qr_budget budget;
@@ -129,6 +132,7 @@ static void review_free_now(qr_review *r) {
   qr_ledger_close(r->ledger);
   qr_cache_close(r->cache);
   qr_free(r->slots);
+  qr_free(r->escalate);
   qr_plan_free(r->plan);
   qr_context_free(r->ctx);
   qr_snapshot_free_omitted(r->omitted_snapshot);
@@ -168,6 +172,10 @@ static void accept_findings(qr_review *r, pass_state *ps, qr_finding_list *l, in
   for (size_t i = 0; i < l->n; i++)
     for (size_t k = 0; k < l->items[i].n_sources; k++) l->items[i].sources[k].pass = pass;
   int dropped = qr_findings_validate(l, r->diff, r->snap, r->allow_context, RELOCATE_WINDOW);
+  if (dropped < 0) {
+    pass_fail(ps, dropped, NULL, "findings could not be checked");
+    dropped = 0;
+  }
   ps->dropped += skipped + dropped;
   ps->findings += (int)l->n;
   for (size_t i = 0; i < l->n; i++)
@@ -220,12 +228,14 @@ static void ledger_call(qr_review *r, const char *role, const char *strategy,
   if (qr_ledger_append(r->ledger, &rec, &e)) QR_WARN("ledger: %s", e.msg);
 }
 
-/* The cache key of a prompt sent to model m ("" when there is no cache). */
+/* The cache key of a request to model m ("" when there is no cache): the system prompt and
+ * `content`, what the request shows. A pass gives its chunk's code rather than its user
+ * message, whose boundary token is random per process (prompt.h) and would never hit again. */
 static void cache_key(const qr_review *r, const qr_config_model *m, const char *instructions,
-                      const qr_prompt *p, char key[QR_CACHE_KEY_SIZE]) {
+                      const char *system, const char *content, char key[QR_CACHE_KEY_SIZE]) {
   key[0] = '\0';
   if (!r->cache) return;
-  char *req = qr_asprintf("%s\n%s", p->system, p->user);
+  char *req = qr_asprintf("%s\n%s", system, content);
   if (req) qr_cache_key(m->model, m->prov->base_url, instructions, req, strlen(req), key);
   qr_free(req);
 }
@@ -291,7 +301,8 @@ static bool answer_from_cache(qr_review *r, size_t i) {
   call_slot *slot = &r->slots[i];
   qr_cache_entry entry = {0};
   qr_completion c;
-  cache_key(r, cp->m, cp->s->instructions, &req->prompt, slot->key);
+  cache_key(r, cp->m, cp->s->instructions, req->prompt.system, r->ctx->chunks[req->chunk].text,
+            slot->key);
   if (!cache_get(r, slot->key, &entry, &c)) return false;
   pass_state *ps = &r->passes[req->pass];
   slot->ok = take_answer(r, req, ps, &c);
@@ -332,21 +343,84 @@ static bool send_request(qr_review *r, size_t i) {
   return true;
 }
 
+/* ---- adaptive fan-out (plan.mode "adaptive") ---------------------------------------------- */
+
+/* Whether `cl` asks for more passes: it is at or above plan.severity, or fewer than
+ * plan.agreement passes agree on it. */
+static bool unsettled(const qr_config_plan *plan, const qr_finding *cl) {
+  return (int)cl->severity >= plan->severity || cl->votes < plan->agreement;
+}
+
+/* Ends the first wave: merges what it found (analyzers and rules included) and marks the chunks
+ * holding an unsettled finding for the other passes. Without memory no chunk is settled. */
+static void decide_second_wave(qr_review *r) {
+  r->second_wave = true;
+  r->next = 0; /* the second wave walks the plan again for the requests held back */
+  size_t n = r->ctx->n_chunks;
+  if (!(r->escalate = qr_calloc(n ? n : 1, sizeof *r->escalate))) return;
+  qr_finding_list clusters;
+  qr_finding_list_init(&clusters);
+  qr_err e = {0};
+  bool merged = !qr_judge_consensus(&r->found, r->snap, NULL, 0, NULL, &clusters, &e);
+  for (size_t k = 0; k < n; k++) {
+    const qr_context_chunk *ch = &r->ctx->chunks[k];
+    r->escalate[k] = !merged;
+    for (size_t c = 0; merged && c < clusters.n && !r->escalate[k]; c++)
+      for (size_t f = 0; f < ch->n_files; f++)
+        if (!strcmp(ch->files[f], clusters.items[c].file) &&
+            unsettled(&r->cfg->plan, &clusters.items[c]))
+          r->escalate[k] = true;
+  }
+  qr_finding_list_free(&clusters);
+}
+
+/* Whether request i waits for the second wave (its pass is not in plan.first_wave). */
+static bool held_back(const qr_review *r, size_t i) {
+  return r->cfg->plan.adaptive && !r->second_wave &&
+         !r->cfg->passes[r->plan->requests[i].pass].first_wave;
+}
+
+/* Whether the first wave left request i's chunk settled, so the request is not needed. */
+static bool settled(const qr_review *r, size_t i) {
+  return r->second_wave && r->escalate && !r->escalate[r->plan->requests[i].chunk];
+}
+
+/* Counts a request the adaptive plan did not need; a pass with none sent says why. */
+static void skip_settled(qr_review *r, pass_state *ps) {
+  ps->not_needed++;
+  ps->finished++;
+  r->finished++;
+  if (ps->not_needed < ps->requests) return;
+  ps->status = "skipped";
+  if (!ps->error)
+    ps->error = qr_strdup("plan: the first wave settled every chunk (plan.mode adaptive)");
+}
+
 static void start_requests(qr_review *r) {
   size_t limit = (size_t)QR_MAX(1, r->cfg->limits.concurrency);
   while (!r->canceled && !r->cut && r->next < r->plan->n_requests && r->in_flight < limit) {
     size_t i = r->next++;
     call_slot *slot = &r->slots[i];
     pass_state *ps = &r->passes[r->plan->requests[i].pass];
+    if (slot->review || held_back(r, i)) continue; /* taken up already, or for later */
     slot->review = r;
     slot->request = i;
+    if (settled(r, i)) {
+      skip_settled(r, ps);
+      continue;
+    }
     slot->t_start = qr_now_ms();
     if (!ps->t_first) ps->t_first = slot->t_start;
     if (!answer_from_cache(r, i)) send_request(r, i);
   }
-  if (r->in_flight == 0 && r->tools_running == 0 &&
-      (r->canceled || r->cut || r->next == r->plan->n_requests))
+  if (r->in_flight || r->tools_running) return;
+  bool over = r->canceled || r->cut || r->next == r->plan->n_requests;
+  if (over && !r->canceled && !r->cut && r->cfg->plan.adaptive && !r->second_wave) {
+    decide_second_wave(r);
+    start_requests(r);
+  } else if (over) {
     finish_review(r);
+  }
 }
 
 /* ---- local passes: the rule pack and analyzers ------------------------------------------- */
@@ -462,6 +536,7 @@ static json_t *pass_json(const pass_state *ps) {
   if (ps->error) json_object_set_new(o, "error", json_string(ps->error));
   if (ps->requests > 1) json_object_set_new(o, "requests", json_integer(ps->requests));
   if (ps->cached) json_object_set_new(o, "cached", json_boolean(ps->cached == ps->requests));
+  if (ps->not_needed) json_object_set_new(o, "not_needed", json_integer(ps->not_needed));
   return o;
 }
 
@@ -579,7 +654,7 @@ static bool judge_send(qr_review *r, const qr_prompt *prompt, char *why, size_t 
   call_slot *slot = &r->judge_slot;
   qr_cache_entry entry = {0};
   qr_completion c;
-  cache_key(r, m, "judge", prompt, slot->key);
+  cache_key(r, m, "judge", prompt->system, prompt->user, slot->key);
   if (cache_get(r, slot->key, &entry, &c)) {
     judge_finish(r, 0, NULL, NULL, &c, true);
     qr_cache_entry_clear(&entry);
@@ -791,12 +866,15 @@ static void on_deadline(uv_timer_t *t) {
   if (r->canceled || r->finishing) return;
   r->cut = true;
   QR_WARN("review: deadline of %d ms reached; judging what arrived", r->cfg->limits.deadline_ms);
-  for (; r->next < r->plan->n_requests; r->next++) {
-    pass_state *ps = &r->passes[r->plan->requests[r->next].pass];
+  for (size_t i = 0; i < r->plan->n_requests; i++) {
+    if (r->slots[i].review) continue; /* sent, answered or skipped already */
+    r->slots[i].review = r;
+    pass_state *ps = &r->passes[r->plan->requests[i].pass];
     pass_fail(ps, QR_E_TIMEOUT, "deadline", "not started before limits.deadline_ms");
     ps->finished++;
     r->finished++;
   }
+  r->next = r->plan->n_requests;
   stop_running(r, QR_E_TIMEOUT, "deadline");
 }
 static void on_deferred_finish(uv_timer_t *t) { start_requests(t->data); }

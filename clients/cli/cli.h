@@ -1,7 +1,7 @@
 /* cli.h — what the CLI's commands share: exit codes, the review and output options common to
  * `quorum review` and `quorum pr`, running a review to completion on the loop, and turning its
  * result into output and an exit code. Commands: review (quorum.c), install-hook (hook.c),
- * pr (pr.c, over the GitHub client in github.c). */
+ * pr (pr.c, over the GitHub client in github.c), ledger and cache (ledger.c). */
 #ifndef QR_CLI_H
 #define QR_CLI_H
 
@@ -17,6 +17,7 @@
 #define EXIT_FINDINGS 1
 #define EXIT_USAGE 2
 #define EXIT_ALL_FAILED 3
+#define EXIT_IO 4 /* ledger, cache: the file could not be read */
 #define MAX_DIFF_BYTES (64u << 20)
 
 /* Options shared by review and pr. */
@@ -64,5 +65,7 @@ int cli_finish(const json_t *result, int status, const qr_diff *diff, const cli_
 /* Commands. argv[0] is the command name. */
 int cli_install_hook(int argc, char **argv);
 int cli_pr(int argc, char **argv);
+int cli_ledger(int argc, char **argv); /* ledger.c */
+int cli_cache(int argc, char **argv);  /* ledger.c */
 
 #endif

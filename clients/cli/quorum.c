@@ -1,7 +1,7 @@
 /* quorum.c — the command-line client: `quorum review` runs the review engine (the same
  * server/review.c the language server drives) on a diff and prints the result in one of the
  * output formats; this file also holds what every command shares (cli.h) and dispatches to
- * `install-hook` (hook.c) and `pr` (pr.c).
+ * `install-hook` (hook.c), `pr` (pr.c), `ledger` and `cache` (ledger.c).
  *
  * Exit codes: 0 done (also when degraded), 1 a finding at or above --fail-on,
  * 2 usage or configuration error, 3 every pass failed (in --hook mode only with
@@ -23,6 +23,8 @@ static const char usage[] =
     "usage: quorum review [--diff FILE|-] [--staged] [--base REF] [--root DIR] [--hook] [OPTIONS]\n"
     "       quorum pr --repo OWNER/NAME --pr N [--post] [--checks] [--max-files N] [OPTIONS]\n"
     "       quorum install-hook [--force] [--config FILE] [--fail-on SEV] [--fail-on-error-review]\n"
+    "       quorum ledger [--json] [--since DATE] [--by model|day|role]\n"
+    "       quorum cache stats [--json] | quorum cache clear\n"
     "       quorum --version | --help\n"
     "\n"
     "Reviews a change with parallel model passes and prints merged findings.\n"
@@ -45,7 +47,8 @@ static const char usage[] =
     "  --no-color           no colours in text output (also NO_COLOR=1; colours need a terminal)\n"
     "  -v                   list each pass as it finishes on stderr (-vv: debug)\n"
     "Progress (passes done, time, cost) goes to stderr when it is a terminal.\n"
-    "Exit codes: 0 done (also degraded), 1 --fail-on reached, 2 usage/config error, 3 every pass failed.\n";
+    "Exit codes: 0 done (also degraded), 1 --fail-on reached, 2 usage/config error, 3 every pass failed,\n"
+    "4 (ledger, cache) the file could not be read.\n";
 
 /* ---- shared by the commands (cli.h) ---------------------------------------------------- */
 
@@ -319,6 +322,8 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(argv[1], "install-hook")) return cli_install_hook(argc - 1, argv + 1);
   if (!strcmp(argv[1], "pr")) return cli_pr(argc - 1, argv + 1);
+  if (!strcmp(argv[1], "ledger")) return cli_ledger(argc - 1, argv + 1);
+  if (!strcmp(argv[1], "cache")) return cli_cache(argc - 1, argv + 1);
   if (strcmp(argv[1], "review")) return cli_usage_error("unknown command '%s'", argv[1]);
   review_cmd c = {.o.format = QR_FORMAT_TEXT};
   int rc = parse_review_args(&c, argc - 1, argv + 1);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "findings.h"
 #include "test.h"
 
 static qr_config *parse_ok(const char *json) {
@@ -384,4 +385,31 @@ TEST(config_tools_rules_alloc_failures) {
     }
   }
   ASSERT_OK(rc);
+}
+
+TEST(config_plan_section) {
+  qr_config *c = parse_ok("{}");
+  ASSERT(!c->plan.adaptive);
+  ASSERT_EQ(c->plan.severity, QR_SEV_WARNING);
+  ASSERT_EQ(c->plan.agreement, 2);
+  qr_config_free(c);
+  c = parse_ok("{" BASE_PROVIDERS ",\"models\":{\"cheap\":{\"provider\":\"or\",\"model\":\"c\"},"
+               "\"big\":{\"provider\":\"an\",\"model\":\"b\"}},"
+               "\"passes\":[{\"model\":\"big\",\"strategy\":\"security\"},{\"tool\":\"cppcheck\"},"
+               "{\"model\":\"cheap\",\"strategy\":\"security\"},{\"model\":\"cheap\",\"strategy\":\"correctness\"}],"
+               "\"plan\":{\"mode\":\"adaptive\",\"first_wave\":[\"cheap\"],\"severity\":\"error\",\"agreement\":3}}");
+  ASSERT(c->plan.adaptive);
+  ASSERT_EQ(c->plan.severity, QR_SEV_ERROR);
+  ASSERT_EQ(c->plan.agreement, 3);
+  ASSERT(!c->passes[0].first_wave && !c->passes[1].first_wave);
+  ASSERT(c->passes[2].first_wave && c->passes[3].first_wave);
+  qr_config_free(c);
+
+  ASSERT_CONTAINS(parse_err("{\"plan\":{\"mode\":\"adaptive\"}}"), "plan.first_wave: missing");
+  ASSERT_CONTAINS(parse_err("{\"plan\":{\"mode\":\"cheap\"}}"), "plan.mode: expected");
+  ASSERT_CONTAINS(parse_err("{\"plan\":{\"first_wave\":[\"nobody\"]}}"), "plan.first_wave[0]: unknown model");
+  ASSERT_CONTAINS(parse_err("{\"plan\":{\"first_wave\":[]}}"), "plan.first_wave: expected a non-empty array");
+  ASSERT_CONTAINS(parse_err("{\"plan\":{\"severity\":\"fatal\"}}"), "plan.severity: expected");
+  ASSERT_CONTAINS(parse_err("{\"plan\":{\"agreement\":0}}"), "plan.agreement: must be between");
+  ASSERT_CONTAINS(parse_err("{\"plan\":{\"waves\":2}}"), "plan.waves: unknown key");
 }
