@@ -489,15 +489,23 @@ int qr_diff_parse(const char *text, size_t len, size_t max_bytes, qr_diff **out,
   return QR_OK;
 }
 
+static void file_free(qr_diff_file *f) {
+  for (size_t j = 0; j < f->n_hunks; j++) qr_free(f->hunks[j].added);
+  qr_free(f->hunks);
+  qr_free(f->path);
+  qr_free(f->old_path);
+}
+
+void qr_diff_remove(qr_diff *d, size_t i) {
+  if (i >= d->n_files) return;
+  file_free(&d->files[i]);
+  memmove(&d->files[i], &d->files[i + 1], (d->n_files - i - 1) * sizeof *d->files);
+  d->n_files--;
+}
+
 void qr_diff_free(qr_diff *d) {
   if (!d) return;
-  for (size_t i = 0; i < d->n_files; i++) {
-    qr_diff_file *f = &d->files[i];
-    for (size_t j = 0; j < f->n_hunks; j++) qr_free(f->hunks[j].added);
-    qr_free(f->hunks);
-    qr_free(f->path);
-    qr_free(f->old_path);
-  }
+  for (size_t i = 0; i < d->n_files; i++) file_free(&d->files[i]);
   qr_free(d->files);
   qr_free(d);
 }

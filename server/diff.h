@@ -51,6 +51,8 @@ typedef struct qr_diff {
  * diff with no files. */
 int qr_diff_parse(const char *text, size_t len, size_t max_bytes, qr_diff **out, qr_err *e);
 void qr_diff_free(qr_diff *d); /* NULL is a no-op */
+/* Removes file i (a no-op when out of range); later files move down one place. */
+void qr_diff_remove(qr_diff *d, size_t i);
 
 /* The file with new-side path `path`, or NULL. Borrowed. */
 const qr_diff_file *qr_diff_find(const qr_diff *d, const char *path);

@@ -19,6 +19,7 @@
 #include "prompt.h"
 #include "provider.h"
 #include "redact.h"
+#include "repo_config.h"
 #include "rules.h"
 #include "snapshot.h"
 #include "tools.h"
@@ -35,6 +36,7 @@ typedef struct pass_state {
   const char *strategy; /* borrowed: the strategy name, "analyzer" or "tree-sitter" */
   const char *tool;   /* borrowed: the analyzer's name for a tool pass, else NULL */
   bool local;         /* a tool or the rule pack: no model call */
+  bool narrowed;      /* left out by the repository's .quorum.json */
   struct qr_review *review; /* back pointer for the analyzer callback */
   int requests, finished, failed;
   const char *status; /* "ok" | "failed" | "timeout" | "skipped" (static) */
@@ -88,6 +90,8 @@ struct qr_review {
   int budget_stopped;   /* requests not sent because of a budget */
   bool second_wave;     /* adaptive plan: the first wave is over */
   bool *escalate;       /* adaptive plan: per chunk, whether the other passes review it; owned */
+  qr_repo_config *repo; /* the repository's narrowing (.quorum.json); owned, never NULL after prepare */
+  json_t *notes;        /* owned array: what the repository config said, files it excluded */
   qr_ledger *ledger;    /* owned; NULL when it could not be opened (logged) */
   qr_cache *cache;      /* owned; NULL when disabled or unavailable (logged) */
   qr_budget budget;
@@ -131,6 +135,8 @@ static void review_free_now(qr_review *r) {
   qr_rules_free(r->own_rules);
   qr_ledger_close(r->ledger);
   qr_cache_close(r->cache);
+  qr_repo_config_free(r->repo);
+  json_decref(r->notes);
   qr_free(r->slots);
   qr_free(r->escalate);
   qr_plan_free(r->plan);
@@ -301,8 +307,14 @@ static bool answer_from_cache(qr_review *r, size_t i) {
   call_slot *slot = &r->slots[i];
   qr_cache_entry entry = {0};
   qr_completion c;
-  cache_key(r, cp->m, cp->s->instructions, req->prompt.system, r->ctx->chunks[req->chunk].text,
-            slot->key);
+  /* The key holds what decides the answer and is stable across runs: the prompt's boundary
+   * marker is random per process, so the code goes in, not the user message. */
+  char *instructions = r->repo->instructions
+                           ? qr_asprintf("%s\n%s", cp->s->instructions, r->repo->instructions)
+                           : NULL;
+  cache_key(r, cp->m, instructions ? instructions : cp->s->instructions, req->prompt.system,
+            r->ctx->chunks[req->chunk].text, slot->key);
+  qr_free(instructions);
   if (!cache_get(r, slot->key, &entry, &c)) return false;
   pass_state *ps = &r->passes[req->pass];
   slot->ok = take_answer(r, req, ps, &c);
@@ -405,6 +417,11 @@ static void start_requests(qr_review *r) {
     if (slot->review || held_back(r, i)) continue; /* taken up already, or for later */
     slot->review = r;
     slot->request = i;
+    if (ps->narrowed) { /* the repository's config left this strategy out */
+      ps->finished++;
+      r->finished++;
+      continue;
+    }
     if (settled(r, i)) {
       skip_settled(r, ps);
       continue;
@@ -543,7 +560,8 @@ static json_t *pass_json(const pass_state *ps) {
 static json_t *build_result(qr_review *r, int *failed_all) {
   json_t *findings = json_array(), *passes = json_array(), *rejected = json_array();
   for (size_t i = 0; i < r->merged.n; i++)
-    json_array_append_new(findings, finding_json(r, &r->merged.items[i]));
+    if (r->merged.items[i].severity >= r->repo->min_severity)
+      json_array_append_new(findings, finding_json(r, &r->merged.items[i]));
   for (size_t i = 0; i < r->rejected.n; i++) {
     json_t *o = finding_json(r, &r->rejected.items[i].finding);
     json_object_set_new(o, "reason", json_string(r->rejected.items[i].reason));
@@ -579,10 +597,10 @@ static json_t *build_result(qr_review *r, int *failed_all) {
   for (size_t i = 0; r->ctx && i < r->ctx->n_omitted; i++)
     json_array_append_new(omitted, json_string(r->ctx->omitted[i]));
   *failed_all = ran > 0 && ok == 0;
-  return json_pack("{s:o, s:o, s:o, s:o, s:f, s:b, s:b, s:b, s:o}", "findings", findings, "passes",
-                   passes, "rejected", rejected, "omitted_files", omitted, "cost_usd", cost,
-                   "degraded", json_array_size(errors) > 0, "partial", r->cut || r->canceled,
-                   "canceled", r->canceled, "errors", errors);
+  return json_pack("{s:o, s:o, s:o, s:o, s:f, s:b, s:b, s:b, s:o, s:O}", "findings", findings,
+                   "passes", passes, "rejected", rejected, "omitted_files", omitted, "cost_usd",
+                   cost, "degraded", json_array_size(errors) > 0, "partial", r->cut || r->canceled,
+                   "canceled", r->canceled, "errors", errors, "notes", r->notes);
 }
 
 static void emit(qr_review *r) {
@@ -788,6 +806,12 @@ static int init_passes(qr_review *r, const qr_review_params *p, qr_err *e) {
     ps->model = !cp ? qr_strdup("rules") : cp->tool ? qr_asprintf("tool:%s", cp->tool)
                                                     : qr_strdup(cp->model);
     if (!ps->model) return qr_err_set(e, QR_E_NOMEM, "out of memory");
+    if (cp && !cp->tool && !qr_repo_config_allows_strategy(r->repo, cp->strategy)) {
+      ps->narrowed = true;
+      ps->status = "skipped";
+      ps->error = qr_asprintf("strategy not among those %s asks for", r->repo->path);
+      if (!ps->error) return qr_err_set(e, QR_E_NOMEM, "out of memory");
+    }
     if (ps->local) {
       ps->requests = work;
       r->n_local += (size_t)work;
@@ -815,10 +839,54 @@ static void open_accounting(qr_review *r) {
     QR_WARN("cache: %s (reviewing without a cache)", e.msg);
 }
 
+/* The repository's .quorum.json narrows the review: files it ignores leave the diff (and are
+ * listed), and what it may not set is reported. A broken file is reported, never fatal. */
+static int narrow_by_repository(qr_review *r, qr_err *e) {
+  qr_err re = {0};
+  r->notes = json_array();
+  if (!r->notes) return qr_err_set(e, QR_E_NOMEM, "out of memory");
+  if (qr_repo_config_load(r->root, &r->repo, &re)) {
+    if (re.code == QR_E_NOMEM) return qr_err_set(e, QR_E_NOMEM, "out of memory");
+    json_array_append_new(r->notes, json_sprintf("repository config not used: %s", re.msg));
+    r->repo = qr_calloc(1, sizeof *r->repo);
+    if (!r->repo) return qr_err_set(e, QR_E_NOMEM, "out of memory");
+    return QR_OK;
+  }
+  for (size_t i = 0; i < r->repo->n_warnings; i++)
+    json_array_append_new(r->notes, json_string(r->repo->warnings[i]));
+  for (size_t i = 0; i < r->diff->n_files;) {
+    const char *path = r->diff->files[i].path;
+    if (!qr_repo_config_ignores(r->repo, path)) {
+      i++;
+      continue;
+    }
+    json_array_append_new(r->notes, json_sprintf("%s: ignored by %s", path, r->repo->path));
+    qr_diff_remove(r->diff, i);
+  }
+  return QR_OK;
+}
+
+/* The repository's instructions follow each strategy's, at the very end of the prompt, so
+ * passes still share the cached prefix. */
+static int add_repository_instructions(qr_review *r, qr_err *e) {
+  if (!r->repo->instructions) return QR_OK;
+  for (size_t i = 0; i < r->plan->n_requests; i++) {
+    qr_prompt *p = &r->plan->requests[i].prompt;
+    char *user = qr_asprintf("%s\n\nInstructions from the repository's %s:\n%s", p->user,
+                             r->repo->path, r->repo->instructions);
+    if (!user) return qr_err_set(e, QR_E_NOMEM, "out of memory");
+    qr_free(p->user);
+    p->user = user;
+  }
+  return QR_OK;
+}
+
 /* Builds everything the requests need; errors here are input errors (never a partial review). */
 static int prepare(qr_review *r, const qr_review_params *p, qr_err *e) {
   size_t cap = p->max_diff_bytes ? p->max_diff_bytes : DEFAULT_MAX_DIFF;
   int rc = qr_diff_parse(p->diff, p->diff_len, cap, &r->diff, e);
+  if (rc) return rc;
+  rc = narrow_by_repository(r, e);
   if (rc) return rc;
   rc = qr_snapshot_from_diff(r->diff, r->root, MAX_FILE_BYTES, &r->snap, &r->omitted_snapshot, e);
   if (rc) return rc;
@@ -830,6 +898,7 @@ static int prepare(qr_review *r, const qr_review_params *p, qr_err *e) {
   rc = qr_context_build(r->diff, r->snap, budget, &r->ctx, e);
   if (rc) return rc;
   rc = qr_plan_build(r->cfg, r->ctx, &r->plan, e);
+  if (!rc) rc = add_repository_instructions(r, e);
   if (rc) return rc;
   r->slots = qr_calloc(r->plan->n_requests, sizeof *r->slots);
   if (!r->slots) return qr_err_set(e, QR_E_NOMEM, "out of memory");
