@@ -90,14 +90,15 @@ static void format_time(time_t t, char out[32]) {
 static json_t *record_json(const qr_ledger_record *r) {
   char when[32];
   format_time(r->time ? r->time : time(NULL), when);
-  return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:f, s:I, s:o, s:I, s:o}",
+  return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:f, s:I, s:o, s:I, s:o, s:i}",
                    "time", when, "role", field(r->role), "strategy", field(r->strategy), "model",
                    field(r->model), "model_requested", field(r->model_requested), "model_served",
                    field(r->model_served), "input_tokens", (json_int_t)r->input_tokens,
                    "output_tokens", (json_int_t)r->output_tokens, "cached_tokens",
                    (json_int_t)r->cached_tokens, "cost_usd", r->cost_usd, "latency_ms",
                    (json_int_t)r->latency_ms, "status", field(r->status), "redactions",
-                   (json_int_t)r->redactions, "review", field(r->review));
+                   (json_int_t)r->redactions, "review", field(r->review), "attempts",
+                   r->attempts > 0 ? r->attempts : 1);
 }
 
 int qr_ledger_append(qr_ledger *l, const qr_ledger_record *r, qr_err *e) {

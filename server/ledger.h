@@ -46,6 +46,7 @@ typedef struct qr_ledger_record {
   const char *status;          /* "ok" or the provider's reason ("http_429", "timeout", …) */
   long redactions;             /* secrets redacted from what was sent */
   const char *review;          /* shared by the calls of one review (qr_ledger_review_id) */
+  int attempts;                /* HTTP attempts the call took (retries included); 0 counts as 1 */
 } qr_ledger_record;
 
 /* The default file ($XDG_STATE_HOME or ~/.local/state, then quorum/ledger.jsonl). *out is new

@@ -56,6 +56,7 @@ typedef struct call_slot {
   struct qr_provider_call *call; /* NULL once finished */
   uint64_t t_start;
   bool ok;              /* the answer was parsed: this pass saw the chunk's files */
+  int found;            /* findings of that answer kept by validation */
   double estimate;      /* budget held for the call */
   char key[QR_CACHE_KEY_SIZE]; /* cache key, "" without a cache */
 } call_slot;
@@ -172,8 +173,8 @@ static void pass_add_usage(pass_state *ps, const qr_completion *c) {
 }
 
 /* Validates a pass's findings and moves the placeable ones into r->found (l is emptied),
- * counting on the pass what it found and what was dropped. */
-static void accept_findings(qr_review *r, pass_state *ps, qr_finding_list *l, int skipped) {
+ * counting on the pass what it found and what was dropped. Returns how many it kept. */
+static int accept_findings(qr_review *r, pass_state *ps, qr_finding_list *l, int skipped) {
   int pass = (int)(ps - r->passes);
   for (size_t i = 0; i < l->n; i++)
     for (size_t k = 0; k < l->items[i].n_sources; k++) l->items[i].sources[k].pass = pass;
@@ -187,12 +188,15 @@ static void accept_findings(qr_review *r, pass_state *ps, qr_finding_list *l, in
   for (size_t i = 0; i < l->n; i++)
     if (qr_finding_list_push(&r->found, &l->items[i])) pass_fail(ps, QR_E_NOMEM, NULL, NULL);
   for (size_t i = 0; i < l->n; i++) qr_finding_clear(&l->items[i]);
+  int kept = (int)l->n;
   l->n = 0;
+  return kept;
 }
 
-/* Parses and validates one request's answer into r->found, counting on its pass. */
-static bool take_answer(qr_review *r, const qr_plan_request *req, pass_state *ps,
-                        const qr_completion *c) {
+/* Parses and validates one request's answer into r->found, counting on its pass. Marks the
+ * slot as having read its chunk (ok) and how many findings it kept. */
+static bool take_answer(qr_review *r, call_slot *slot, pass_state *ps, const qr_completion *c) {
+  const qr_plan_request *req = &r->plan->requests[slot->request];
   const qr_config_pass *cp = &r->cfg->passes[req->pass];
   qr_finding_list l;
   qr_finding_list_init(&l);
@@ -205,9 +209,9 @@ static bool take_answer(qr_review *r, const qr_plan_request *req, pass_state *ps
     qr_finding_list_free(&l);
     return false;
   }
-  accept_findings(r, ps, &l, skipped);
+  slot->found = accept_findings(r, ps, &l, skipped);
   qr_finding_list_free(&l);
-  return true;
+  return slot->ok = true;
 }
 
 static void report_progress(qr_review *r) {
@@ -229,7 +233,8 @@ static void ledger_call(qr_review *r, const char *role, const char *strategy,
       .model_served = c ? c->model_served : NULL, .input_tokens = c ? c->input_tokens : 0,
       .output_tokens = c ? c->output_tokens : 0, .cached_tokens = c ? c->cached_tokens : 0,
       .cost_usd = c ? c->cost_usd : 0, .latency_ms = (long)(qr_now_ms() - t_start),
-      .status = status, .redactions = redactions, .review = r->review_id};
+      .status = status, .redactions = redactions, .review = r->review_id,
+      .attempts = c ? c->attempts : 0};
   qr_err e = {0};
   if (qr_ledger_append(r->ledger, &rec, &e)) QR_WARN("ledger: %s", e.msg);
 }
@@ -291,7 +296,7 @@ static void on_call_done(int status, const char *reason, const char *message, qr
   ledger_call(r, "pass", cp->strategy, cp->m, c, status ? reason : "ok", slot->t_start,
               chunk_redactions(r, req));
   if (status) pass_fail(ps, status, reason, message);
-  else if ((slot->ok = take_answer(r, req, ps, c))) cache_put(r, slot->key, c);
+  else if (take_answer(r, slot, ps, c)) cache_put(r, slot->key, c);
   QR_INFO("pass %d (%s × %s) request %zu: %s", req->pass, ps->model, ps->strategy,
           slot->request, status ? reason : "ok");
   r->in_flight--;
@@ -317,7 +322,7 @@ static bool answer_from_cache(qr_review *r, size_t i) {
   qr_free(instructions);
   if (!cache_get(r, slot->key, &entry, &c)) return false;
   pass_state *ps = &r->passes[req->pass];
-  slot->ok = take_answer(r, req, ps, &c);
+  take_answer(r, slot, ps, &c);
   qr_cache_entry_clear(&entry);
   ps->cached++;
   ps->finished++;
@@ -726,13 +731,29 @@ static qr_judge_coverage *coverage(const qr_review *r) {
     qr_free(seen);
     return NULL;
   }
+  /* A pass that answered "no issues" where others found an error is not counted as agreeing
+   * that the code is fine (a prompt-injected or lazy pass must not dilute real agreement). */
+  bool *has_error = qr_calloc(nf, sizeof *has_error);
+  if (!has_error) {
+    qr_free(cov);
+    qr_free(seen);
+    return NULL;
+  }
+  for (size_t i = 0; i < r->found.n; i++)
+    for (size_t f = 0; f < nf; f++)
+      if (r->found.items[i].severity == QR_SEV_ERROR &&
+          !strcmp(r->found.items[i].file, r->snap->files[f].path))
+        has_error[f] = true;
   for (size_t i = 0; i < r->plan->n_requests; i++) {
     const qr_plan_request *req = &r->plan->requests[i];
     const qr_context_chunk *ch = &r->ctx->chunks[req->chunk];
     for (size_t k = 0; r->slots[i].ok && k < ch->n_files; k++)
       for (size_t f = 0; f < nf; f++)
-        if (!strcmp(ch->files[k], r->snap->files[f].path)) seen[f * np + (size_t)req->pass] = true;
+        if (!strcmp(ch->files[k], r->snap->files[f].path) &&
+            !(r->slots[i].found == 0 && has_error[f]))
+          seen[f * np + (size_t)req->pass] = true;
   }
+  qr_free(has_error);
   for (size_t p = 0; p < np; p++) {
     const pass_state *ps = &r->passes[p];
     if (!ps->local || strcmp(ps->status, "ok")) continue;

@@ -77,7 +77,8 @@ TEST(ledger_append_creates_private_file_and_reads_back) {
   ASSERT_EQ(json_integer_value(json_object_get(first, "redactions")), 2);
   ASSERT_EQ(json_integer_value(json_object_get(first, "cached_tokens")), 1);
   ASSERT(json_real_value(json_object_get(first, "cost_usd")) == 0.25);
-  ASSERT_EQ(json_object_size(first), 14); /* exactly the documented fields */
+  ASSERT_EQ(json_integer_value(json_object_get(first, "attempts")), 1); /* 0 counts as one */
+  ASSERT_EQ(json_object_size(first), 15); /* exactly the documented fields */
   ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(q, 1), "role")), "judge");
   json_decref(q);
   qr_free(text);
