@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "findings.h"
+#include "languages.h"
 #include "tools.h"
 
 #define CONFIG_MAX_BYTES (4u << 20)
@@ -356,22 +357,96 @@ static int parse_models(parser *p, json_t *root, qr_config *c) {
   return 0;
 }
 
-/* {"tool": NAME}: a built-in analyzer, alone (it has no model or strategy). */
+/* A NULL-terminated copy of the non-empty strings of array `key` (at least `min` of them) in
+ * *out; absent leaves *out NULL. */
+static int get_strings(parser *p, json_t *obj, const char *base, const char *key, size_t min,
+                       char ***out, size_t *n) {
+  char kp[KEYPATH_LEN];
+  join(kp, base, key);
+  json_t *a = json_object_get(obj, key);
+  if (!a) return 0;
+  if (!json_is_array(a) || json_array_size(a) < min)
+    return fail(p, kp, "expected a%s array of strings", min ? " non-empty" : "n");
+  if (!(*out = qr_calloc(json_array_size(a) + 1, sizeof **out))) return nomem(p);
+  size_t i;
+  json_t *v;
+  json_array_foreach(a, i, v) {
+    char ip[KEYPATH_LEN];
+    snprintf(ip, sizeof ip, "%.200s[%zu]", kp, i);
+    if (!json_is_string(v) || !json_string_length(v))
+      return fail(p, ip, "expected a non-empty string");
+    if (!((*out)[i] = qr_strdup(json_string_value(v)))) return nomem(p);
+    *n = i + 1;
+  }
+  return 0;
+}
+
+static void free_strings(char **v, size_t n) {
+  for (size_t i = 0; i < n; i++) qr_free(v[i]);
+  qr_free(v);
+}
+
+/* The generic part of a tool pass: "command" (argv, no shell), "format", "languages" (grammar
+ * names, canonical after this). Defines the tool in tools.c so the engine can run it by name. */
+static int parse_generic_tool(parser *p, json_t *v, const char *base, const char *name) {
+  char kp[KEYPATH_LEN], *format = NULL, **cmd = NULL, **langs = NULL;
+  size_t n_cmd = 0, n_langs = 0;
+  qr_tool_format fmt = QR_TOOL_FORMAT_NONE;
+  int rc = get_strings(p, v, base, "command", 1, &cmd, &n_cmd);
+  if (!rc) rc = get_string(p, v, base, "format", true, &format);
+  if (!rc && !(fmt = qr_tool_format_parse(format))) {
+    join(kp, base, "format");
+    rc = fail(p, kp, "expected \"sarif\" or \"gcc\"");
+  }
+  if (!rc) rc = get_strings(p, v, base, "languages", 0, &langs, &n_langs);
+  for (size_t i = 0; !rc && i < n_langs; i++) {
+    const qr_language *l = qr_language_by_name(langs[i]);
+    char lp[KEYPATH_LEN];
+    snprintf(lp, sizeof lp, "%.200s.languages[%zu]", base, i);
+    if (!l) {
+      rc = fail(p, lp, "unknown language \"%s\"", langs[i]);
+      break;
+    }
+    char *canonical = qr_strdup(l->name); /* "javascriptreact" → "javascript" */
+    if (!canonical) rc = nomem(p);
+    qr_free(langs[i]);
+    langs[i] = canonical;
+  }
+  qr_err te = {0};
+  if (!rc && qr_tool_define(name, (const char *const *)cmd, n_cmd, fmt,
+                            (const char *const *)langs, n_langs, &te))
+    rc = te.code == QR_E_NOMEM ? nomem(p) : fail(p, base, "%s", te.msg);
+  qr_free(format);
+  free_strings(cmd, n_cmd);
+  free_strings(langs, n_langs);
+  return rc;
+}
+
+/* {"tool": NAME}: a built-in analyzer, alone (it has no model or strategy); with "command", a
+ * generic tool (any name but a built-in one). */
 static int parse_tool_pass(parser *p, qr_config *c, size_t i, json_t *v, const char *base,
                            qr_config_pass *ps) {
-  static const char *const keys[] = {"tool", NULL};
+  static const char *const keys[] = {"tool", "command", "format", "languages", NULL};
   char kp[KEYPATH_LEN];
+  join(kp, base, "tool");
   int rc = json_object_get(v, "model") || json_object_get(v, "strategy")
                ? fail(p, base, "a tool pass takes no model or strategy")
                : check_object(p, v, base, keys);
   if (!rc) rc = get_string(p, v, base, "tool", true, &ps->tool);
-  if (!rc && !qr_tool_known(ps->tool)) {
-    join(kp, base, "tool");
-    rc = fail(p, kp, "unknown tool \"%s\" (built in: cppcheck, shellcheck, pyflakes)", ps->tool);
-  }
+  if (!rc) rc = check_name(p, kp, ps->tool);
+  bool generic = json_object_get(v, "command") != NULL;
+  if (!rc && generic && qr_tool_known(ps->tool))
+    rc = fail(p, kp, "\"%s\" is a built-in tool; give a tool with a \"command\" another name",
+              ps->tool);
+  else if (!rc && !generic && (json_object_get(v, "format") || json_object_get(v, "languages")))
+    rc = fail(p, base, "\"format\" and \"languages\" go with \"command\"");
+  else if (!rc && !generic && !qr_tool_known(ps->tool))
+    rc = fail(p, kp, "unknown tool \"%s\" (built in: cppcheck, shellcheck, pyflakes; any other "
+                     "needs \"command\")", ps->tool);
   for (size_t j = 0; !rc && j < i; j++)
     if (c->passes[j].tool && !strcmp(c->passes[j].tool, ps->tool))
       rc = fail(p, base, "same tool as passes[%zu]", j);
+  if (!rc && generic) rc = parse_generic_tool(p, v, base, ps->tool);
   return rc;
 }
 

@@ -47,13 +47,16 @@ typedef struct qr_config_strategy {
 } qr_config_strategy;
 
 /* A pass is a model × strategy, or a local analyzer (`{"tool": "cppcheck"}`): then tool is set
- * and model, strategy, m and s are NULL. */
+ * and model, strategy, m and s are NULL. A tool that is not built in is a generic one,
+ * `{"tool": NAME, "command": [argv…], "format": "sarif" | "gcc", "languages": [grammar…]}`
+ * ("languages" optional: every changed file); parsing defines it in tools.c (qr_tool_define),
+ * where the engine finds it by name. */
 typedef struct qr_config_pass {
   char *model;    /* model alias; owned; NULL for a tool pass */
   char *strategy; /* strategy name; owned; NULL for a tool pass */
   const qr_config_model *m;    /* resolved; borrowed */
   const qr_config_strategy *s; /* resolved; borrowed */
-  char *tool;     /* a built-in analyzer adapter (see tools.h); owned; NULL for a model pass */
+  char *tool;     /* an analyzer, built in or generic (see tools.h); owned; NULL for a model pass */
   bool first_wave; /* plan.mode "adaptive": its model is in plan.first_wave (sent first) */
 } qr_config_pass;
 
@@ -117,7 +120,7 @@ typedef struct qr_config {
 
 /* Parses and validates a JSON text. Built-in strategies are always present; a user strategy
  * with the same name overrides its instructions. Every pass must name a known model and
- * strategy (or a built-in tool); every model a known provider. *out is new; free with qr_config_free. */
+ * strategy (or a tool); every model a known provider. *out is new; free with qr_config_free. */
 int qr_config_parse(const char *json, size_t len, const char *origin, qr_config **out, qr_err *e);
 /* Loads from `path`, or when NULL from $QUORUM_CONFIG / the XDG location. A missing default
  * file gives a config with no passes (not an error); a missing explicit file is an error. */

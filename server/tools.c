@@ -1,5 +1,6 @@
-/* tools.c — analyzer passes (see tools.h): the adapter table, spawning a tool on libuv with
- * a scrubbed environment, a timeout and capped output, and the output parsers.
+/* tools.c — analyzer passes (see tools.h): the adapter table and the generic tools defined by
+ * the config, spawning a tool on libuv with a scrubbed environment, a timeout and capped
+ * output, and the output parsers.
  *
  * Why pyflakes for Python: it reports only likely errors (undefined names, unused imports,
  * redefinitions, syntax errors), never style, so its findings are high precision and agree
@@ -25,58 +26,166 @@
 /* --- adapters ---------------------------------------------------------------------------- */
 
 typedef struct adapter adapter;
-/* Parses a tool's stdout/stderr into findings for `files`; appends to l. */
-typedef int (*parse_fn)(const char *out, size_t out_len, const char *err, size_t err_len,
-                        const char *const *files, size_t n_files, qr_finding_list *l, qr_err *e);
+/* Parses the stdout/stderr of tool `tool` into findings for `files`; appends to l. */
+typedef int (*parse_fn)(const char *tool, const char *out, size_t out_len, const char *err,
+                        size_t err_len, const char *const *files, size_t n_files,
+                        qr_finding_list *l, qr_err *e);
 
 struct adapter {
   const char *name;
-  const char *exes[3];       /* executables tried on PATH, in order; NULL-terminated */
-  const char *langs[3];      /* grammar names whose files it checks; NULL-terminated */
-  const char *args[5];       /* arguments before the files; NULL-terminated */
+  const char *const *exes;   /* executables tried, in order; NULL-terminated */
+  const char *const *langs;  /* grammar names whose files it checks; NULL-terminated; NULL: all */
+  const char *const *args;   /* arguments before the files; NULL-terminated */
   int max_ok_exit;           /* exit statuses above this mean the tool itself failed */
   parse_fn parse;
 };
 
-static int parse_cppcheck(const char *, size_t, const char *, size_t, const char *const *, size_t,
-                          qr_finding_list *, qr_err *);
-static int parse_shellcheck(const char *, size_t, const char *, size_t, const char *const *,
-                            size_t, qr_finding_list *, qr_err *);
-static int parse_pyflakes(const char *, size_t, const char *, size_t, const char *const *, size_t,
-                          qr_finding_list *, qr_err *);
+#define STRV(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+static int parse_cppcheck(const char *, const char *, size_t, const char *, size_t,
+                          const char *const *, size_t, qr_finding_list *, qr_err *);
+static int parse_shellcheck(const char *, const char *, size_t, const char *, size_t,
+                            const char *const *, size_t, qr_finding_list *, qr_err *);
+static int parse_pyflakes(const char *, const char *, size_t, const char *, size_t,
+                          const char *const *, size_t, qr_finding_list *, qr_err *);
+static int parse_sarif(const char *, const char *, size_t, const char *, size_t,
+                       const char *const *, size_t, qr_finding_list *, qr_err *);
+static int parse_gcc(const char *, const char *, size_t, const char *, size_t,
+                     const char *const *, size_t, qr_finding_list *, qr_err *);
 
 static const adapter adapters[] = {
     /* The template puts everything on one line in a fixed order; cppcheck writes to stderr and
      * exits 0 whatever it finds. */
-    {"cppcheck", {"cppcheck", NULL}, {"c", "cpp", NULL},
-     {"--quiet", "--enable=warning,style,performance,portability",
-      "--template={file}:{line}:{column}:{severity}:{id}:{message}", NULL},
+    {"cppcheck", STRV("cppcheck"), STRV("c", "cpp"),
+     STRV("--quiet", "--enable=warning,style,performance,portability",
+          "--template={file}:{line}:{column}:{severity}:{id}:{message}"),
      0, parse_cppcheck},
     /* json1 carries line ranges and codes; exit 1 means "found something". */
-    {"shellcheck", {"shellcheck", NULL}, {"bash", NULL}, {"--format=json1", NULL}, 1,
-     parse_shellcheck},
+    {"shellcheck", STRV("shellcheck"), STRV("bash"), STRV("--format=json1"), 1, parse_shellcheck},
     /* Debian names it pyflakes3; exit 1 means "found something". */
-    {"pyflakes", {"pyflakes3", "pyflakes", NULL}, {"python", NULL}, {NULL}, 1, parse_pyflakes},
+    {"pyflakes", STRV("pyflakes3", "pyflakes"), STRV("python"), (const char *const[]){NULL}, 1,
+     parse_pyflakes},
 };
 
-static const adapter *find_adapter(const char *name) {
+static const adapter *find_builtin(const char *name) {
   for (size_t i = 0; name && i < QR_ARRAY_LEN(adapters); i++)
     if (!strcmp(adapters[i].name, name)) return &adapters[i];
   return NULL;
 }
 
-bool qr_tool_known(const char *name) { return find_adapter(name) != NULL; }
+bool qr_tool_known(const char *name) { return find_builtin(name) != NULL; }
 
 const char *qr_tool_name(size_t i) { return i < QR_ARRAY_LEN(adapters) ? adapters[i].name : NULL; }
 
+/* --- generic tools: process-wide definitions by name ------------------------------------- */
+
+/* A defined tool. The registry holds one reference while it is the current definition of its
+ * name, and each run one more, so a redefinition never frees a definition a run still uses. */
+typedef struct generic {
+  adapter a;            /* its arrays point into the owned strings below */
+  const char *exe[2];   /* argv[0], NULL */
+  char **argv;          /* owned, NULL-terminated */
+  char **langs;         /* owned, NULL-terminated; NULL: every file */
+  int refs;
+  struct generic *next;
+} generic;
+
+static generic *defined; /* current definitions; the loop is single-threaded */
+
+static void free_strv(char **v) {
+  for (size_t i = 0; v && v[i]; i++) qr_free(v[i]);
+  qr_free(v);
+}
+
+static void generic_release(generic *g) {
+  if (!g || --g->refs > 0) return;
+  qr_free((char *)g->a.name);
+  free_strv(g->argv);
+  free_strv(g->langs);
+  qr_free(g);
+}
+
+/* A new NULL-terminated copy of v[0..n). */
+static char **strv_dup(const char *const *v, size_t n) {
+  char **out = qr_calloc(n + 1, sizeof *out);
+  for (size_t i = 0; out && i < n; i++)
+    if (!(out[i] = qr_strdup(v[i]))) {
+      free_strv(out);
+      return NULL;
+    }
+  return out;
+}
+
+qr_tool_format qr_tool_format_parse(const char *s) {
+  return !s ? QR_TOOL_FORMAT_NONE
+       : !strcmp(s, "sarif") ? QR_TOOL_FORMAT_SARIF
+       : !strcmp(s, "gcc") ? QR_TOOL_FORMAT_GCC : QR_TOOL_FORMAT_NONE;
+}
+
+int qr_tool_define(const char *name, const char *const *command, size_t n_command,
+                   qr_tool_format format, const char *const *languages, size_t n_languages,
+                   qr_err *e) {
+  if (!name || !*name || !command || !n_command || !*command[0] ||
+      (format != QR_TOOL_FORMAT_SARIF && format != QR_TOOL_FORMAT_GCC) ||
+      (n_languages && !languages))
+    return qr_err_set(e, QR_E_INVAL, "qr_tool_define: invalid argument");
+  if (find_builtin(name)) return qr_err_set(e, QR_E_INVAL, "%s is a built-in tool", name);
+  generic *g = qr_calloc(1, sizeof *g);
+  if (!g) return qr_err_set(e, QR_E_NOMEM, "out of memory");
+  g->a.name = qr_strdup(name);
+  g->argv = strv_dup(command, n_command);
+  g->langs = n_languages ? strv_dup(languages, n_languages) : NULL;
+  g->refs = 1;
+  if (!g->a.name || !g->argv || (n_languages && !g->langs)) {
+    generic_release(g);
+    return qr_err_set(e, QR_E_NOMEM, "out of memory");
+  }
+  g->exe[0] = g->argv[0];
+  g->a.exes = g->exe;
+  g->a.args = (const char *const *)g->argv + 1;
+  g->a.langs = (const char *const *)g->langs;
+  g->a.max_ok_exit = 1; /* linters commonly exit 1 when they found something */
+  g->a.parse = format == QR_TOOL_FORMAT_SARIF ? parse_sarif : parse_gcc;
+  for (generic **p = &defined; *p; p = &(*p)->next)
+    if (!strcmp((*p)->a.name, name)) { /* replaced: runs in progress keep their reference */
+      generic *old = *p;
+      *p = old->next;
+      generic_release(old);
+      break;
+    }
+  g->next = defined;
+  defined = g;
+  return 0;
+}
+
+static generic *find_generic(const char *name) {
+  for (generic *g = defined; name && g; g = g->next)
+    if (!strcmp(g->a.name, name)) return g;
+  return NULL;
+}
+
+/* A built-in adapter or the current definition of `name`; *g is set for a defined one. */
+static const adapter *find_adapter(const char *name, generic **g) {
+  const adapter *a = find_builtin(name);
+  generic *d = a ? NULL : find_generic(name);
+  if (g) *g = d;
+  return a ? a : d ? &d->a : NULL;
+}
+
 static bool adapter_covers(const adapter *a, const qr_language *lang) {
+  if (a && !a->langs) return true;
   for (size_t k = 0; a && lang && a->langs[k]; k++)
     if (!strcmp(a->langs[k], lang->name)) return true;
   return false;
 }
 
 bool qr_tool_covers(const char *name, const qr_language *lang) {
-  return adapter_covers(find_adapter(name), lang);
+  return adapter_covers(find_adapter(name, NULL), lang);
+}
+
+static bool is_executable(const char *path) {
+  struct stat st;
+  return !stat(path, &st) && S_ISREG(st.st_mode) && !access(path, X_OK);
 }
 
 /* The full path of `exe` on $PATH (new string), or NULL. */
@@ -85,23 +194,35 @@ static char *which(const char *exe) {
   for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
     size_t n = strcspn(p, ":");
     char *full = n ? qr_asprintf("%.*s/%s", (int)n, p, exe) : NULL;
-    struct stat st;
-    if (full && !stat(full, &st) && S_ISREG(st.st_mode) && !access(full, X_OK)) return full;
+    if (full && is_executable(full)) return full;
     qr_free(full);
     p += n + (p[n] == ':');
   }
   return NULL;
 }
 
-static char *adapter_exe(const adapter *a) {
+/* The adapter's executable (new string) or NULL: a name is looked up on PATH, a path with a
+ * '/' taken as is, a relative one from `root` (the folder the tool runs in). */
+static char *adapter_exe(const adapter *a, const char *root) {
   char *full = NULL;
-  for (size_t i = 0; a->exes[i] && !full; i++) full = which(a->exes[i]);
+  for (size_t i = 0; a->exes[i] && !full; i++) {
+    const char *x = a->exes[i];
+    if (!strchr(x, '/')) {
+      full = which(x);
+      continue;
+    }
+    full = x[0] == '/' ? qr_strdup(x) : qr_asprintf("%s/%s", root ? root : ".", x);
+    if (full && !is_executable(full)) {
+      qr_free(full);
+      full = NULL;
+    }
+  }
   return full;
 }
 
 bool qr_tool_available(const char *name) {
-  const adapter *a = find_adapter(name);
-  char *full = a ? adapter_exe(a) : NULL;
+  const adapter *a = find_adapter(name, NULL);
+  char *full = a ? adapter_exe(a, NULL) : NULL;
   qr_free(full);
   return full != NULL;
 }
@@ -176,6 +297,7 @@ static int each_line(const char *text, size_t len, int (*fn)(const char *, size_
 }
 
 typedef struct line_ctx {
+  const char *tool;
   const char *const *files;
   size_t n_files;
   qr_finding_list *l;
@@ -218,9 +340,10 @@ static int cppcheck_line(const char *line, size_t len, void *arg) {
   return add_finding(c->l, "cppcheck", c->files[fi], ln, ln, s, cat, msg, strlen(msg));
 }
 
-static int parse_cppcheck(const char *out, size_t out_len, const char *err, size_t err_len,
-                          const char *const *files, size_t n_files, qr_finding_list *l, qr_err *e) {
-  line_ctx c = {files, n_files, l};
+static int parse_cppcheck(const char *tool, const char *out, size_t out_len, const char *err,
+                          size_t err_len, const char *const *files, size_t n_files,
+                          qr_finding_list *l, qr_err *e) {
+  line_ctx c = {tool, files, n_files, l};
   int rc = each_line(err, err_len, cppcheck_line, &c);
   return rc ? qr_err_set(e, rc, "out of memory parsing cppcheck output") : 0;
 }
@@ -247,9 +370,10 @@ static int pyflakes_line(const char *line, size_t len, void *arg) {
                      "correctness", p, n);
 }
 
-static int parse_pyflakes(const char *out, size_t out_len, const char *err, size_t err_len,
-                          const char *const *files, size_t n_files, qr_finding_list *l, qr_err *e) {
-  line_ctx c = {files, n_files, l};
+static int parse_pyflakes(const char *tool, const char *out, size_t out_len, const char *err,
+                          size_t err_len, const char *const *files, size_t n_files,
+                          qr_finding_list *l, qr_err *e) {
+  line_ctx c = {tool, files, n_files, l};
   int rc = each_line(out, out_len, pyflakes_line, &c);
   if (!rc) rc = each_line(err, err_len, pyflakes_line, &c);
   return rc ? qr_err_set(e, rc, "out of memory parsing pyflakes output") : 0;
@@ -264,9 +388,9 @@ static int file_index(const char *path, const char *const *files, size_t n) {
 }
 
 /* {"comments":[{"file","line","endLine","level","code","message",…}]} */
-static int parse_shellcheck(const char *out, size_t out_len, const char *err, size_t err_len,
-                            const char *const *files, size_t n_files, qr_finding_list *l,
-                            qr_err *e) {
+static int parse_shellcheck(const char *tool, const char *out, size_t out_len, const char *err,
+                            size_t err_len, const char *const *files, size_t n_files,
+                            qr_finding_list *l, qr_err *e) {
   if (!out_len) return 0;
   json_error_t je;
   json_t *root = json_loadb(out, out_len, 0, &je);
@@ -300,14 +424,136 @@ static int parse_shellcheck(const char *out, size_t out_len, const char *err, si
   return rc ? qr_err_set(e, rc, "out of memory parsing shellcheck output") : 0;
 }
 
+/* --- generic formats ---------------------------------------------------------------------- */
+
+#define MAX_URI 4096
+
+static int hex_digit(char c) {
+  return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+       : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* The index in files of a SARIF artifact URI, or -1: percent escapes are decoded, "file://"
+ * dropped, and an absolute path matches the file it ends with ("/…/root/a.py" → "a.py"). */
+static int uri_index(const char *uri, const char *const *files, size_t n) {
+  char path[MAX_URI];
+  size_t k = 0;
+  if (!strncmp(uri, "file://", 7)) uri += 7;
+  for (const char *p = uri; *p && k + 1 < sizeof path; p++) {
+    int hi = *p == '%' ? hex_digit(p[1]) : -1, lo = hi >= 0 ? hex_digit(p[2]) : -1;
+    if (lo >= 0 && (hi || lo)) { /* "%00" stays as written */
+      path[k++] = (char)(hi * 16 + lo);
+      p += 2;
+    } else {
+      path[k++] = *p;
+    }
+  }
+  path[k] = '\0';
+  if (path[0] != '/') return file_index(path, files, n);
+  for (size_t i = 0; i < n; i++) {
+    size_t pl = k, fl = strlen(files[i]);
+    if (fl < pl && path[pl - fl - 1] == '/' && !strcmp(path + pl - fl, files[i])) return (int)i;
+  }
+  return -1;
+}
+
+static qr_severity sarif_severity(const char *level) {
+  if (!level || !strcmp(level, "warning")) return QR_SEV_WARNING; /* SARIF's default level */
+  return !strcmp(level, "error") ? QR_SEV_ERROR
+       : !strcmp(level, "note")  ? QR_SEV_INFO
+                                 : QR_SEV_HINT;
+}
+
+/* One runs[].results[] entry; its first location is the finding's place. */
+static int sarif_result(const char *tool, json_t *res, const char *const *files, size_t n,
+                        qr_finding_list *l) {
+  const char *rule = json_string_value(json_object_get(res, "ruleId"));
+  const char *msg = json_string_value(json_object_get(json_object_get(res, "message"), "text"));
+  json_t *loc = json_array_get(json_object_get(res, "locations"), 0);
+  json_t *phys = json_object_get(loc, "physicalLocation");
+  const char *uri =
+      json_string_value(json_object_get(json_object_get(phys, "artifactLocation"), "uri"));
+  json_t *region = json_object_get(phys, "region");
+  json_int_t line = json_integer_value(json_object_get(region, "startLine"));
+  json_int_t end = json_integer_value(json_object_get(region, "endLine"));
+  int fi = uri ? uri_index(uri, files, n) : -1;
+  if (fi < 0 || !msg || line < 1 || line > 100000000 || end > 100000000) return 0;
+  char text[MAX_MESSAGE + 64];
+  int tl = snprintf(text, sizeof text, "%.*s", MAX_MESSAGE, msg);
+  if (rule) snprintf(text + tl, sizeof text - (size_t)tl, " (%.48s)", rule);
+  return add_finding(l, tool, files[fi], (int)line, (int)end,
+                     sarif_severity(json_string_value(json_object_get(res, "level"))),
+                     "correctness", text, strlen(text));
+}
+
+/* SARIF 2.1.0 on stdout: {"runs": [{"results": [...]}, ...]}. Empty output: no findings. */
+static int parse_sarif(const char *tool, const char *out, size_t out_len, const char *err,
+                       size_t err_len, const char *const *files, size_t n_files,
+                       qr_finding_list *l, qr_err *e) {
+  if (!out_len) return 0;
+  json_error_t je;
+  json_t *root = json_loadb(out, out_len, 0, &je);
+  json_t *runs = json_object_get(root, "runs");
+  if (!json_is_array(runs)) {
+    json_decref(root);
+    return qr_err_set(e, QR_E_PARSE, "%s: expected SARIF, an object with a runs array (%s)", tool,
+                      root ? "no runs array" : je.text);
+  }
+  size_t i, k;
+  json_t *run, *res;
+  int rc = 0;
+  json_array_foreach(runs, i, run) {
+    json_array_foreach(json_object_get(run, "results"), k, res) {
+      if ((rc = sarif_result(tool, res, files, n_files, l))) break;
+    }
+    if (rc) break;
+  }
+  json_decref(root);
+  return rc ? qr_err_set(e, rc, "out of memory parsing %s output", tool) : 0;
+}
+
+/* "file:line:col: [error:|warning:|note:] message" or "file:line: …"; other lines are skipped. */
+static int gcc_line(const char *line, size_t len, void *arg) {
+  static const struct {
+    const char *word;
+    qr_severity sev;
+  } words[] = {{"fatal error:", QR_SEV_ERROR}, {"error:", QR_SEV_ERROR},
+               {"warning:", QR_SEV_WARNING}, {"note:", QR_SEV_INFO}};
+  line_ctx *c = arg;
+  const char *p, *end = line + len;
+  int ln, fi = match_file(line, len, c->files, c->n_files, &p);
+  if (fi < 0 || !read_location(&p, end, &ln)) return 0;
+  qr_severity sev = QR_SEV_WARNING;
+  for (size_t i = 0; i < QR_ARRAY_LEN(words); i++) {
+    size_t wl = strlen(words[i].word);
+    if ((size_t)(end - p) >= wl && !memcmp(p, words[i].word, wl)) {
+      sev = words[i].sev;
+      for (p += wl; p < end && *p == ' ';) p++;
+      break;
+    }
+  }
+  if (p == end) return 0;
+  return add_finding(c->l, c->tool, c->files[fi], ln, ln, sev, "correctness", p, (size_t)(end - p));
+}
+
+/* Compilers write diagnostics to stderr, most linters to stdout: both are read. */
+static int parse_gcc(const char *tool, const char *out, size_t out_len, const char *err,
+                     size_t err_len, const char *const *files, size_t n_files, qr_finding_list *l,
+                     qr_err *e) {
+  line_ctx c = {tool, files, n_files, l};
+  int rc = each_line(out, out_len, gcc_line, &c);
+  if (!rc) rc = each_line(err, err_len, gcc_line, &c);
+  return rc ? qr_err_set(e, rc, "out of memory parsing %s output", tool) : 0;
+}
+
 int qr_tool_parse(const char *name, const char *out_text, size_t out_len, const char *err_text,
                   size_t err_len, const char *const *files, size_t n_files,
                   qr_finding_list *out, qr_err *e) {
-  const adapter *a = find_adapter(name);
+  const adapter *a = find_adapter(name, NULL);
   if (!a) return qr_err_set(e, QR_E_INVAL, "unknown tool \"%s\"", name ? name : "(null)");
   if (!out || (!out_text && out_len) || (!err_text && err_len))
     return qr_err_set(e, QR_E_INVAL, "qr_tool_parse: NULL argument");
-  return a->parse(out_text ? out_text : "", out_len, err_text ? err_text : "", err_len, files,
+  return a->parse(a->name, out_text ? out_text : "", out_len, err_text ? err_text : "", err_len, files,
                   n_files, out, e);
 }
 
@@ -315,6 +561,7 @@ int qr_tool_parse(const char *name, const char *out_text, size_t out_len, const 
 
 struct qr_tool_run {
   const adapter *a;
+  generic *g;    /* the definition of a generic tool (a reference), else NULL */
   qr_tool_done_cb cb;
   void *data;
   uv_process_t proc;
@@ -333,6 +580,7 @@ struct qr_tool_run {
 };
 
 static void run_free(qr_tool_run *r) {
+  generic_release(r->g);
   for (size_t i = 0; i < r->n_files; i++) qr_free(r->files[i]);
   qr_free(r->files);
   qr_buf_free(&r->obuf);
@@ -380,7 +628,7 @@ static void finish(qr_tool_run *r) {
              (long long)r->exit_status, line);
   } else if (!status && r->spawned) {
     qr_err e = {0};
-    status = r->a->parse(r->obuf.data ? r->obuf.data : "", r->obuf.len,
+    status = r->a->parse(r->a->name, r->obuf.data ? r->obuf.data : "", r->obuf.len,
                          r->ebuf.data ? r->ebuf.data : "", r->ebuf.len,
                          (const char *const *)r->files, r->n_files, &l, &e);
     if (status) snprintf(r->reason, sizeof r->reason, "%.200s", e.msg);
@@ -481,11 +729,6 @@ static char **build_argv(const qr_tool_run *r, const char *exe) {
   return NULL;
 }
 
-static void free_strv(char **v) {
-  for (size_t i = 0; v && v[i]; i++) qr_free(v[i]);
-  qr_free(v);
-}
-
 /* PATH, HOME and LANG only: nothing that could carry a secret (…_KEY, …_TOKEN, credentials
  * helpers) or route traffic (proxies) reaches a tool. */
 static char **scrubbed_env(void) {
@@ -538,16 +781,20 @@ int qr_tool_start(uv_loop_t *loop, const char *name, const qr_diff *d, const qr_
                   qr_tool_run **out, qr_err *e) {
   if (!loop || !d || !s || !root || !cb || !out || timeout_ms < 1)
     return qr_err_set(e, QR_E_INVAL, "qr_tool_start: invalid argument");
-  const adapter *a = find_adapter(name);
+  generic *g;
+  const adapter *a = find_adapter(name, &g);
   if (!a) return qr_err_set(e, QR_E_INVAL, "unknown tool \"%s\"", name ? name : "(null)");
-  char *exe = adapter_exe(a);
+  char *exe = adapter_exe(a, root);
+  if (!exe && g)
+    return qr_err_set(e, QR_E_NOTFOUND, "%s: not installed (%s not found)", a->name, a->exes[0]);
   if (!exe) return qr_err_set(e, QR_E_NOTFOUND, "%s: not installed", a->name);
   qr_tool_run *r = qr_calloc(1, sizeof *r);
   if (!r) {
     qr_free(exe);
     return qr_err_set(e, QR_E_NOMEM, "out of memory");
   }
-  *r = (qr_tool_run){.a = a, .cb = cb, .data = data};
+  *r = (qr_tool_run){.a = a, .g = g, .cb = cb, .data = data};
+  if (g) g->refs++;
   qr_buf_init(&r->obuf, QR_TOOL_MAX_OUTPUT);
   qr_buf_init(&r->ebuf, QR_TOOL_MAX_OUTPUT);
   uv_timer_init(loop, &r->timer);

@@ -14,7 +14,16 @@
  *   pyflakes   syntax errors and undefined names → error; unused imports/variables and
  *              redefinitions of unused names → info; everything else → warning.
  * Each finding has one source: model "tool:<name>", strategy "analyzer", pass -1 (the caller
- * sets the pass index). */
+ * sets the pass index).
+ *
+ * Generic tools: any command printing SARIF 2.1.0 (stdout) or "file:line:col: message" /
+ * "file:line: message" lines (stdout and stderr) is defined by name with qr_tool_define (the
+ * config does it for `{"tool": NAME, "command": [...], "format": ..., "languages": [...]}`) and
+ * then runs through the same spawn, environment, timeout and caps as the built-ins, with the
+ * changed files appended to its argv. Exit statuses 0 and 1 ("found something") are success.
+ *   sarif  level error → error; warning (or absent) → warning; note → info; none → hint.
+ *   gcc    a leading "error:" / "fatal error:" → error, "warning:" → warning, "note:" → info;
+ *          no such word → warning. */
 #ifndef QR_TOOLS_H
 #define QR_TOOLS_H
 
@@ -42,18 +51,36 @@ typedef struct qr_tool_run qr_tool_run;
 typedef void (*qr_tool_done_cb)(int status, const char *reason, qr_finding_list *findings,
                                 void *data);
 
+/* Output formats of generic tools. */
+typedef enum { QR_TOOL_FORMAT_NONE = 0, QR_TOOL_FORMAT_SARIF, QR_TOOL_FORMAT_GCC } qr_tool_format;
+
+/* "sarif" / "gcc" → the format; QR_TOOL_FORMAT_NONE for anything else. */
+qr_tool_format qr_tool_format_parse(const char *s);
+
+/* Defines generic tool `name`: argv `command` (n_command >= 1; command[0] is looked up on PATH,
+ * or, when it contains a '/', taken as a path, a relative one from the repository root), its
+ * output `format`, and the grammar names of the files it checks (n_languages == 0: every
+ * changed file). Everything is copied. Definitions are process-wide and by name: a later
+ * definition of the same name replaces the earlier one for runs started afterwards (a run in
+ * progress keeps its own). QR_E_INVAL for a built-in name or an empty name or command. */
+int qr_tool_define(const char *name, const char *const *command, size_t n_command,
+                   qr_tool_format format, const char *const *languages, size_t n_languages,
+                   qr_err *e);
+
 /* The name of built-in adapter i, or NULL past the last one. */
 const char *qr_tool_name(size_t i);
 /* True for the names of the built-in adapters ("cppcheck", "shellcheck", "pyflakes"). */
 bool qr_tool_known(const char *name);
-/* True when tool `name` checks files of language `lang` (NULL: a file without a grammar). */
+/* True when tool `name` (built in or defined) checks files of language `lang` (NULL: a file
+ * without a grammar). */
 struct qr_language;
 bool qr_tool_covers(const char *name, const struct qr_language *lang);
 /* True when the adapter's executable is found on PATH. */
 bool qr_tool_available(const char *name);
 
-/* Starts tool `name` on the changed files of `d` present in `s`, below `root`. Returns
- * QR_E_NOTFOUND ("not installed": the pass is skipped) or QR_E_INVAL (unknown tool) at once,
+/* Starts tool `name` (built in or defined) on the changed files of `d` present in `s`, below `root`. Returns
+ * QR_E_NOTFOUND ("not installed": the executable is not found; the pass is skipped) or
+ * QR_E_INVAL (unknown tool) at once,
  * and then never calls cb. On success *out is the run, valid until cb returns or until
  * qr_tool_cancel. d and s are only read during this call. */
 int qr_tool_start(uv_loop_t *loop, const char *name, const qr_diff *d, const qr_snapshot *s,
@@ -63,7 +90,7 @@ int qr_tool_start(uv_loop_t *loop, const char *name, const qr_diff *d, const qr_
  * handles have closed (the loop must keep running). */
 void qr_tool_cancel(qr_tool_run *r);
 
-/* Parses recorded output of tool `name` (its stdout and stderr) into findings for the files
+/* Parses recorded output of tool `name` (built in or defined; its stdout and stderr) into findings for the files
  * in `files` (the paths as given to the tool; "./" prefixes in the output are ignored), with
  * lines of other files dropped. Appends to `out`. Exposed for tests with recorded output. */
 int qr_tool_parse(const char *name, const char *out_text, size_t out_len, const char *err_text,

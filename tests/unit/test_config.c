@@ -1,13 +1,17 @@
 /* Unit tests for config.c: defaults, strict validation with key paths, resolution, loading
  * order, the built-in strategies and the example configs. */
 #include <dirent.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "findings.h"
+#include "languages.h"
 #include "test.h"
+#include "tools.h"
 
 static qr_config *parse_ok(const char *json) {
   qr_config *c = NULL;
@@ -196,6 +200,7 @@ TEST(config_defaults_presets) {
   unsetenv("OPENROUTER_API_KEY");
   setenv("OPENAI_API_KEY", "sk-test", 1);
   setenv("ANTHROPIC_API_KEY", "sk-ant-test", 1);
+  setenv("QUORUM_OLLAMA_URL", "", 1); /* no Ollama probe: the machine's own must not count */
   qr_config *c = NULL;
   qr_err e = {0};
   ASSERT_OK(qr_config_load(NULL, &c, &e));
@@ -227,6 +232,7 @@ TEST(config_load_order) {
   unsetenv("OPENROUTER_API_KEY");
   unsetenv("OPENAI_API_KEY");
   unsetenv("ANTHROPIC_API_KEY");
+  setenv("QUORUM_OLLAMA_URL", "", 1);
   ASSERT_OK(qr_config_load(NULL, &c, &e));
   ASSERT_EQ(c->n_passes, 0);
   ASSERT(c->rules.enabled);
@@ -412,4 +418,195 @@ TEST(config_plan_section) {
   ASSERT_CONTAINS(parse_err("{\"plan\":{\"severity\":\"fatal\"}}"), "plan.severity: expected");
   ASSERT_CONTAINS(parse_err("{\"plan\":{\"agreement\":0}}"), "plan.agreement: must be between");
   ASSERT_CONTAINS(parse_err("{\"plan\":{\"waves\":2}}"), "plan.waves: unknown key");
+}
+
+TEST(config_generic_tool_passes) {
+  qr_config *c = parse_ok("{\"passes\":[{\"tool\":\"semgrep\",\"command\":[\"semgrep\",\"--sarif\"],"
+                          "\"format\":\"sarif\",\"languages\":[\"python\",\"javascriptreact\"]},"
+                          "{\"tool\":\"gcc-warn\",\"command\":[\"cc\"],\"format\":\"gcc\"},"
+                          "{\"tool\":\"pyflakes\"}]}");
+  ASSERT_EQ(c->n_passes, 3);
+  ASSERT_STR_EQ(c->passes[0].tool, "semgrep");
+  ASSERT(c->passes[0].m == NULL && c->passes[0].s == NULL);
+  qr_config_free(c);
+  /* defined for the engine, by name; languages by their canonical grammar name */
+  ASSERT(qr_tool_covers("semgrep", qr_language_by_name("python")));
+  ASSERT(qr_tool_covers("semgrep", qr_language_by_name("javascript")));
+  ASSERT(!qr_tool_covers("semgrep", qr_language_by_name("c")));
+  ASSERT(qr_tool_covers("gcc-warn", qr_language_by_name("c")));
+
+  ASSERT_CONTAINS(parse_err("{\"passes\":[{\"tool\":\"mylint\"}]}"),
+                  "passes[0].tool: unknown tool \"mylint\" (built in: cppcheck, shellcheck, pyflakes; "
+                  "any other needs \"command\")");
+  ASSERT_CONTAINS(parse_err("{\"passes\":[{\"tool\":\"x\",\"command\":[],\"format\":\"gcc\"}]}"),
+                  "passes[0].command: expected a non-empty array of strings");
+  ASSERT_CONTAINS(parse_err("{\"passes\":[{\"tool\":\"x\",\"command\":\"x --y\",\"format\":\"gcc\"}]}"),
+                  "passes[0].command: expected a non-empty array of strings");
+  ASSERT_CONTAINS(parse_err("{\"passes\":[{\"tool\":\"x\",\"command\":[\"a\",\"\"],\"format\":\"gcc\"}]}"),
+                  "passes[0].command[1]: expected a non-empty string");
+  ASSERT_CONTAINS(parse_err("{\"passes\":[{\"tool\":\"x\",\"command\":[\"a\"]}]}"),
+                  "passes[0].format: missing");
+  ASSERT_CONTAINS(parse_err("{\"passes\":[{\"tool\":\"x\",\"command\":[\"a\"],\"format\":\"xml\"}]}"),
+                  "passes[0].format: expected \"sarif\" or \"gcc\"");
+  ASSERT_CONTAINS(parse_err("{\"passes\":[{\"tool\":\"x\",\"command\":[\"a\"],\"format\":\"gcc\","
+                            "\"languages\":[\"python\",\"cobol\"]}]}"),
+                  "passes[0].languages[1]: unknown language \"cobol\"");
+  ASSERT_CONTAINS(parse_err("{\"passes\":[{\"tool\":\"x\",\"command\":[\"a\"],\"format\":\"gcc\","
+                            "\"languages\":\"python\"}]}"),
+                  "passes[0].languages: expected an array of strings");
+  ASSERT_CONTAINS(parse_err("{\"passes\":[{\"tool\":\"cppcheck\",\"command\":[\"a\"],\"format\":\"gcc\"}]}"),
+                  "passes[0].tool: \"cppcheck\" is a built-in tool");
+  ASSERT_CONTAINS(parse_err("{\"passes\":[{\"tool\":\"cppcheck\",\"format\":\"gcc\"}]}"),
+                  "passes[0]: \"format\" and \"languages\" go with \"command\"");
+  ASSERT_CONTAINS(parse_err("{\"passes\":[{\"tool\":\"my lint\",\"command\":[\"a\"],\"format\":\"gcc\"}]}"),
+                  "passes[0].tool: name with spaces");
+  ASSERT_CONTAINS(parse_err("{\"passes\":[{\"tool\":\"x\",\"command\":[\"a\"],\"format\":\"gcc\"},"
+                            "{\"tool\":\"x\",\"command\":[\"b\"],\"format\":\"gcc\"}]}"),
+                  "passes[1]: same tool as passes[0]");
+}
+
+TEST(config_generic_tool_alloc_failures) {
+  const char *j = "{\"passes\":[{\"tool\":\"lint\",\"command\":[\"lint\",\"-q\"],\"format\":\"sarif\","
+                  "\"languages\":[\"python\",\"c\"]}]}";
+  int rc = QR_E_NOMEM;
+  for (long n = 1; rc == QR_E_NOMEM; n++) {
+    qr_config *c = NULL;
+    qr_alloc_fail_after(n);
+    rc = qr_config_parse(j, strlen(j), NULL, &c, NULL);
+    qr_alloc_fail_after(-1);
+    if (!rc) qr_config_free(c);
+  }
+  ASSERT_OK(rc);
+  ASSERT(qr_tool_covers("lint", qr_language_by_name("c")));
+}
+
+/* --- Ollama in the defaults: a stand-in server on loopback ---------------------------------- */
+
+/* Starts python3 serving GET /api/tags with `body` on a free loopback port (body NULL: accept
+ * and never answer); *url receives its address. Returns the pid. */
+static pid_t tags_server(const char *body, char *url, size_t url_size) {
+  static const char script[] =
+      "import http.server, sys, time\n"
+      "body = sys.argv[1].encode()\n"
+      "class H(http.server.BaseHTTPRequestHandler):\n"
+      "    def do_GET(self):\n"
+      "        if not body:\n"
+      "            time.sleep(60)\n"
+      "        self.send_response(200 if self.path == '/api/tags' else 404)\n"
+      "        self.send_header('Content-Type', 'application/json')\n"
+      "        self.end_headers()\n"
+      "        self.wfile.write(body)\n"
+      "    def log_message(self, *a):\n"
+      "        pass\n"
+      "s = http.server.HTTPServer(('127.0.0.1', 0), H)\n"
+      "print(s.server_address[1], flush=True)\n"
+      "s.serve_forever()\n";
+  int fds[2];
+  ASSERT_OK(pipe(fds));
+  pid_t pid = fork();
+  ASSERT(pid >= 0);
+  if (pid == 0) {
+    dup2(fds[1], 1);
+    close(fds[0]);
+    execlp("python3", "python3", "-c", script, body ? body : "", (char *)NULL);
+    _exit(127);
+  }
+  close(fds[1]);
+  char port[16] = {0};
+  size_t got = 0;
+  ssize_t n = 1;
+  while (n > 0 && got < sizeof port - 1 && !strchr(port, '\n')) /* the line may come in parts */
+    if ((n = read(fds[0], port + got, sizeof port - 1 - got)) > 0) got += (size_t)n;
+  close(fds[0]);
+  if (!strchr(port, '\n')) QR__FAIL("the stand-in Ollama did not start");
+  snprintf(url, url_size, "http://127.0.0.1:%d/", atoi(port));
+  return pid;
+}
+
+static void stop_server(pid_t pid) {
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+}
+
+/* The defaults with no key, no analyzer and Ollama at `url` (NULL: $QUORUM_OLLAMA_URL unset). */
+static qr_config *defaults_with_ollama(const char *url) {
+  char dir[] = "/tmp/qr-config-XXXXXX";
+  ASSERT(mkdtemp(dir) != NULL);
+  char path[4096];
+  snprintf(path, sizeof path, "%s", getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+  unsetenv("QUORUM_CONFIG");
+  setenv("XDG_CONFIG_HOME", dir, 1);
+  setenv("PATH", dir, 1); /* no analyzer */
+  unsetenv("OPENROUTER_API_KEY");
+  unsetenv("OPENAI_API_KEY");
+  unsetenv("ANTHROPIC_API_KEY");
+  if (url) setenv("QUORUM_OLLAMA_URL", url, 1);
+  else unsetenv("QUORUM_OLLAMA_URL");
+  qr_config *c = NULL;
+  qr_err e = {0};
+  if (qr_config_load(NULL, &c, &e)) QR__FAIL("defaults: %s", e.msg);
+  setenv("PATH", path, 1); /* python3 for the next stand-in */
+  rmdir(dir);
+  return c;
+}
+
+TEST(config_defaults_ollama_preset_models) {
+  char url[64];
+  pid_t pid = tags_server("{\"models\":[{\"name\":\"llama3.1:8b\"},{\"name\":\"phi3:mini\"}]}", url,
+                          sizeof url);
+  qr_config *c = defaults_with_ollama(url);
+  stop_server(pid);
+  /* the preset narrowed to what is pulled: llama only, with the preset's one pass for it */
+  ASSERT_EQ(c->n_providers, 1);
+  ASSERT_STR_EQ(c->providers[0].name, "ollama");
+  ASSERT(c->providers[0].api_key_env == NULL);
+  char v1[80];
+  snprintf(v1, sizeof v1, "%.*sv1", (int)strlen(url), url); /* url ends with '/' */
+  ASSERT_STR_EQ(c->providers[0].base_url, v1);
+  ASSERT_EQ(c->n_models, 1);
+  ASSERT_STR_EQ(c->models[0].model, "llama3.1:8b");
+  ASSERT_EQ(c->n_passes, 1);
+  ASSERT(c->passes[0].m == &c->models[0]);
+  ASSERT_STR_EQ(c->passes[0].strategy, "correctness");
+  qr_config_free(c);
+}
+
+TEST(config_defaults_ollama_other_models) {
+  char url[64];
+  pid_t pid = tags_server("{\"models\":[{\"name\":\"bad name\"},{\"name\":\"mistral:latest\"},"
+                          "{\"name\":\"gemma2:2b\"},{\"name\":\"phi3:mini\"}]}", url, sizeof url);
+  qr_config *c = defaults_with_ollama(url);
+  stop_server(pid);
+  /* none of the preset's: the first two usable pulled models, correctness and security each */
+  ASSERT_EQ(c->n_models, 2);
+  ASSERT(qr_config_find_model(c, "mistral:latest") && qr_config_find_model(c, "gemma2:2b"));
+  ASSERT_EQ(c->n_passes, 4);
+  for (size_t i = 0; i < c->n_passes; i++) {
+    ASSERT(c->passes[i].m && !strcmp(c->passes[i].m->provider, "ollama"));
+    ASSERT(!strcmp(c->passes[i].strategy, "correctness") || !strcmp(c->passes[i].strategy, "security"));
+  }
+  qr_config_free(c);
+}
+
+TEST(config_defaults_ollama_absent_or_silent) {
+  /* nothing listening (port 1), a server without models, a server that never answers, and
+   * the probe turned off: the defaults load, without Ollama passes */
+  qr_config *c = defaults_with_ollama("http://127.0.0.1:1");
+  ASSERT_EQ(c->n_passes, 0);
+  qr_config_free(c);
+  char url[64];
+  pid_t pid = tags_server("{\"models\":[]}", url, sizeof url);
+  c = defaults_with_ollama(url);
+  stop_server(pid);
+  ASSERT_EQ(c->n_passes, 0);
+  qr_config_free(c);
+  pid = tags_server(NULL, url, sizeof url);
+  c = defaults_with_ollama(url); /* bounded by the probe's own 500 ms timeout */
+  stop_server(pid);
+  ASSERT_EQ(c->n_passes, 0);
+  ASSERT_EQ(c->n_providers, 0);
+  qr_config_free(c);
+  c = defaults_with_ollama("");
+  ASSERT_EQ(c->n_passes, 0);
+  qr_config_free(c);
 }

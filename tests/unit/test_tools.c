@@ -425,3 +425,189 @@ TEST(tools_spawn_failure_calls_nothing) {
   qr_diff_free(d);
   remove_root();
 }
+
+/* --- generic tools ------------------------------------------------------------------------- */
+
+static void define(const char *name, const char *const *cmd, size_t n, qr_tool_format fmt,
+                   const char *const *langs, size_t n_langs) {
+  qr_err e = {0};
+  if (qr_tool_define(name, cmd, n, fmt, langs, n_langs, &e)) QR__FAIL("define %s: %s", name, e.msg);
+}
+
+TEST(tools_generic_define) {
+  const char *cmd[] = {"demo-lint", "--sarif"};
+  ASSERT_EQ(qr_tool_format_parse("sarif"), QR_TOOL_FORMAT_SARIF);
+  ASSERT_EQ(qr_tool_format_parse("gcc"), QR_TOOL_FORMAT_GCC);
+  ASSERT_EQ(qr_tool_format_parse("json"), QR_TOOL_FORMAT_NONE);
+  ASSERT_EQ(qr_tool_format_parse(NULL), QR_TOOL_FORMAT_NONE);
+  qr_err e = {0};
+  ASSERT_EQ(qr_tool_define("cppcheck", cmd, 2, QR_TOOL_FORMAT_GCC, NULL, 0, &e), QR_E_INVAL);
+  ASSERT_CONTAINS(e.msg, "built-in");
+  ASSERT_EQ(qr_tool_define("x", cmd, 0, QR_TOOL_FORMAT_GCC, NULL, 0, &e), QR_E_INVAL);
+  ASSERT_EQ(qr_tool_define("x", cmd, 2, QR_TOOL_FORMAT_NONE, NULL, 0, &e), QR_E_INVAL);
+  ASSERT(!qr_tool_covers("demo", qr_language_by_name("python")));
+  const char *py[] = {"python"};
+  define("demo", cmd, 2, QR_TOOL_FORMAT_SARIF, py, 1);
+  ASSERT(!qr_tool_known("demo")); /* known means built in */
+  ASSERT(qr_tool_covers("demo", qr_language_by_name("python")));
+  ASSERT(!qr_tool_covers("demo", qr_language_by_name("c")));
+  ASSERT(!qr_tool_covers("demo", NULL));
+  define("demo", cmd, 2, QR_TOOL_FORMAT_SARIF, NULL, 0); /* redefined: every file */
+  ASSERT(qr_tool_covers("demo", qr_language_by_name("c")));
+  ASSERT(qr_tool_covers("demo", NULL));
+}
+
+TEST(tools_parse_sarif_recorded) {
+  const char *cmd[] = {"demo-lint"};
+  define("demo-lint", cmd, 1, QR_TOOL_FORMAT_SARIF, NULL, 0);
+  const char *files[] = {"src/app.py", "src/my lib.py"};
+  qr_finding_list l;
+  qr_finding_list_init(&l);
+  parse_recorded("demo-lint", "generic.sarif", NULL, files, 2, &l);
+  ASSERT_EQ(l.n, 4);
+  assert_finding(&l.items[0], "src/app.py", 7, QR_SEV_ERROR, "demo-lint",
+                 "call to eval with user input (DL100)");
+  ASSERT_EQ(l.items[0].end_line, 9);
+  assert_finding(&l.items[1], "src/my lib.py", 3, QR_SEV_WARNING, "demo-lint", "shadows a builtin");
+  assert_finding(&l.items[2], "src/app.py", 12, QR_SEV_INFO, "demo-lint", "context manager");
+  assert_finding(&l.items[3], "src/app.py", 2, QR_SEV_HINT, "demo-lint", "a second run is read too");
+  ASSERT(!strstr(l.items[3].message, "(")); /* no ruleId: nothing appended */
+  ASSERT_STR_EQ(l.items[0].category, "correctness");
+  qr_finding_list_free(&l);
+
+  qr_finding_list_init(&l);
+  qr_err e = {0};
+  const char *bad = "{\"version\":\"2.1.0\"}", *junk = "not json";
+  ASSERT_EQ(qr_tool_parse("demo-lint", bad, strlen(bad), NULL, 0, files, 2, &l, &e), QR_E_PARSE);
+  ASSERT_CONTAINS(e.msg, "demo-lint: expected SARIF");
+  ASSERT_EQ(qr_tool_parse("demo-lint", junk, strlen(junk), NULL, 0, files, 2, &l, &e), QR_E_PARSE);
+  ASSERT_OK(qr_tool_parse("demo-lint", "", 0, NULL, 0, files, 2, &l, &e)); /* nothing printed */
+  ASSERT_EQ(l.n, 0);
+  qr_finding_list_free(&l);
+}
+
+TEST(tools_parse_gcc_recorded) {
+  const char *cmd[] = {"cc", "-fsyntax-only"};
+  define("cc-warnings", cmd, 2, QR_TOOL_FORMAT_GCC, NULL, 0);
+  const char *files[] = {"src/main.c", "src/util.c"};
+  qr_finding_list l;
+  qr_finding_list_init(&l);
+  parse_recorded("cc-warnings", "generic_gcc.stdout", "generic_gcc.stderr", files, 2, &l);
+  ASSERT_EQ(l.n, 5);
+  /* stdout first, then stderr */
+  assert_finding(&l.items[0], "src/util.c", 3, QR_SEV_WARNING, "cc-warnings",
+                 "line without a severity word");
+  assert_finding(&l.items[1], "src/main.c", 5, QR_SEV_WARNING, "cc-warnings", "unused variable 'n'");
+  ASSERT(!strstr(l.items[1].message, "warning:"));
+  assert_finding(&l.items[2], "src/main.c", 9, QR_SEV_ERROR, "cc-warnings", "implicit declaration");
+  assert_finding(&l.items[3], "src/util.c", 14, QR_SEV_INFO, "cc-warnings", "declared here");
+  assert_finding(&l.items[4], "src/util.c", 20, QR_SEV_ERROR, "cc-warnings", "missing.h");
+  qr_finding_list_free(&l);
+}
+
+/* A generic tool that is a script in the repository, run by a relative path: it receives only
+ * the files of its languages, in the scrubbed environment, and its SARIF becomes findings. */
+TEST(tools_generic_live) {
+  make_root();
+  setenv("QUORUM_TEST_API_KEY", "sk-secret", 1);
+  write_file(root, "a.py", "x = 1\n", 0644);
+  write_file(root, "b.sh", "echo hi\n", 0644);
+  write_file(root, "lint.sh",
+             "#!/bin/sh\nenv > env.txt\necho \"$@\" > args.txt\n"
+             "printf '{\"version\":\"2.1.0\",\"runs\":[{\"results\":[{\"ruleId\":\"R1\",\"level\":"
+             "\"error\",\"message\":{\"text\":\"bad thing\"},\"locations\":[{\"physicalLocation\":"
+             "{\"artifactLocation\":{\"uri\":\"%s\"},\"region\":{\"startLine\":1}}}]}]}]}' \"$PWD/a.py\"\n"
+             "exit 1\n", 0755);
+  const char *cmd[] = {"./lint.sh", "--strict"}, *py[] = {"python"};
+  define("script-lint", cmd, 2, QR_TOOL_FORMAT_SARIF, py, 1);
+  const char *f[] = {"a.py", "b.sh"};
+  outcome o;
+  run_tool("script-lint", f, 2, 60000, &o);
+  if (o.status) QR__FAIL("%s", o.reason);
+  ASSERT_EQ(o.l.n, 1);
+  assert_finding(&o.l.items[0], "a.py", 1, QR_SEV_ERROR, "script-lint", "bad thing (R1)");
+  char path[256], *text;
+  snprintf(path, sizeof path, "%s/args.txt", root);
+  ASSERT_OK(qr_read_file(path, 1u << 16, &text, NULL, NULL));
+  ASSERT_STR_EQ(text, "--strict ./a.py\n");
+  qr_free(text);
+  snprintf(path, sizeof path, "%s/env.txt", root);
+  ASSERT_OK(qr_read_file(path, 1u << 16, &text, NULL, NULL));
+  ASSERT(!strstr(text, "secret"));
+  qr_free(text);
+  qr_finding_list_free(&o.l);
+  remove_root();
+}
+
+TEST(tools_generic_timeout_and_failure) {
+  make_root();
+  write_file(root, "a.py", "x = 1\n", 0644);
+  write_file(root, "slow.sh", "#!/bin/sh\nexec sleep 30\n", 0755);
+  write_file(root, "broken.sh", "#!/bin/sh\necho 'no config found' >&2\nexit 2\n", 0755);
+  const char *slow[] = {"./slow.sh"}, *broken[] = {"./broken.sh"}, *f[] = {"a.py"};
+  define("slow-lint", slow, 1, QR_TOOL_FORMAT_GCC, NULL, 0);
+  define("broken-lint", broken, 1, QR_TOOL_FORMAT_GCC, NULL, 0);
+  outcome o;
+  run_tool("slow-lint", f, 1, 100, &o);
+  ASSERT_EQ(o.status, QR_E_TIMEOUT);
+  ASSERT_CONTAINS(o.reason, "slow-lint timed out");
+  run_tool("broken-lint", f, 1, 60000, &o);
+  ASSERT_EQ(o.status, QR_E_IO);
+  ASSERT_CONTAINS(o.reason, "broken-lint exited with status 2: no config found");
+  remove_root();
+}
+
+TEST(tools_generic_not_installed) {
+  make_root();
+  write_file(root, "a.py", "x = 1\n", 0644);
+  const char *f[] = {"a.py"}, *missing[] = {"no-such-linter-xyz"}, *rel[] = {"./nope.sh"};
+  qr_diff *d;
+  qr_snapshot *s;
+  change_of(f, 1, &d, &s);
+  uv_loop_t loop;
+  ASSERT_OK(uv_loop_init(&loop));
+  qr_tool_run *r = NULL;
+  qr_err e = {0};
+  define("ghost", missing, 1, QR_TOOL_FORMAT_SARIF, NULL, 0);
+  ASSERT(!qr_tool_available("ghost"));
+  ASSERT_EQ(qr_tool_start(&loop, "ghost", d, s, root, 1000, never_called, NULL, &r, &e), QR_E_NOTFOUND);
+  ASSERT_STR_EQ(e.msg, "ghost: not installed (no-such-linter-xyz not found)");
+  define("ghost", rel, 1, QR_TOOL_FORMAT_SARIF, NULL, 0);
+  ASSERT_EQ(qr_tool_start(&loop, "ghost", d, s, root, 1000, never_called, NULL, &r, &e), QR_E_NOTFOUND);
+  ASSERT(r == NULL);
+  ASSERT_OK(uv_run(&loop, UV_RUN_DEFAULT));
+  ASSERT_OK(uv_loop_close(&loop));
+  qr_snapshot_free(s);
+  qr_diff_free(d);
+  remove_root();
+}
+
+/* A definition replaced while a run uses it stays alive until that run ends. */
+TEST(tools_generic_redefined_while_running) {
+  make_root();
+  write_file(root, "a.py", "x = 1\n", 0644);
+  write_file(root, "lint.sh", "#!/bin/sh\nsleep 0.2\necho \"$1:1: warning: first\"\n", 0755);
+  const char *first[] = {"./lint.sh"}, *second[] = {"./other.sh"}, *f[] = {"a.py"};
+  define("swap", first, 1, QR_TOOL_FORMAT_GCC, NULL, 0);
+  qr_diff *d;
+  qr_snapshot *s;
+  change_of(f, 1, &d, &s);
+  uv_loop_t loop;
+  ASSERT_OK(uv_loop_init(&loop));
+  outcome o;
+  memset(&o, 0, sizeof o);
+  qr_finding_list_init(&o.l);
+  qr_tool_run *r = NULL;
+  ASSERT_OK(qr_tool_start(&loop, "swap", d, s, root, 60000, on_done, &o, &r, NULL));
+  define("swap", second, 1, QR_TOOL_FORMAT_SARIF, NULL, 0);
+  ASSERT_OK(uv_run(&loop, UV_RUN_DEFAULT));
+  ASSERT_OK(uv_loop_close(&loop));
+  ASSERT_EQ(o.calls, 1);
+  if (o.status) QR__FAIL("%s", o.reason);
+  ASSERT_EQ(o.l.n, 1);
+  assert_finding(&o.l.items[0], "a.py", 1, QR_SEV_WARNING, "swap", "first");
+  qr_finding_list_free(&o.l);
+  qr_snapshot_free(s);
+  qr_diff_free(d);
+  remove_root();
+}
