@@ -10,6 +10,7 @@ against build/rel/libquorum.a. Python 3 stdlib only.
   python3 bench/run.py [--only fanout,overhead,context,editor,cache,judge] [--quick]
 """
 import argparse
+import glob
 import json
 import os
 import shutil
@@ -431,12 +432,142 @@ def bench_editor(quick):
 
 # --- 5. cache and adaptive fan-out --------------------------------------------------------------
 
+EVAL_DIR = os.environ.get("QR_EVAL_DIR", os.path.join(REPO, "..", "shared", "eval"))
+# Per-million-token prices (in, out) given to the evaluation case's models: the first is the
+# cheap one adaptive fan-out starts with.
+EVAL_PRICES = ((0.1, 0.4), (1.0, 4.0), (3.0, 15.0))
+
+
+def spent(res):
+    """(model calls, cost in USD, passes answered from the cache) of one review's JSON output."""
+    passes = res.get("passes", [])
+    calls = [p for p in passes if not p.get("cached") and p.get("status") not in ("skipped", "not_sent")]
+    return len(calls), sum(p.get("cost_usd") or 0 for p in passes), sum(1 for p in passes if p.get("cached"))
+
+
+def with_env(**kv):
+    """Sets environment variables for the reviews run inside the block (ENV is their base)."""
+    class Ctx:
+        def __enter__(self):
+            self.old = {k: ENV.get(k) for k in kv}
+            ENV.update(kv)
+
+        def __exit__(self, *exc):
+            for k, v in self.old.items():
+                if v is None:
+                    ENV.pop(k, None)
+                else:
+                    ENV[k] = v
+    return Ctx()
+
+
+def cache_rereview():
+    """A first review and a re-review of the same unchanged diff, cache on, fresh cache dir:
+    calls and cost seen by the stand-in and in the output."""
+    repo, patch = generated_change(1000)
+    rows = []
+    with StandIn(instant()) as s, with_env(XDG_CACHE_HOME=tempfile.mkdtemp(prefix="bench-cache-"),
+                                         XDG_STATE_HOME=tempfile.mkdtemp(prefix="bench-state-")):
+        cfg = config(s, models={"m1": "openai", "m2": "anthropic"},
+                     strategies=("correctness", "security"), cache=True)
+        for run_name in ("first review", "re-review, unchanged diff"):
+            s.reset()
+            wall, cpu, _, res = review(cfg, diff=patch, root=repo)
+            calls, cost, cached = spent(res)
+            rows.append({"run": run_name, "standin_requests": s.stats()["total"], "calls": calls,
+                         "cached_passes": cached, "cost_usd": cost, "wall_s": wall, "cpu_s": cpu})
+    shutil.rmtree(repo, ignore_errors=True)
+    return rows
+
+
+def eval_cases():
+    """Every evaluation case folder (passes.json, expected.json, repo/)."""
+    return sorted(d for d in glob.glob(os.path.join(EVAL_DIR, "*"))
+                  if all(os.path.exists(os.path.join(d, f)) for f in ("passes.json", "expected.json", "repo")))
+
+
+def eval_case_setup(case):
+    """The case served as tests/e2e/test_judge_dev serves it: one stand-in rule per (model,
+    strategy) answering that pass's findings. Returns (base, after, strategies, models, rules)."""
+    passes = json.load(open(os.path.join(case, "passes.json")))["passes"]
+    expected = json.load(open(os.path.join(case, "expected.json")))
+    root = os.path.join(case, "repo")
+    after = {}
+    for dirpath, _, names in os.walk(root):
+        for n in names:
+            with open(os.path.join(dirpath, n), encoding="utf-8") as f:
+                after[os.path.relpath(os.path.join(dirpath, n), root)] = f.read()
+    base = {p: "".join(after[p].splitlines(True)[:n])
+            for p, n in expected.get("base_lines", {}).items() if n}
+    strategies = {st: f"STRATEGY-{st.upper()}: review the change for {st} problems."
+                  for st in dict.fromkeys(p["strategy"] for p in passes)}
+    names = list(dict.fromkeys(p["model"] for p in passes))
+    models = {m: {"api": "anthropic" if i % 2 else "openai",
+                  "price_in_per_mtok": EVAL_PRICES[min(i, len(EVAL_PRICES) - 1)][0],
+                  "price_out_per_mtok": EVAL_PRICES[min(i, len(EVAL_PRICES) - 1)][1]}
+              for i, m in enumerate(names)}
+    rules = [{"match": {"model": p["model"], "prompt_contains": strategies[p["strategy"]]},
+              "findings": p["findings"]} for p in passes]
+    return base, after, strategies, models, rules
+
+
+def score(case, res):
+    """score_review.py's verdict on one review output."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(res, f)
+    out = subprocess.run([sys.executable, os.path.join(EVAL_DIR, "score_review.py"), f.name,
+                          os.path.join(case, "expected.json")], capture_output=True, text=True, check=True)
+    os.unlink(f.name)
+    return json.loads(out.stdout)
+
+
+def adaptive_vs_full(case):
+    """Full fan-out and adaptive fan-out (first wave: the cheapest model) on one case."""
+    base, after, strategies, models, rules = eval_case_setup(case)
+    repo = git_repo(base, after)
+    out = []
+    with StandIn({"rules": rules}) as s:
+        cfg = config(s, models=models, strategies=strategies)
+        with open(cfg) as f:
+            adaptive = json.load(f)
+        adaptive["plan"] = {"mode": "adaptive", "first_wave": [next(iter(models))]}
+        cfg_adaptive = os.path.join(os.path.dirname(cfg), "adaptive.json")
+        with open(cfg_adaptive, "w") as f:
+            json.dump(adaptive, f, indent=2)
+        for mode, path in (("full", cfg), ("adaptive", cfg_adaptive)):
+            s.reset()
+            _, _, _, res = review(path, cwd=repo)
+            calls, cost, _ = spent(res)
+            sc = score(case, res)
+            out.append({"case": os.path.basename(case), "mode": mode, "calls": calls,
+                        "standin_requests": s.stats()["total"], "cost_usd": cost,
+                        "findings_kept": len(res.get("findings", [])), "f1": sc.get("f1"),
+                        "precision": sc.get("precision"), "recall": sc.get("recall"),
+                        "votes_right": sc.get("votes_right"), "clusters": sc.get("clusters")})
+    shutil.rmtree(repo, ignore_errors=True)
+    full = out[0]
+    for d in out:
+        d["cost_ratio_vs_full"] = d["cost_usd"] / full["cost_usd"] if full["cost_usd"] else None
+    return out
+
+
 def bench_cache(quick):
-    note = "not measured yet: the cache and ledger are being built (issue 11, item 5)"
-    table("5. Cache and adaptive fan-out", ["measure", "value"],
-          [["re-review of an unchanged diff (calls, cost)", "not measured yet"],
-           ["adaptive vs full fan-out (cost ratio, findings kept)", "not measured yet"]])
-    return {"status": "not measured yet", "note": note}
+    rr = cache_rereview()
+    table("5a. Cache: a review and a re-review of the same unchanged diff (1,000 changed lines, "
+          "2 models × 2 strategies, cache on, empty cache dir first)",
+          ["run", "stand-in requests", "calls", "cached passes", "cost USD", "wall s"],
+          [[r["run"], r["standin_requests"], r["calls"], r["cached_passes"], f"{r['cost_usd']:.6f}",
+            f"{r['wall_s']:.2f}"] for r in rr])
+    av = [d for case in eval_cases() for d in adaptive_vs_full(case)]
+    prices = ", ".join(f"{i}/{o}" for i, o in EVAL_PRICES)
+    table(f"5b. Adaptive vs full fan-out on the evaluation cases (model prices in/out per Mtok: {prices}; "
+          "adaptive first wave = the cheapest model)",
+          ["case", "mode", "calls", "cost USD", "cost / full", "findings kept", "f1", "votes right"],
+          [[d["case"], d["mode"], d["calls"], f"{d['cost_usd']:.6f}",
+            f"{d['cost_ratio_vs_full']:.2f}" if d["cost_ratio_vs_full"] is not None else "-",
+            d["findings_kept"], d["f1"], f"{d['votes_right']}/{d['clusters']}"] for d in av]
+          or [["(no cases found)"] + ["-"] * 7])
+    return {"rereview": rr, "adaptive_vs_full": av, "eval_prices_per_mtok": EVAL_PRICES}
 
 
 # --- 6. judge -----------------------------------------------------------------------------------

@@ -58,16 +58,14 @@ static const char *const *types_for(const qr_language *lang) {
 
 /* Anonymous functions count only when named by a binding (`const f = () => …`); otherwise a
  * one-line callback would hide the function around it. A C struct counts only with a body. */
-static bool is_definition(TSNode n, const char *const *types) {
+static bool is_definition(TSNode n, TSNode parent, const char *const *types) {
   const char *t = ts_node_type(n);
   const char *const *p = types;
   while (p < types + MAX_DEF_TYPES && *p && strcmp(*p, t)) p++;
   if (p == types + MAX_DEF_TYPES || !*p) return false;
   if (!strcmp(t, "arrow_function") || !strcmp(t, "function_expression") ||
-      !strcmp(t, "function") || !strcmp(t, "lambda_expression")) {
-    TSNode parent = ts_node_parent(n);
+      !strcmp(t, "function") || !strcmp(t, "lambda_expression"))
     return !ts_node_is_null(parent) && !strcmp(ts_node_type(parent), "variable_declarator");
-  }
   if (strstr(t, "_specifier")) return !ts_node_is_null(ts_node_child_by_field_name(n, "body", 4));
   return true;
 }
@@ -169,19 +167,30 @@ static void regions_merge(region_list *l) {
   l->n = w + 1;
 }
 
-/* The smallest definition enclosing new-file `line`, or a null node. */
-static TSNode enclosing_def(TSNode root, const qr_snapshot_file *f, int line,
+/* The smallest definition enclosing new-file `line`, or a null node. One descent from the
+ * root through the nodes spanning the line's text (the path ts_node_descendant_for_byte_range
+ * takes), keeping the innermost definition on it: walking back up with ts_node_parent instead
+ * restarts from the root at every step, which made this quadratic in the nesting depth. */
+static TSNode enclosing_def(TSTreeCursor *c, TSNode root, const qr_snapshot_file *f, int line,
                             const char *const *types) {
   const char *p;
   size_t len;
-  TSNode none = {0};
-  if (!qr_snapshot_line(f, line, &p, &len)) return none;
+  TSNode def = {0}, parent = {0}, node = root;
+  if (!qr_snapshot_line(f, line, &p, &len)) return def;
   size_t a = (size_t)(p - f->text), b = a + len;
   while (a < b && (f->text[a] == ' ' || f->text[a] == '\t')) a++;
-  for (TSNode n = ts_node_descendant_for_byte_range(root, (uint32_t)a, (uint32_t)b);
-       !ts_node_is_null(n); n = ts_node_parent(n))
-    if (is_definition(n, types)) return n;
-  return none;
+  ts_tree_cursor_reset(c, root);
+  for (;;) {
+    if (is_definition(node, parent, types)) def = node;
+    /* The first child ending after `a` (tree-sitter skips the others by their sizes) is the
+     * only candidate: any later sibling starts at or after its end, so after `a`. */
+    if (ts_tree_cursor_goto_first_child_for_byte(c, (uint32_t)a) < 0) break;
+    TSNode child = ts_tree_cursor_current_node(c);
+    if (ts_node_end_byte(child) < b || ts_node_start_byte(child) > a) break;
+    parent = node;
+    node = child;
+  }
+  return def;
 }
 
 static void node_lines(TSNode n, int *start, int *end) {
@@ -192,12 +201,12 @@ static void node_lines(TSNode n, int *start, int *end) {
 }
 
 /* Regions for one hunk of a parsed file. */
-static int hunk_regions(region_list *l, const qr_hunk *h, TSNode root,
+static int hunk_regions(region_list *l, const qr_hunk *h, TSTreeCursor *c, TSNode root,
                         const qr_snapshot_file *f, const char *const *types) {
   int n_lines = (int)f->n_lines, hunk_end = h->new_start + h->new_count - 1;
   bool toplevel = false;
   for (size_t i = 0; i < h->n_added; i++) {
-    TSNode def = enclosing_def(root, f, h->added[i], types);
+    TSNode def = enclosing_def(c, root, f, h->added[i], types);
     if (ts_node_is_null(def)) {
       toplevel = true;
       continue;
@@ -216,25 +225,30 @@ static int hunk_regions(region_list *l, const qr_hunk *h, TSNode root,
   return regions_add(l, h->new_start - TOPLEVEL_MARGIN, hunk_end + TOPLEVEL_MARGIN, NULL, n_lines);
 }
 
-static int file_regions(region_list *l, const qr_diff_file *df, const qr_snapshot_file *f) {
+/* `parser` is shared by every file of a build (made on first use): a new one per file cost
+ * its allocations again each time. */
+static int file_regions(region_list *l, const qr_diff_file *df, const qr_snapshot_file *f,
+                        TSParser **parser) {
   const char *const *types = types_for(f->lang);
-  TSParser *parser = types ? ts_parser_new() : NULL;
+  if (types && !*parser && !(*parser = ts_parser_new())) return QR_E_NOMEM;
   TSTree *tree = NULL;
-  if (parser && ts_parser_set_language(parser, f->lang->load()))
-    tree = ts_parser_parse_string(parser, NULL, f->text, (uint32_t)f->len);
+  if (types && ts_parser_set_language(*parser, f->lang->load()))
+    tree = ts_parser_parse_string(*parser, NULL, f->text, (uint32_t)f->len);
+  TSNode root = tree ? ts_tree_root_node(tree) : (TSNode){0};
+  TSTreeCursor cursor = tree ? ts_tree_cursor_new(root) : (TSTreeCursor){0};
   int rc = 0;
   for (size_t i = 0; !rc && i < df->n_hunks; i++) {
     const qr_hunk *h = &df->hunks[i];
     if (!h->n_added) continue;
     if (tree)
-      rc = hunk_regions(l, h, ts_tree_root_node(tree), f, types);
+      rc = hunk_regions(l, h, &cursor, root, f, types);
     else /* no grammar (or a grammar that would not load): plain line windows */
       rc = regions_add(l, h->new_start - NO_GRAMMAR_MARGIN,
                        h->new_start + h->new_count - 1 + NO_GRAMMAR_MARGIN, NULL,
                        (int)f->n_lines);
   }
+  if (tree) ts_tree_cursor_delete(&cursor);
   ts_tree_delete(tree);
-  ts_parser_delete(parser);
   if (!rc) regions_merge(l);
   return rc;
 }
@@ -252,6 +266,7 @@ typedef struct builder {
   qr_buf lines;       /* one region rendered */
   size_t *offs;       /* offs[k]: where line k of `lines` starts; offs[n] = len */
   size_t offs_alloc;
+  TSParser *parser;   /* shared by every file; NULL until a file has a grammar */
 } builder;
 
 int qr_estimate_tokens(const char *text, size_t len) {
@@ -307,6 +322,20 @@ static int start_file(builder *b, const char *path, const char *header, size_t h
   return qr_buf_append(&b->cur, header, header_len);
 }
 
+/* Appends what printf's "%4d%c| " would for `line` (≥ 1) and its added mark, without printf:
+ * this runs once per line sent, and formatting was a visible share of a review's CPU. */
+static int put_line_prefix(qr_buf *out, int line, bool added) {
+  char tmp[16], *end = tmp + sizeof tmp, *p = end - 3;
+  memcpy(p, added ? "+| " : " | ", 3);
+  char *digits_end = p;
+  do {
+    *--p = (char)('0' + line % 10);
+    line /= 10;
+  } while (line);
+  while (digits_end - p < 4) *--p = ' ';
+  return qr_buf_append(out, p, (size_t)(end - p));
+}
+
 /* Renders lines start..end of f into b->lines, recording where each line begins. Lines longer
  * than `max_line` bytes are cut (at a UTF-8 boundary) with a marker saying how much is missing. */
 static int render_lines(builder *b, const qr_diff_file *df, const qr_snapshot_file *f,
@@ -327,8 +356,8 @@ static int render_lines(builder *b, const qr_diff_file *df, const qr_snapshot_fi
     qr_snapshot_line(f, line, &p, &len);
     for (cut = QR_MIN(len, max_line); cut < len && cut > 0 && ((unsigned char)p[cut] & 0xC0) == 0x80;)
       cut--;
-    rc = qr_buf_printf(&b->lines, "%4d%c| %.*s", line, qr_diff_line_added(df, line) ? '+' : ' ',
-                       (int)cut, p);
+    rc = put_line_prefix(&b->lines, line, qr_diff_line_added(df, line));
+    if (!rc) rc = qr_buf_append(&b->lines, p, cut);
     if (!rc && cut < len) rc = qr_buf_printf(&b->lines, " [… %zu more bytes cut]", len - cut);
     if (!rc) rc = qr_buf_puts(&b->lines, "\n");
   }
@@ -381,7 +410,7 @@ static int add_file(builder *b, const qr_diff_file *df, const qr_snapshot_file *
     return add_omitted(b, df->path, "path too long for the token budget");
   }
   region_list regions = {0};
-  int rc = file_regions(&regions, df, f);
+  int rc = file_regions(&regions, df, f, &b->parser);
   if (!rc && !regions.n) rc = add_omitted(b, df->path, "added lines are outside the file");
   for (size_t i = 0; !rc && i < regions.n; i++) {
     const region *r = &regions.items[i];
@@ -443,6 +472,7 @@ int qr_context_build(const qr_diff *d, const qr_snapshot *s, int max_tokens_per_
   qr_free(b.offs);
   qr_buf_free(&b.cur);
   qr_buf_free(&b.lines);
+  if (b.parser) ts_parser_delete(b.parser);
   qr_snapshot_free(clean);
   if (rc) {
     qr_context_free(b.ctx);
