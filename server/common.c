@@ -154,6 +154,38 @@ int qr_buf_printf(qr_buf *b, const char *fmt, ...) {
   return rc;
 }
 
+/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0 when it is not one. */
+static size_t utf8_seq(const unsigned char *p, size_t n) {
+  size_t len = p[0] < 0x80 ? 1 : p[0] >= 0xC2 && p[0] <= 0xDF ? 2 : p[0] >= 0xE0 && p[0] <= 0xEF ? 3
+             : p[0] >= 0xF0 && p[0] <= 0xF4 ? 4 : 0;
+  if (!len || len > n) return 0;
+  for (size_t i = 1; i < len; i++)
+    if ((p[i] & 0xC0) != 0x80) return 0;
+  /* no overlong forms, surrogates or code points past U+10FFFF */
+  if (len == 3 && ((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] >= 0xA0))) return 0;
+  if (len == 4 && ((p[0] == 0xF0 && p[1] < 0x90) || (p[0] == 0xF4 && p[1] >= 0x90))) return 0;
+  return len;
+}
+
+int qr_buf_append_utf8(qr_buf *b, const char *p, size_t n) {
+  const unsigned char *u = (const unsigned char *)p;
+  size_t run = 0, i = 0; /* bytes [i-run, i) are valid and not yet appended */
+  int rc = QR_OK;
+  while (i < n && !rc) {
+    size_t len = utf8_seq(u + i, n - i);
+    if (len) {
+      i += len;
+      run += len;
+      continue;
+    }
+    rc = qr_buf_append(b, p + i - run, run);
+    if (!rc) rc = qr_buf_append(b, "\xEF\xBF\xBD", 3);
+    run = 0;
+    i++;
+  }
+  return rc ? rc : qr_buf_append(b, p + i - run, run);
+}
+
 void qr_buf_consume(qr_buf *b, size_t n) {
   if (n >= b->len) {
     qr_buf_reset(b);

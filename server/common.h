@@ -86,6 +86,9 @@ int qr_buf_append(qr_buf *b, const void *p, size_t n);
 int qr_buf_puts(qr_buf *b, const char *s);
 int qr_buf_printf(qr_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int qr_buf_vprintf(qr_buf *b, const char *fmt, va_list ap);
+/* Appends n bytes of text with every invalid UTF-8 sequence replaced by U+FFFD, so code in
+ * another encoding (Latin-1 comments, stray bytes) can still go into JSON requests. */
+int qr_buf_append_utf8(qr_buf *b, const char *p, size_t n);
 /* Removes the first n bytes (n <= len). */
 void qr_buf_consume(qr_buf *b, size_t n);
 void qr_buf_reset(qr_buf *b);   /* len = 0, keeps storage */

@@ -357,7 +357,7 @@ static int render_lines(builder *b, const qr_diff_file *df, const qr_snapshot_fi
     for (cut = QR_MIN(len, max_line); cut < len && cut > 0 && ((unsigned char)p[cut] & 0xC0) == 0x80;)
       cut--;
     rc = put_line_prefix(&b->lines, line, qr_diff_line_added(df, line));
-    if (!rc) rc = qr_buf_append(&b->lines, p, cut);
+    if (!rc) rc = qr_buf_append_utf8(&b->lines, p, cut);
     if (!rc && cut < len) rc = qr_buf_printf(&b->lines, " [… %zu more bytes cut]", len - cut);
     if (!rc) rc = qr_buf_puts(&b->lines, "\n");
   }

@@ -1591,9 +1591,11 @@ static json_t *code_excerpt(const qr_snapshot *snap, const qr_finding *f) {
     const char *s;
     size_t n;
     if (!qr_snapshot_line(sf, l, &s, &n)) break;
-    rc = qr_buf_printf(&b, "%5d| %.*s\n", l, (int)QR_MIN(n, (size_t)PROMPT_LINE_CAP), s);
+    rc = qr_buf_printf(&b, "%5d| ", l);
+    if (!rc) rc = qr_buf_append_utf8(&b, s, QR_MIN(n, (size_t)PROMPT_LINE_CAP));
+    if (!rc) rc = qr_buf_puts(&b, "\n");
   }
-  json_t *j = rc ? NULL : json_stringn_nocheck(b.data, b.len);
+  json_t *j = rc ? NULL : json_stringn(b.data, b.len);
   qr_buf_free(&b);
   return j;
 }

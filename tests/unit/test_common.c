@@ -32,3 +32,14 @@ TEST(common_alloc_failure) {
   ASSERT(p != NULL);
   qr_free(p);
 }
+
+TEST(common_utf8_sanitize) {
+  qr_buf b;
+  qr_buf_init(&b, 1024);
+  /* valid ASCII, é, 😀; then a Latin-1 byte, a cut sequence, an overlong '/', a surrogate */
+  const char in[] = "a\xc3\xa9\xf0\x9f\x98\x80|\xe9|\xe2\x82|\xc0\xaf|\xed\xa0\x80";
+  ASSERT_OK(qr_buf_append_utf8(&b, in, sizeof in - 1));
+  ASSERT_STR_EQ(b.data, "a\xc3\xa9\xf0\x9f\x98\x80|\xef\xbf\xbd|\xef\xbf\xbd\xef\xbf\xbd|"
+                        "\xef\xbf\xbd\xef\xbf\xbd|\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+  qr_buf_free(&b);
+}
