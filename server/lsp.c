@@ -104,8 +104,9 @@ static void on_initialize(qr_rpc *rpc, qr_rpc_request *req, json_t *params, void
   qr_rpc_reply(req, result);
 }
 
-static void notify(qr_server *s, qr_server_event ev, const char *uri, int version) {
-  if (s->on_event) s->on_event(s, ev, uri, version, s->on_event_data);
+static void notify(qr_server *s, qr_server_event ev, const char *uri, int version,
+                   const json_t *params) {
+  if (s->on_event) s->on_event(s, ev, uri, version, params, s->on_event_data);
 }
 
 void qr_server_listen(qr_server *s, qr_server_event_cb cb, void *data) {
@@ -115,7 +116,7 @@ void qr_server_listen(qr_server *s, qr_server_event_cb cb, void *data) {
 
 static void on_initialized(qr_rpc *rpc, json_t *params, void *data) {
   QR_DEBUG("lsp: client confirmed initialization");
-  notify(data, QR_SERVER_INITIALIZED, NULL, 0);
+  notify(data, QR_SERVER_INITIALIZED, NULL, 0, params);
 }
 
 static void on_shutdown(qr_rpc *rpc, qr_rpc_request *req, json_t *params, void *data) {
@@ -160,7 +161,7 @@ static void on_did_open(qr_rpc *rpc, json_t *params, void *data) {
   int rc = qr_docs_open(s->docs, uri, lang ? lang : "", param_version(params),
                         json_string_value(text), json_string_length(text), &e);
   if (rc) QR_WARN("lsp: didOpen %s: %s", uri, err_text(&e, rc));
-  else notify(s, QR_SERVER_DID_OPEN, uri, param_version(params));
+  else notify(s, QR_SERVER_DID_OPEN, uri, param_version(params), params);
 }
 
 static void on_did_change(qr_rpc *rpc, json_t *params, void *data) {
@@ -172,7 +173,7 @@ static void on_did_change(qr_rpc *rpc, json_t *params, void *data) {
                ? qr_docs_change(s->docs, uri, param_version(params), changes, &e)
                : qr_err_set(&e, QR_E_INVAL, "didChange without textDocument.uri or contentChanges");
   if (!rc) {
-    notify(s, QR_SERVER_DID_CHANGE, uri, param_version(params));
+    notify(s, QR_SERVER_DID_CHANGE, uri, param_version(params), params);
     return;
   }
   /* The client's copy and ours now differ: say so where the user can see it. */
@@ -186,14 +187,14 @@ static void on_did_change(qr_rpc *rpc, json_t *params, void *data) {
 static void on_did_save(qr_rpc *rpc, json_t *params, void *data) {
   const char *uri = param_uri(params);
   QR_DEBUG("lsp: saved %s", uri ? uri : "?");
-  if (uri) notify(data, QR_SERVER_DID_SAVE, uri, 0);
+  if (uri) notify(data, QR_SERVER_DID_SAVE, uri, 0, params);
 }
 
 static void on_did_close(qr_rpc *rpc, json_t *params, void *data) {
   qr_server *s = data;
   const char *uri = param_uri(params);
   if (!uri || qr_docs_close(s->docs, uri)) QR_WARN("lsp: didClose for a document not open");
-  else notify(s, QR_SERVER_DID_CLOSE, uri, 0);
+  else notify(s, QR_SERVER_DID_CLOSE, uri, 0, params);
 }
 
 /* ---- the server object --------------------------------------------------------------------- */

@@ -52,8 +52,10 @@ typedef enum {
 } qr_server_event;
 
 struct qr_server;
+/* params: the notification's params, borrowed for the call (DID_CHANGE listeners read
+ * contentChanges from it to follow edits). */
 typedef void (*qr_server_event_cb)(struct qr_server *s, qr_server_event ev, const char *uri,
-                                   int version, void *data);
+                                   int version, const json_t *params, void *data);
 
 typedef struct qr_server {
   uv_loop_t *loop;

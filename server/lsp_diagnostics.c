@@ -1,8 +1,10 @@
-/* lsp_diagnostics.c — result JSON → LSP Diagnostics and fix TextEdits. Byte offsets are found on
- * the UTF-8 text and only then converted to the client's encoding (qr_text_position), so a
- * non-ASCII line gets the same visual range in UTF-16 and UTF-8 clients. */
+/* lsp_diagnostics.c — result JSON → LSP Diagnostics and fix TextEdits, and the line arithmetic
+ * that carries findings across edits. Byte offsets are found on the UTF-8 text and only then
+ * converted to the client's encoding (qr_text_position), so a non-ASCII line gets the same
+ * visual range in UTF-16 and UTF-8 clients. */
 #include "lsp_diagnostics.h"
 
+#include <limits.h>
 #include <string.h>
 
 static bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\f' || c == '\v'; }
@@ -62,8 +64,26 @@ static int severity_code(const char *s) {
   return 2; /* an unknown severity is shown, as a warning, rather than hidden */
 }
 
-json_t *qr_diagnostics_from_finding(const json_t *f, const char *text, size_t len,
-                                    qr_pos_encoding enc) {
+/* The relatedInformation of finding f: its fix's span when that differs from the finding's
+ * [start, end]; NULL when there is none to give. New reference. */
+static json_t *related(const json_t *f, int start, int end, const char *uri, const char *text,
+                       size_t len, qr_pos_encoding enc) {
+  json_t *fix = json_object_get(f, "fix");
+  json_t *sl = json_object_get(fix, "start_line"), *el = json_object_get(fix, "end_line");
+  if (!uri || !json_is_integer(sl) || !json_is_integer(el)) return NULL;
+  int a = (int)json_integer_value(sl), b = (int)json_integer_value(el);
+  if (a == start && b == end) return NULL;
+  char *msg = a == b ? qr_asprintf("the suggested fix replaces line %d", a)
+                      : qr_asprintf("the suggested fix replaces lines %d–%d", a, b);
+  json_t *r = msg ? json_pack("[{s:{s:s,s:o},s:s}]", "location", "uri", uri, "range",
+                              qr_diagnostics_range(text, len, enc, a, b), "message", msg)
+                  : NULL;
+  qr_free(msg);
+  return r;
+}
+
+json_t *qr_diagnostics_from_finding(const json_t *f, const char *uri, const char *text,
+                                    size_t len, qr_pos_encoding enc) {
   json_t *sl = json_object_get(f, "start_line"), *el = json_object_get(f, "end_line");
   const char *msg = json_string_value(json_object_get(f, "message"));
   if (!json_is_integer(sl) || !msg) return NULL;
@@ -84,6 +104,8 @@ json_t *qr_diagnostics_from_finding(const json_t *f, const char *text, size_t le
                                   "sources", json_is_array(sources) ? sources : NULL)
                       : NULL;
   qr_free(message);
+  json_t *rel = d ? related(f, start, end, uri, text, len, enc) : NULL;
+  if (rel) json_object_set_new(d, "relatedInformation", rel);
   return d;
 }
 
@@ -114,4 +136,113 @@ bool qr_diagnostics_range_hits(const json_t *range, int b0, int b1) {
   json_int_t a0 = json_integer_value(json_object_get(s, "line"));
   json_int_t a1 = json_integer_value(json_object_get(e, "line"));
   return json_is_object(s) && json_is_object(e) && a0 <= b1 && b0 <= a1;
+}
+
+/* ---- following edits ----------------------------------------------------------------------------- */
+
+/* Number of line breaks in text ("\r\n" is one). */
+static int breaks(const char *text, size_t len) {
+  int n = 0;
+  for (size_t i = 0; i < len; i++)
+    if (text[i] == '\n' || (text[i] == '\r' && !(i + 1 < len && text[i + 1] == '\n'))) n++;
+  return n;
+}
+
+static bool pos_of(const json_t *p, int *line, int *ch) {
+  json_t *l = json_object_get(p, "line"), *c = json_object_get(p, "character");
+  if (!json_is_integer(l) || !json_is_integer(c)) return false;
+  *line = (int)QR_MIN(json_integer_value(l), INT_MAX / 2);
+  *ch = (int)QR_MIN(json_integer_value(c), INT_MAX);
+  return *line >= 0 && *ch >= 0;
+}
+
+bool qr_diagnostics_change_edit(const json_t *change, qr_line_edit *out) {
+  json_t *range = json_object_get(change, "range"), *t = json_object_get(change, "text");
+  int l0, c0, l1, c1;
+  if (!json_is_string(t) || !pos_of(json_object_get(range, "start"), &l0, &c0) ||
+      !pos_of(json_object_get(range, "end"), &l1, &c1) || l1 < l0)
+    return false;
+  const char *text = json_string_value(t);
+  size_t tl = json_string_length(t);
+  bool whole_lines = c0 == 0 && c1 == 0 && (!tl || is_break(text[tl - 1]));
+  bool nothing = l0 == l1 && c0 == c1 && !tl;
+  out->first = l0;
+  out->last = whole_lines || nothing ? l1 - 1 : l1;
+  out->delta = breaks(text, tl) - (l1 - l0);
+  return true;
+}
+
+typedef struct line_span {
+  size_t off, len;
+} line_span;
+
+/* The lines of text as LSP counts them (a trailing break starts an empty last line), without
+ * their breaks, into *out (qr_free it). Returns the count, or -1 when out of memory. */
+static int split_lines(const char *text, size_t len, line_span **out) {
+  int n = breaks(text, len) + 1, k = 0;
+  line_span *v = qr_malloc((size_t)n * sizeof *v);
+  if (!v) return -1;
+  size_t start = 0;
+  for (size_t i = 0; i <= len; i++) {
+    if (i < len && !is_break(text[i])) continue;
+    v[k++] = (line_span){start, i - start};
+    if (i + 1 < len && text[i] == '\r' && text[i + 1] == '\n') i++;
+    start = i + 1;
+  }
+  *out = v;
+  return n;
+}
+
+static bool same_line(const char *a, line_span x, const char *b, line_span y) {
+  return x.len == y.len && !memcmp(a + x.off, b + y.off, x.len);
+}
+
+int qr_diagnostics_text_edit(const char *old_text, size_t old_len, const char *new_text,
+                             size_t new_len, qr_line_edit *out) {
+  line_span *o = NULL, *n = NULL;
+  int no = split_lines(old_text, old_len, &o), nn = no < 0 ? -1 : split_lines(new_text, new_len, &n);
+  if (nn < 0) {
+    qr_free(o);
+    return QR_E_NOMEM;
+  }
+  int pre = 0, suf = 0;
+  while (pre < no && pre < nn && same_line(old_text, o[pre], new_text, n[pre])) pre++;
+  while (suf < no - pre && suf < nn - pre &&
+         same_line(old_text, o[no - 1 - suf], new_text, n[nn - 1 - suf]))
+    suf++;
+  *out = (qr_line_edit){pre, no - 1 - suf, nn - no};
+  qr_free(o);
+  qr_free(n);
+  return QR_OK;
+}
+
+/* Moves obj's 1-based {start_line, end_line?} across e. False when e touched those lines. */
+static bool move_span(json_t *obj, const qr_line_edit *e, bool *moved) {
+  json_t *sl = json_object_get(obj, "start_line"), *el = json_object_get(obj, "end_line");
+  json_int_t a = json_integer_value(sl) - 1;
+  json_int_t b = json_is_integer(el) ? json_integer_value(el) - 1 : a;
+  *moved = false;
+  if (b < e->first) return true;
+  if (a <= e->last) return false;
+  if (!e->delta) return true;
+  json_integer_set(sl, a + 1 + e->delta);
+  if (json_is_integer(el)) json_integer_set(el, b + 1 + e->delta);
+  *moved = true;
+  return true;
+}
+
+int qr_diagnostics_move(json_t *findings, const qr_line_edit *e) {
+  int changed = 0;
+  bool moved;
+  for (size_t i = json_array_size(findings); i-- > 0;) {
+    json_t *f = json_array_get(findings, i), *fix = json_object_get(f, "fix");
+    if (!move_span(f, e, &moved)) {
+      json_array_remove(findings, i);
+      changed++;
+      continue;
+    }
+    changed += moved;
+    if (fix && !move_span(fix, e, &moved)) json_object_del(f, "fix");
+  }
+  return changed;
 }

@@ -8,6 +8,10 @@
  *
  * Staleness: a document job remembers the version it reviewed; a didChange to a newer version
  * cancels it, and its results are published only when the document is still at that version.
+ * The findings already published are not thrown away by an edit: each didChange moves them by
+ * the lines it touched (lsp_diagnostics.h), drops those whose code changed, and republishes the
+ * rest for the new version; the next review's result replaces them. A full-text change is
+ * compared with the text the findings were last placed on (kept while there are findings).
  *
  * Lifetime: jobs and timers count in lr->live; after qr_lsp_review_close the struct is freed
  * when that count drops to zero (the last git child reaped, review finished, timer closed). */
@@ -71,6 +75,9 @@ typedef struct file_state {
   int version;      /* document version the findings are for; -1 when not from a document */
   json_t *findings; /* owned array of the result's findings for this file */
   json_t *diagnostics; /* owned array last published */
+  char *text;       /* owned copy of the open document's text the findings are placed on, so a
+                       full-text change can be compared with it; NULL without findings */
+  size_t len;
   uv_timer_t timer; /* debounce; closed (and lr->live decremented) by qr_lsp_review_close */
 } file_state;
 
@@ -166,10 +173,26 @@ static file_state *file_get(qr_lsp_review *lr, const char *uri) {
   return f;
 }
 
+static void forget_text(file_state *f) {
+  qr_free(f->text);
+  f->text = NULL;
+  f->len = 0;
+}
+
 static void file_forget(file_state *f) {
   json_decref(f->findings);
   json_decref(f->diagnostics);
   f->findings = f->diagnostics = NULL;
+  forget_text(f);
+}
+
+/* Keeps a copy of the open document's text while f has findings to move (see move_findings). */
+static void remember_text(qr_lsp_review *lr, file_state *f) {
+  qr_document *d = qr_docs_get(lr->srv->docs, f->uri);
+  forget_text(f);
+  if (!d || !json_array_size(f->findings)) return;
+  f->text = qr_strndup(d->text, d->len);
+  f->len = f->text ? d->len : 0;
 }
 
 static void on_file_closed(uv_handle_t *h) {
@@ -215,12 +238,15 @@ static void publish(qr_lsp_review *lr, file_state *f) {
   char *owned;
   int version;
   const char *text = file_text(lr, f, &len, &owned, &version);
+  /* Clients that do not advertise relatedInformation get none. */
+  bool related = json_is_true(cap(lr, "textDocument", "publishDiagnostics", "relatedInformation"));
   json_t *diags = json_array(), *fi;
   size_t i;
   json_array_foreach(f->findings, i, fi) {
     const char *fp = json_string_value(json_object_get(fi, "fingerprint"));
     if (!text || !diags || (f->root && qr_workspace_is_dismissed(f->root, fp))) continue;
-    json_array_append_new(diags, qr_diagnostics_from_finding(fi, text, len, lr->srv->encoding));
+    json_array_append_new(diags, qr_diagnostics_from_finding(fi, related ? f->uri : NULL, text,
+                                                             len, lr->srv->encoding));
   }
   qr_free(owned);
   if (!diags) return;
@@ -247,6 +273,7 @@ static void deliver_file(qr_lsp_review *lr, file_state *f, const char *root, con
   f->version = version;
   set_str(&f->root, root);
   set_str(&f->rel, rel);
+  remember_text(lr, f);
   publish(lr, f);
 }
 
@@ -545,12 +572,53 @@ static void on_did_save(qr_lsp_review *lr, const char *uri) {
   if (f) uv_timer_start(&f->timer, on_debounce, (uint64_t)lr->debounce_ms, 0);
 }
 
+static bool has_full_change(const json_t *changes) {
+  const json_t *ch;
+  size_t i;
+  json_array_foreach(changes, i, ch) if (!json_object_get(ch, "range")) return true;
+  return false;
+}
+
+/* Moves f's findings across the contentChanges just applied to its document, and republishes
+ * them for the new version when one moved or went. Incremental changes are followed one by one
+ * (each range is in the text the previous ones left); a notification with a full-text change
+ * is compared as a whole with the text the findings were on — without that text, or with a
+ * change that cannot be read, the findings are dropped rather than shown in the wrong place. */
+static void move_findings(qr_lsp_review *lr, file_state *f, const json_t *changes) {
+  qr_document *d = qr_docs_get(lr->srv->docs, f->uri);
+  size_t before = json_array_size(f->findings);
+  if (!d || !before) return;
+  int changed = 0;
+  qr_line_edit e;
+  const json_t *ch;
+  size_t i;
+  if (has_full_change(changes)) {
+    if (f->text && !qr_diagnostics_text_edit(f->text, f->len, d->text, d->len, &e))
+      changed = qr_diagnostics_move(f->findings, &e);
+    else
+      json_array_clear(f->findings);
+  } else {
+    json_array_foreach(changes, i, ch) {
+      if (!qr_diagnostics_change_edit(ch, &e)) {
+        json_array_clear(f->findings);
+        break;
+      }
+      changed += qr_diagnostics_move(f->findings, &e);
+    }
+  }
+  if (f->version >= 0) f->version = d->version; /* findings of a changes review stay unversioned */
+  remember_text(lr, f);
+  if (changed || json_array_size(f->findings) != before) publish(lr, f);
+}
+
 /* A newer version cancels reviews of older ones, and a pending save review (it would be for
- * an older text). */
-static void on_did_change(qr_lsp_review *lr, const char *uri, int version) {
+ * an older text); the findings already shown follow the edit. */
+static void on_did_change(qr_lsp_review *lr, const char *uri, int version, const json_t *params) {
   cancel_doc_jobs(lr, uri, version);
   file_state *f = file_find(lr, uri);
-  if (f) uv_timer_stop(&f->timer);
+  if (!f) return;
+  uv_timer_stop(&f->timer);
+  move_findings(lr, f, json_object_get(params, "contentChanges"));
 }
 
 /* ---- quorum/review --------------------------------------------------------------------------------- */
@@ -910,13 +978,18 @@ static void on_did_change_configuration(qr_rpc *rpc, json_t *params, void *data)
 }
 
 static void on_server_event(qr_server *s, qr_server_event ev, const char *uri, int version,
-                            void *data) {
+                            const json_t *params, void *data) {
   qr_lsp_review *lr = data;
   switch (ev) {
   case QR_SERVER_INITIALIZED: on_initialized(lr); break;
   case QR_SERVER_DID_SAVE: on_did_save(lr, uri); break;
-  case QR_SERVER_DID_CHANGE: on_did_change(lr, uri, version); break;
-  default: break;
+  case QR_SERVER_DID_CHANGE: on_did_change(lr, uri, version, params); break;
+  case QR_SERVER_DID_OPEN:
+  case QR_SERVER_DID_CLOSE: { /* the text kept for full-text changes follows the buffer */
+    file_state *f = file_find(lr, uri);
+    if (f) remember_text(lr, f);
+    break;
+  }
   }
 }
 
