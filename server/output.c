@@ -77,6 +77,27 @@ char *qr_output_summary_line(const json_t *result) {
                      json_real_value(json_object_get(result, "cost_usd")));
 }
 
+/* Which passes ran, and — when none was a model — how to add one. */
+static void print_panel(FILE *out, const json_t *result) {
+  size_t i;
+  json_t *v;
+  bool model = false;
+  fputs("quorum: passes:", out);
+  json_array_foreach(json_object_get(result, "passes"), i, v) {
+    const char *m = qr_output_str(v, "model", "?"), *st = qr_output_str(v, "status", "?");
+    bool local = !strcmp(m, "rules") || !strncmp(m, "tool:", 5);
+    model |= !local && is_pass(v);
+    fprintf(out, " %s%s%s%s%s", m, local ? "" : "×", local ? "" : qr_output_str(v, "strategy", ""),
+            strcmp(st, "ok") ? " " : "", strcmp(st, "ok") ? st : "");
+    fputc(i + 1 < json_array_size(json_object_get(result, "passes")) ? ',' : '\n', out);
+  }
+  if (!json_array_size(json_object_get(result, "passes"))) fputs(" none\n", out);
+  if (!model)
+    fputs("quorum: no model passes ran — add models with a config (examples/configs/, README:\n"
+          "        Configuration) or export OPENROUTER_API_KEY, OPENAI_API_KEY or ANTHROPIC_API_KEY\n",
+          out);
+}
+
 int qr_output_text(FILE *out, const json_t *result, bool color) {
   size_t i;
   json_t *v;
@@ -90,6 +111,9 @@ int qr_output_text(FILE *out, const json_t *result, bool color) {
     fprintf(out, "quorum: not reviewed: %s\n", json_string_value(v));
   json_array_foreach(json_object_get(result, "errors"), i, v)
     fprintf(out, "quorum: degraded: %s\n", json_string_value(v));
+  json_array_foreach(json_object_get(result, "notes"), i, v)
+    fprintf(out, "quorum: note: %s\n", json_string_value(v));
+  print_panel(out, result);
   return ferror(out) ? QR_E_IO : QR_OK;
 }
 
