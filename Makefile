@@ -143,8 +143,6 @@ TEST_BINS := build/asan/bin/quorum-ls build/asan/bin/quorum build/asan/bin/unit-
 run: all
 	@./bin/quorum review --config examples/configs/local.json --diff examples/demo/change.patch \
 	  --root examples/demo/repo --format text; rc=$$?; [ $$rc -le 1 ] || exit $$rc
-	@echo "quorum: that was the rule pack and local analyzers. Add model passes with a config:"
-	@echo "        examples/configs/*.json, or export OPENROUTER_API_KEY and run bin/quorum review."
 
 test: test-deps $(TEST_BINS) $(VSCODE_STAMP)
 	@tests/run.sh
