@@ -128,13 +128,18 @@ build/asan/bin/unit-tests: $(patsubst %.c,build/asan/%.o,$(UNIT_SRC)) build/asan
 build/asan/bin/torture: build/asan/tests/torture/torture.o build/asan/libquorum.a $(GRAMMAR_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
+# The same through the real loop: libuv, libcurl and jansson allocations failed too, against
+# the stand-in model server (tests/e2e/test_torture_loop samples it in make test).
+build/asan/bin/torture_loop: build/asan/tests/torture/torture_loop.o build/asan/libquorum.a $(GRAMMAR_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
 # The fuzz harnesses, linked with a replay driver so `make test` runs their saved corpus.
 build/asan/bin/fuzz-%: build/asan/tests/fuzz/fuzz_%.o build/asan/tests/fuzz/replay.o build/asan/libquorum.a $(GRAMMAR_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
 
 TEST_BINS := build/asan/bin/quorum-ls build/asan/bin/quorum build/asan/bin/unit-tests \
-             build/asan/bin/torture \
+             build/asan/bin/torture build/asan/bin/torture_loop \
              $(patsubst tests/fuzz/fuzz_%.c,build/asan/bin/fuzz-%,$(FUZZ_SRC))
 
 # --- the README's commands -------------------------------------------------------------------
@@ -149,8 +154,9 @@ test: test-deps $(TEST_BINS) $(VSCODE_STAMP)
 
 # Robustness runs beyond `make test`: every allocation failed in turn (make test runs it too),
 # 1,000 reviews through one server (RSS and fds must stay flat), memcheck over e2e reviews.
-torture: build/asan/bin/torture
+torture: build/asan/bin/torture build/asan/bin/torture_loop
 	build/asan/bin/torture
+	tests/e2e/test_torture_loop 1
 soak: all
 	tests/soak/run
 valgrind: all

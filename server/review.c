@@ -527,11 +527,17 @@ static int seen_by(const qr_review *r, const char *file) {
   return 0;
 }
 
+/* A finding as the result lists it; NULL when out of memory (never a finding with parts missing). */
 static json_t *finding_json(const qr_review *r, const qr_finding *f) {
   json_t *sources = json_array();
-  for (size_t i = 0; i < f->n_sources; i++)
-    json_array_append_new(sources, json_pack("{s:s, s:s}", "model", f->sources[i].model,
-                                             "strategy", f->sources[i].strategy));
+  bool ok = sources != NULL;
+  for (size_t i = 0; ok && i < f->n_sources; i++)
+    ok = !json_array_append_new(sources, json_pack("{s:s, s:s}", "model", f->sources[i].model,
+                                                   "strategy", f->sources[i].strategy));
+  if (!ok) {
+    json_decref(sources);
+    return NULL;
+  }
   json_t *o = json_pack("{s:s, s:i, s:i, s:i, s:s, s:s, s:s, s:i, s:i, s:f, s:o, s:s}", "file",
                         f->file, "start_line", f->start_line, "end_line", f->end_line,
                         "start_column", first_column(r->snap, f->file, f->start_line),
@@ -539,11 +545,14 @@ static json_t *finding_json(const qr_review *r, const qr_finding *f) {
                         "message", f->message, "votes", f->votes, "models", f->models,
                         "confidence", f->confidence, "sources", sources, "fingerprint",
                         f->fingerprint);
-  json_object_set_new(o, "seen", json_integer(QR_MAX(seen_by(r, f->file), f->votes)));
-  if (f->fix)
-    json_object_set_new(o, "fix", json_pack("{s:i, s:i, s:s}", "start_line", f->fix->start_line,
-                                            "end_line", f->fix->end_line, "replacement",
-                                            f->fix->replacement));
+  if (!o || json_object_set_new(o, "seen", json_integer(QR_MAX(seen_by(r, f->file), f->votes))) ||
+      (f->fix && json_object_set_new(o, "fix", json_pack("{s:i, s:i, s:s}", "start_line",
+                                                         f->fix->start_line, "end_line",
+                                                         f->fix->end_line, "replacement",
+                                                         f->fix->replacement)))) {
+    json_decref(o);
+    return NULL;
+  }
   return o;
 }
 
@@ -555,53 +564,70 @@ static json_t *pass_json(const pass_state *ps) {
                         (json_int_t)ps->output_tokens, "cached_tokens",
                         (json_int_t)ps->cached_tokens, "cost_usd", ps->cost_usd, "findings",
                         ps->findings, "dropped", ps->dropped);
-  if (ps->error) json_object_set_new(o, "error", json_string(ps->error));
-  if (ps->requests > 1) json_object_set_new(o, "requests", json_integer(ps->requests));
-  if (ps->cached) json_object_set_new(o, "cached", json_boolean(ps->cached == ps->requests));
-  if (ps->not_needed) json_object_set_new(o, "not_needed", json_integer(ps->not_needed));
+  if (!o || (ps->error && json_object_set_new(o, "error", json_string(ps->error))) ||
+      (ps->requests > 1 && json_object_set_new(o, "requests", json_integer(ps->requests))) ||
+      (ps->cached && json_object_set_new(o, "cached", json_boolean(ps->cached == ps->requests))) ||
+      (ps->not_needed && json_object_set_new(o, "not_needed", json_integer(ps->not_needed)))) {
+    json_decref(o);
+    return NULL;
+  }
   return o;
 }
 
+/* Builds the result JSON; NULL when any part of it could not be allocated, so that the done
+ * callback reports QR_E_NOMEM instead of a result with findings, passes or errors missing. */
 static json_t *build_result(qr_review *r, int *failed_all) {
   json_t *findings = json_array(), *passes = json_array(), *rejected = json_array();
-  for (size_t i = 0; i < r->merged.n; i++)
+  json_t *errors = json_array(), *omitted = json_array();
+  bool ok = findings && passes && rejected && errors && omitted;
+  for (size_t i = 0; ok && i < r->merged.n; i++)
     if (r->merged.items[i].severity >= r->repo->min_severity)
-      json_array_append_new(findings, finding_json(r, &r->merged.items[i]));
-  for (size_t i = 0; i < r->rejected.n; i++) {
+      ok = !json_array_append_new(findings, finding_json(r, &r->merged.items[i]));
+  for (size_t i = 0; ok && i < r->rejected.n; i++) {
     json_t *o = finding_json(r, &r->rejected.items[i].finding);
-    json_object_set_new(o, "reason", json_string(r->rejected.items[i].reason));
-    json_array_append_new(rejected, o);
+    if (o && json_object_set_new(o, "reason", json_string(r->rejected.items[i].reason))) {
+      json_decref(o);
+      o = NULL;
+    }
+    ok = !json_array_append_new(rejected, o);
   }
   double cost = 0;
-  int ok = 0, ran = 0;
-  json_t *errors = json_array();
-  for (size_t i = 0; i < r->n_passes; i++) {
+  int n_ok = 0, ran = 0;
+  for (size_t i = 0; ok && i < r->n_passes; i++) {
     pass_state *ps = &r->passes[i];
     if (ps->requests == 0) continue; /* nothing to review for this pass */
-    json_array_append_new(passes, pass_json(ps));
+    ok = !json_array_append_new(passes, pass_json(ps));
     cost += ps->cost_usd;
     if (!strcmp(ps->status, "skipped")) continue; /* a missing analyzer degrades nothing */
     /* "every pass failed" means no model could be reached: local passes do not count. */
     ran += !ps->local;
-    ok += !ps->local && !strcmp(ps->status, "ok");
-    if (strcmp(ps->status, "ok"))
-      json_array_append_new(errors,
-                            json_sprintf("%s × %s: %s", ps->model, ps->strategy, ps->error));
+    n_ok += !ps->local && !strcmp(ps->status, "ok");
+    if (ok && strcmp(ps->status, "ok"))
+      ok = !json_array_append_new(errors,
+                                  json_sprintf("%s × %s: %s", ps->model, ps->strategy, ps->error));
   }
-  if (r->judge_pass) {
+  if (ok && r->judge_pass) {
     cost += json_real_value(json_object_get(r->judge_pass, "cost_usd"));
-    json_array_append(passes, r->judge_pass);
+    ok = !json_array_append(passes, r->judge_pass);
   }
-  if (r->judge_error) json_array_append_new(errors, json_sprintf("judge: %s", r->judge_error));
-  if (r->budget_stopped)
-    json_array_append_new(errors, json_sprintf("budget: %d requests not sent", r->budget_stopped));
-  if (r->cut) json_array_append_new(errors, json_string("deadline: the result is partial"));
-  json_t *omitted = json_array();
-  for (size_t i = 0; r->omitted_snapshot && r->omitted_snapshot[i]; i++)
-    json_array_append_new(omitted, json_string(r->omitted_snapshot[i]));
-  for (size_t i = 0; r->ctx && i < r->ctx->n_omitted; i++)
-    json_array_append_new(omitted, json_string(r->ctx->omitted[i]));
-  *failed_all = ran > 0 && ok == 0;
+  if (ok && r->judge_error)
+    ok = !json_array_append_new(errors, json_sprintf("judge: %s", r->judge_error));
+  if (ok && r->budget_stopped)
+    ok = !json_array_append_new(errors, json_sprintf("budget: %d requests not sent", r->budget_stopped));
+  if (ok && r->cut) ok = !json_array_append_new(errors, json_string("deadline: the result is partial"));
+  for (size_t i = 0; ok && r->omitted_snapshot && r->omitted_snapshot[i]; i++)
+    ok = !json_array_append_new(omitted, json_string(r->omitted_snapshot[i]));
+  for (size_t i = 0; ok && r->ctx && i < r->ctx->n_omitted; i++)
+    ok = !json_array_append_new(omitted, json_string(r->ctx->omitted[i]));
+  *failed_all = ran > 0 && n_ok == 0;
+  if (!ok) {
+    json_decref(findings);
+    json_decref(passes);
+    json_decref(rejected);
+    json_decref(errors);
+    json_decref(omitted);
+    return NULL;
+  }
   return json_pack("{s:o, s:o, s:o, s:o, s:f, s:b, s:b, s:b, s:o, s:O}", "findings", findings,
                    "passes", passes, "rejected", rejected, "omitted_files", omitted, "cost_usd",
                    cost, "degraded", json_array_size(errors) > 0, "partial", r->cut || r->canceled,

@@ -14,12 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "config.h"
 #include "context.h"
 #include "diff.h"
+#include "fixture.h"
 #include "findings.h"
 #include "judge.h"
 #include "plan.h"
@@ -39,31 +38,6 @@ static const char CONFIG[] =
     " \"passes\": [{\"model\": \"m1\", \"strategy\": \"correctness\"},"
     "  {\"model\": \"m2\", \"strategy\": \"security\"}],"
     " \"judge\": {\"mode\": \"consensus\"}}";
-
-static const char FILE_TEXT[] =
-    "#include <stdlib.h>\n#include <string.h>\n\n"
-    "static const char *token = \"ghp_Q8xZ2mT7bR4kN9vL1sW6yP3cF5hJ0dGaEe1X\";\n\n"
-    "char *join(const char *a, const char *b) {\n"
-    "  char *out = malloc(strlen(a) + strlen(b));\n"
-    "  strcpy(out, a);\n"
-    "  strcat(out, b);\n"
-    "  return out;\n"
-    "}\n";
-
-static const char DIFF[] =
-    "diff --git a/src/join.c b/src/join.c\n"
-    "new file mode 100644\n"
-    "--- /dev/null\n"
-    "+++ b/src/join.c\n"
-    "@@ -0,0 +1,11 @@\n"
-    "+#include <stdlib.h>\n+#include <string.h>\n+\n"
-    "+static const char *token = \"ghp_Q8xZ2mT7bR4kN9vL1sW6yP3cF5hJ0dGaEe1X\";\n+\n"
-    "+char *join(const char *a, const char *b) {\n"
-    "+  char *out = malloc(strlen(a) + strlen(b));\n"
-    "+  strcpy(out, a);\n"
-    "+  strcat(out, b);\n"
-    "+  return out;\n"
-    "+}\n";
 
 /* Two passes' answers: agreement on the overflow (one wrapped in prose and a fence), a fix. */
 static const char *const ANSWERS[] = {
@@ -137,7 +111,7 @@ static int review(const char *root, int *findings) {
   qr_finding_list found;
   qr_finding_list_init(&found);
   int rc = qr_config_parse(CONFIG, strlen(CONFIG), "torture", &cfg, &e);
-  if (!rc) rc = qr_diff_parse(DIFF, strlen(DIFF), 1 << 20, &d, &e);
+  if (!rc) rc = qr_diff_parse(FIXTURE_DIFF, strlen(FIXTURE_DIFF), 1 << 20, &d, &e);
   if (!rc) rc = qr_snapshot_from_diff(d, root, 1 << 20, &s, &omitted, &e);
   if (!rc) rc = qr_context_build(d, s, 2000, &ctx, &e);
   if (!rc) rc = qr_plan_build(cfg, ctx, &plan, &e);
@@ -154,39 +128,6 @@ static int review(const char *root, int *findings) {
   return rc;
 }
 
-/* Whether the armed failure is still pending: one of the next n allocations fails. */
-static bool failure_pending(long n) {
-  bool pending = false;
-  for (long i = 0; i < n && !pending; i++) {
-    void *p = qr_malloc(1);
-    pending = !p;
-    qr_free(p);
-  }
-  qr_alloc_fail_after(-1);
-  return pending;
-}
-
-static bool write_repo(char *root) {
-  char path[512];
-  if (!mkdtemp(root)) return false;
-  snprintf(path, sizeof path, "%s/src", root);
-  if (mkdir(path, 0700)) return false;
-  snprintf(path, sizeof path, "%s/src/join.c", root);
-  FILE *f = fopen(path, "w");
-  if (!f) return false;
-  fputs(FILE_TEXT, f);
-  return fclose(f) == 0;
-}
-
-static void remove_repo(const char *root) {
-  char path[512];
-  snprintf(path, sizeof path, "%s/src/join.c", root);
-  unlink(path);
-  snprintf(path, sizeof path, "%s/src", root);
-  rmdir(path);
-  rmdir(root);
-}
-
 int main(int argc, char **argv) {
   long step = argc > 1 ? atol(argv[1]) : 1, first = argc > 2 ? atol(argv[2]) : 1;
   if (step < 1 || first < 1) {
@@ -196,7 +137,7 @@ int main(int argc, char **argv) {
   json_set_alloc_funcs(qr_malloc, qr_free);
   setenv(KEY_ENV, "sk-torture-not-a-key", 1);
   char root[] = "/tmp/qr-torture-XXXXXX";
-  if (!write_repo(root)) {
+  if (!fixture_write_repo(root)) {
     perror("torture: temp repo");
     return 2;
   }
@@ -208,7 +149,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "torture: failing allocation %ld\n", n);
     qr_alloc_fail_after(n);
     int found = 0, r = review(root, &found);
-    if (r == QR_OK && !failure_pending(n)) {
+    if (r == QR_OK && !fixture_failure_pending(n)) {
       if (found != baseline) { /* a failure was swallowed into a different result */
         failures++;
         fprintf(stderr, "torture: allocation %ld changed the result (%d findings, not %d)\n", n, found, baseline);
@@ -224,6 +165,6 @@ int main(int argc, char **argv) {
           runs, errors, tolerated);
   printf("%s torture/every_allocation (%ld runs)\n", !rc && runs > 0 ? "ok" : "FAIL", runs);
   printf("%s torture/tolerated_failures_keep_the_result\n", failures ? "FAIL" : "ok");
-  remove_repo(root);
+  fixture_remove_repo(root);
   return rc || failures ? 1 : 0;
 }
