@@ -88,6 +88,7 @@ struct qr_review {
   int open_timers;      /* the review is freed when the last timer's close callback runs */
   bool started, cut;    /* cut: the deadline stopped what was still running */
   bool finishing;       /* the merge has begun: passes are over */
+  bool judge_asked;     /* the model judge answered (or failed): it must be listed */
   int budget_stopped;   /* requests not sent because of a budget */
   bool second_wave;     /* adaptive plan: the first wave is over */
   bool *escalate;       /* adaptive plan: per chunk, whether the other passes review it; owned */
@@ -606,6 +607,7 @@ static json_t *build_result(qr_review *r, int *failed_all) {
       ok = !json_array_append_new(errors,
                                   json_sprintf("%s × %s: %s", ps->model, ps->strategy, ps->error));
   }
+  if (r->judge_asked && !r->judge_pass) ok = false;
   if (ok && r->judge_pass) {
     cost += json_real_value(json_object_get(r->judge_pass, "cost_usd"));
     ok = !json_array_append(passes, r->judge_pass);
@@ -672,9 +674,15 @@ static void judge_finish(qr_review *r, int status, const char *reason, const cha
       (json_int_t)(billed ? c->input_tokens : 0), "output_tokens",
       (json_int_t)(billed ? c->output_tokens : 0), "cost_usd", billed ? c->cost_usd : 0.0,
       "rejected", (int)r->rejected.n);
-  if (r->judge_pass && r->judge_error)
-    json_object_set_new(r->judge_pass, "error", json_string(r->judge_error));
-  if (r->judge_pass && cached) json_object_set_new(r->judge_pass, "cached", json_true());
+  /* The judge was asked: its entry must be complete, or the result reports out of memory
+   * rather than hide a call (build_result checks judge_asked). */
+  r->judge_asked = true;
+  if (r->judge_pass &&
+      ((r->judge_error && json_object_set_new(r->judge_pass, "error", json_string(r->judge_error))) ||
+       (cached && json_object_set_new(r->judge_pass, "cached", json_true())))) {
+    json_decref(r->judge_pass);
+    r->judge_pass = NULL;
+  }
   emit(r);
 }
 
@@ -894,20 +902,23 @@ static int narrow_by_repository(qr_review *r, qr_err *e) {
   if (!r->notes) return qr_err_set(e, QR_E_NOMEM, "out of memory");
   if (qr_repo_config_load(r->root, &r->repo, &re)) {
     if (re.code == QR_E_NOMEM) return qr_err_set(e, QR_E_NOMEM, "out of memory");
-    json_array_append_new(r->notes, json_sprintf("repository config not used: %s", re.msg));
+    if (json_array_append_new(r->notes, json_sprintf("repository config not used: %s", re.msg)))
+      return qr_err_set(e, QR_E_NOMEM, "out of memory");
     r->repo = qr_calloc(1, sizeof *r->repo);
     if (!r->repo) return qr_err_set(e, QR_E_NOMEM, "out of memory");
     return QR_OK;
   }
   for (size_t i = 0; i < r->repo->n_warnings; i++)
-    json_array_append_new(r->notes, json_string(r->repo->warnings[i]));
+    if (json_array_append_new(r->notes, json_string(r->repo->warnings[i])))
+      return qr_err_set(e, QR_E_NOMEM, "out of memory");
   for (size_t i = 0; i < r->diff->n_files;) {
     const char *path = r->diff->files[i].path;
     if (!qr_repo_config_ignores(r->repo, path)) {
       i++;
       continue;
     }
-    json_array_append_new(r->notes, json_sprintf("%s: ignored by %s", path, r->repo->path));
+    if (json_array_append_new(r->notes, json_sprintf("%s: ignored by %s", path, r->repo->path)))
+      return qr_err_set(e, QR_E_NOMEM, "out of memory");
     qr_diff_remove(r->diff, i);
   }
   return QR_OK;
