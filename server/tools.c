@@ -14,11 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "languages.h"
+#include "log.h"
 
 #define MAX_MESSAGE 1000 /* bytes of one tool message */
 #define READ_CHUNK 65536
@@ -712,19 +715,50 @@ static int collect_files(qr_tool_run *r, const qr_diff *d, const qr_snapshot *s)
   return 0;
 }
 
-/* argv: exe, the adapter's arguments, then "./path" for each file so that a file named like
- * an option ("-rf") stays a file name. Every string is new; the array ends with NULL. */
+/* Analyzers get no network: each runs inside a new user and network namespace
+ * (`unshare -rn`), where only a downed loopback exists. Whether this machine allows that is
+ * probed once per process; where it does not (no unshare, user namespaces disabled), tools
+ * run without it and the log says so once. Returns the unshare path (static) or NULL. */
+static const char *net_isolation(void) {
+  static int state = -1; /* -1 unknown, 0 unavailable, 1 available */
+  static char *unshare;
+  if (state < 0) {
+    unshare = which("unshare");
+    state = 0;
+    if (unshare) {
+      pid_t pid = fork();
+      if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0) dup2(null, 2);
+        execl(unshare, "unshare", "-rn", "true", (char *)NULL);
+        _exit(127);
+      }
+      int st = 0;
+      state = pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    }
+    if (!state)
+      QR_WARN("tools: analyzers run WITH network access here (`unshare -rn` is not available)");
+  }
+  return state ? unshare : NULL;
+}
+
+/* argv: [unshare -rn --] exe, the adapter's arguments, then "./path" for each file so that a
+ * file named like an option ("-rf") stays a file name. Every string is new; ends with NULL. */
 static char **build_argv(const qr_tool_run *r, const char *exe) {
-  size_t na = 0;
+  const char *jail = net_isolation();
+  size_t na = 0, nj = jail ? 3 : 0, n;
   while (r->a->args[na]) na++;
-  char **argv = qr_calloc(1 + na + r->n_files + 1, sizeof *argv);
+  n = nj + 1 + na + r->n_files;
+  char **argv = qr_calloc(n + 1, sizeof *argv);
   if (!argv) return NULL;
-  bool ok = (argv[0] = qr_strdup(exe)) != NULL;
-  for (size_t i = 0; ok && i < na; i++) ok = (argv[1 + i] = qr_strdup(r->a->args[i])) != NULL;
+  bool ok = true;
+  if (jail) ok = (argv[0] = qr_strdup(jail)) && (argv[1] = qr_strdup("-rn")) && (argv[2] = qr_strdup("--"));
+  ok = ok && (argv[nj] = qr_strdup(exe)) != NULL;
+  for (size_t i = 0; ok && i < na; i++) ok = (argv[nj + 1 + i] = qr_strdup(r->a->args[i])) != NULL;
   for (size_t i = 0; ok && i < r->n_files; i++)
-    ok = (argv[1 + na + i] = qr_asprintf("./%s", r->files[i])) != NULL;
+    ok = (argv[nj + 1 + na + i] = qr_asprintf("./%s", r->files[i])) != NULL;
   if (ok) return argv;
-  for (size_t i = 0; i < 1 + na + r->n_files; i++) qr_free(argv[i]);
+  for (size_t i = 0; i < n; i++) qr_free(argv[i]);
   qr_free(argv);
   return NULL;
 }
@@ -760,7 +794,7 @@ static int spawn(uv_loop_t *loop, qr_tool_run *r, const char *exe, const char *r
         {.flags = UV_IGNORE},
         {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&r->out},
         {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&r->err}};
-    uv_process_options_t o = {.exit_cb = on_exit_cb, .file = exe, .args = argv, .env = env,
+    uv_process_options_t o = {.exit_cb = on_exit_cb, .file = argv[0], .args = argv, .env = env,
                               .cwd = root, .stdio_count = 3, .stdio = stdio};
     int uv = uv_spawn(loop, &r->proc, &o);
     init_handle(r, (uv_handle_t *)&r->proc); /* initialized even when the spawn fails */
