@@ -27,6 +27,7 @@
 #include "http.h"
 #include "ledger.h"
 #include "log.h"
+#include "rules.h"
 #include "lsp_diagnostics.h"
 #include "lsp_workspace.h"
 #include "review.h"
@@ -42,6 +43,7 @@ static const char *const commands[] = {"quorum.reviewFile", "quorum.reviewChange
 /* The configuration, shared by the reviews that run on it: a reload must not free it under them. */
 typedef struct cfg_ref {
   qr_config *c;
+  qr_rules *rules;     /* the configured rule pack, compiled once for every review; NULL when off */
   bool from_workspace; /* the file was named by initializationOptions / workspace settings */
   int refs;
 } cfg_ref;
@@ -134,6 +136,7 @@ static cfg_ref *cfg_hold(cfg_ref *c) {
 
 static void cfg_release(cfg_ref *c) {
   if (!c || --c->refs) return;
+  qr_rules_free(c->rules);
   qr_config_free(c->c);
   qr_free(c);
 }
@@ -435,7 +438,7 @@ static void job_review(job *j, const char *diff, size_t len) {
                     lr->cfg->c->path);
   j->cfg = cfg_hold(lr->cfg);
   qr_review_params p = {.diff = diff, .diff_len = len, .root = j->root, .config = j->cfg->c,
-                        .max_diff_bytes = QR_LSP_REVIEW_MAX_DIFF};
+                        .max_diff_bytes = QR_LSP_REVIEW_MAX_DIFF, .rules = j->cfg->rules};
   qr_err e = {0};
   j->busy = true;
   int rc = qr_review_start(lr->srv->loop, lr->http, &p, on_review_done, on_review_progress, j,
@@ -911,7 +914,10 @@ static void load_config(qr_lsp_review *lr) {
   cfg_ref *ref = NULL;
   int rc = qr_config_load(path, &c, &e);
   if (!rc && !(ref = qr_calloc(1, sizeof *ref))) rc = qr_err_set(&e, QR_E_NOMEM, "out of memory");
+  if (!rc && c->rules.enabled)
+    rc = qr_rules_load((const char *const *)c->rules.folders, c->rules.n_folders, &ref->rules, &e);
   if (rc) {
+    if (ref) qr_free(ref);
     qr_config_free(c);
     show(lr, MSG_ERROR, "quorum: configuration not loaded: %s", e.msg[0] ? e.msg : qr_strerror(rc));
     return;
