@@ -440,6 +440,9 @@ static int setup_easy(qr_http_xfer *x, const qr_http_request *req, qr_err *e) {
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, req->timeout_ms);
+  /* Over TLS a provider usually speaks HTTP/2: parallel passes then share one connection
+   * (wait for it rather than open one each). Plain http:// (local servers) cannot multiplex. */
+  if (!strncmp(req->url, "https://", 8)) curl_easy_setopt(c, CURLOPT_PIPEWAIT, 1L);
   return QR_OK;
 }
 
