@@ -51,8 +51,10 @@ struct qr_http_xfer {
   const char *method; /* the caller's literal ("POST" when it gave none) */
   qr_http_chunk_cb on_chunk;
   qr_http_done_cb on_done;
+  void (*on_retry)(const char *why, long latency_ms, int attempt, void *data);
   void *data;
   int max_retries, attempts;
+  uint64_t attempt_ms; /* when the current attempt started */
   long retry_after_s;
   uint64_t start_ms;
   bool in_multi;    /* the easy handle is added to the multi */
@@ -162,6 +164,7 @@ static void finish(qr_http_xfer *x, int status, const char *fmt, ...) {
 
 static void start_attempt(qr_http_xfer *x) {
   x->attempts++;
+  x->attempt_ms = qr_now_ms();
   x->errbuf[0] = '\0';
   x->abort_status = QR_OK;
   qr_buf_reset(&x->body);
@@ -192,6 +195,7 @@ static bool retryable_transport(CURLcode res) {
 
 static void schedule_retry(qr_http_xfer *x, const char *why) {
   detach(x);
+  if (x->on_retry) x->on_retry(why, (long)(qr_now_ms() - x->attempt_ms), x->attempts, x->data);
   long delay = qr_http_backoff_ms(x->h->backoff_base_ms, x->attempts - 1, x->retry_after_s,
                                   next_random(x->h));
   QR_WARN("http %s %s: %s on attempt %d; retrying in %ld ms", x->method, x->target, why, x->attempts,
@@ -455,6 +459,7 @@ int qr_http_send(qr_http *h, const qr_http_request *req, qr_http_xfer **out, qr_
   x->method = req->method ? req->method : "POST";
   x->on_chunk = req->on_chunk;
   x->on_done = req->on_done;
+  x->on_retry = req->on_retry;
   x->data = req->data;
   x->max_retries = QR_MAX(req->max_retries, 0);
   x->start_ms = qr_now_ms();
@@ -475,6 +480,7 @@ int qr_http_send(qr_http *h, const qr_http_request *req, qr_http_xfer **out, qr_
   }
   x->in_multi = true;
   x->attempts = 1;
+  x->attempt_ms = qr_now_ms();
   uv_timer_init(h->loop, &x->timer);
   x->timer.data = x;
   h->open_handles++;

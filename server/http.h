@@ -64,7 +64,11 @@ typedef struct qr_http_request {
   int max_retries;            /* retries after the first attempt */
   qr_http_chunk_cb on_chunk;  /* NULL: 2xx bodies are buffered and passed to on_done */
   qr_http_done_cb on_done;    /* required */
-  void *data;                 /* passed to both callbacks */
+  /* Optional: told of each failed attempt (its ordinal, 1-based) that is about to be retried
+   * (`why`, e.g. "HTTP 429",
+   * borrowed during the call), so that every request that went out can be accounted for. */
+  void (*on_retry)(const char *why, long latency_ms, int attempt, void *data);
+  void *data;                 /* passed to the callbacks */
 } qr_http_request;
 
 /* Creates a client on `loop`. *out is new; release it with qr_http_close. Calls

@@ -46,7 +46,8 @@ typedef struct qr_ledger_record {
   const char *status;          /* "ok" or the provider's reason ("http_429", "timeout", …) */
   long redactions;             /* secrets redacted from what was sent */
   const char *review;          /* shared by the calls of one review (qr_ledger_review_id) */
-  int attempts;                /* HTTP attempts the call took (retries included); 0 counts as 1 */
+  int attempts;                /* which HTTP attempt of the call this record is (1 = the first;
+                                  a retried attempt has its own record); 0 counts as 1 */
 } qr_ledger_record;
 
 /* The default file ($XDG_STATE_HOME or ~/.local/state, then quorum/ledger.jsonl). *out is new

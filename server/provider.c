@@ -378,12 +378,20 @@ struct qr_provider_call {
   reader r;
   qr_completion c;
   qr_provider_done_cb cb;
+  qr_provider_retry_cb on_retry; /* NULL: nobody asked */
   void *data;
   qr_http_xfer *xfer;  /* NULL when the call failed before sending */
   uv_timer_t early;    /* delivers a failure found before sending */
   bool canceled;
   bool guarded;        /* the breaker allowed it: its outcome is recorded */
 };
+
+static void on_http_retry(const char *why, long latency_ms, int attempt, void *data) {
+  struct qr_provider_call *call = data;
+  if (call->on_retry) call->on_retry(why, latency_ms, attempt, call->data);
+}
+
+void qr_provider_on_retry(struct qr_provider_call *c, qr_provider_retry_cb cb) { c->on_retry = cb; }
 
 static void call_free(struct qr_provider_call *call) {
   reader_free(&call->r);
@@ -482,7 +490,8 @@ int qr_provider_call(qr_http *http, const qr_config_model *m, const qr_prompt *p
         .url = req.url, .headers = (const char *const *)req.headers, .n_headers = req.n_headers,
         .body = req.body, .body_len = req.body_len, .timeout_ms = limits->timeout_ms,
         .max_response_bytes = cap, .max_retries = limits->max_retries,
-        .on_chunk = m->stream ? on_chunk : NULL, .on_done = on_http_done, .data = call};
+        .on_chunk = m->stream ? on_chunk : NULL, .on_done = on_http_done,
+        .on_retry = on_http_retry, .data = call};
     rc = qr_http_send(http, &hr, &call->xfer, &e);
     qr_provider_request_free(&req);
   }

@@ -63,6 +63,11 @@ int qr_provider_call(qr_http *http, const qr_config_model *m, const qr_prompt *p
                      struct qr_provider_call **out);
 /* Aborts a call whose callback has not run; the callback then runs with QR_E_CANCELED. */
 void qr_provider_cancel(struct qr_provider_call *c);
+/* Asks to be told (with the call's `data`) of each attempt that failed and is retried — a
+ * request that went out and cost nothing usable, so the ledger can count it. Set it right
+ * after qr_provider_call, before the loop runs again. */
+typedef void (*qr_provider_retry_cb)(const char *why, long latency_ms, int attempt, void *data);
+void qr_provider_on_retry(struct qr_provider_call *c, qr_provider_retry_cb cb);
 
 /* ---- the circuit breaker ----------------------------------------------------------------
  * Per provider endpoint (base URL): after `threshold` consecutive failures (HTTP errors,

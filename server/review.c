@@ -306,6 +306,33 @@ static void on_call_done(int status, const char *reason, const char *message, qr
   start_requests(r);
 }
 
+/* A failed attempt about to be retried went out too: the ledger records it on its own. */
+static void ledger_retry(qr_review *r, const char *role, const char *strategy,
+                         const qr_config_model *m, const char *why, long latency_ms, int attempt,
+                         long redactions) {
+  if (!r->ledger) return;
+  char status[96];
+  snprintf(status, sizeof status, "retried: %s", why);
+  qr_ledger_record rec = {.role = role, .strategy = strategy, .model = m->alias,
+                          .model_requested = m->model, .latency_ms = latency_ms, .status = status,
+                          .redactions = redactions, .review = r->review_id, .attempts = attempt};
+  qr_err e = {0};
+  if (qr_ledger_append(r->ledger, &rec, &e)) QR_WARN("ledger: %s", e.msg);
+}
+
+static void on_call_retry(const char *why, long latency_ms, int attempt, void *data) {
+  call_slot *slot = data;
+  qr_review *r = slot->review;
+  const qr_plan_request *req = &r->plan->requests[slot->request];
+  const qr_config_pass *cp = &r->cfg->passes[req->pass];
+  ledger_retry(r, "pass", cp->strategy, cp->m, why, latency_ms, attempt, chunk_redactions(r, req));
+}
+
+static void on_judge_retry(const char *why, long latency_ms, int attempt, void *data) {
+  qr_review *r = ((call_slot *)data)->review;
+  ledger_retry(r, "judge", "judge", r->cfg->judge.m, why, latency_ms, attempt, 0);
+}
+
 /* Answers request i from the cache when it can; true when it did. */
 static bool answer_from_cache(qr_review *r, size_t i) {
   const qr_plan_request *req = &r->plan->requests[i];
@@ -356,6 +383,7 @@ static bool send_request(qr_review *r, size_t i) {
     r->finished++;
     return false;
   }
+  qr_provider_on_retry(slot->call, on_call_retry);
   qr_budget_hold(&r->budget, slot->estimate);
   r->in_flight++;
   return true;
@@ -724,6 +752,7 @@ static bool judge_send(qr_review *r, const qr_prompt *prompt, char *why, size_t 
     snprintf(why, why_len, "not sent: %s", qr_strerror(rc));
     return false;
   }
+  qr_provider_on_retry(slot->call, on_judge_retry);
   qr_budget_hold(&r->budget, slot->estimate);
   return true;
 }
