@@ -43,7 +43,7 @@ static const char *const commands[] = {"quorum.reviewFile", "quorum.reviewChange
 /* The configuration, shared by the reviews that run on it: a reload must not free it under them. */
 typedef struct cfg_ref {
   qr_config *c;
-  qr_rules *rules;     /* the configured rule pack, compiled once for every review; NULL when off */
+  qr_rules *rules;     /* the rule pack, compiled at the first review and kept for the next ones */
   bool from_workspace; /* the file was named by initializationOptions / workspace settings */
   int refs;
 } cfg_ref;
@@ -437,6 +437,11 @@ static void job_review(job *j, const char *diff, size_t len) {
                     "the configuration file %s is inside the workspace; use a user-level file",
                     lr->cfg->c->path);
   j->cfg = cfg_hold(lr->cfg);
+  qr_config *c = j->cfg->c;
+  qr_err le = {0};
+  if (c->rules.enabled && !j->cfg->rules &&
+      qr_rules_load((const char *const *)c->rules.folders, c->rules.n_folders, &j->cfg->rules, &le))
+    return job_fail(j, QR_RPC_REQUEST_FAILED, "%s", le.msg);
   qr_review_params p = {.diff = diff, .diff_len = len, .root = j->root, .config = j->cfg->c,
                         .max_diff_bytes = QR_LSP_REVIEW_MAX_DIFF, .rules = j->cfg->rules};
   qr_err e = {0};
@@ -914,10 +919,7 @@ static void load_config(qr_lsp_review *lr) {
   cfg_ref *ref = NULL;
   int rc = qr_config_load(path, &c, &e);
   if (!rc && !(ref = qr_calloc(1, sizeof *ref))) rc = qr_err_set(&e, QR_E_NOMEM, "out of memory");
-  if (!rc && c->rules.enabled)
-    rc = qr_rules_load((const char *const *)c->rules.folders, c->rules.n_folders, &ref->rules, &e);
   if (rc) {
-    if (ref) qr_free(ref);
     qr_config_free(c);
     show(lr, MSG_ERROR, "quorum: configuration not loaded: %s", e.msg[0] ? e.msg : qr_strerror(rc));
     return;
