@@ -26,7 +26,7 @@ tmux -L "$sock" set-option -g status off
 sleep 0.5
 tmux -L "$sock" send-keys 'make run' Enter
 i=0
-until tmux -L "$sock" capture-pane -p | grep -q 'run bin/quorum review\.'; do
+until tmux -L "$sock" capture-pane -p | grep -q 'OPENAI_API_KEY or ANTHROPIC_API_KEY'; do
   i=$((i + 1))
   if [ $i -ge 300 ]; then
     echo "capture: make run did not finish; the screen:" >&2
