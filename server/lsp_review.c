@@ -1,4 +1,8 @@
-/* lsp_review.c — the editor surface of the review engine.
+/* lsp_review.c — the editor surface of the review engine: what triggers a review (didSave after
+ * the debounce), the git steps, starting reviews, delivering diagnostics, carrying findings
+ * across edits, progress, configuration, and the quorum/review and quorum/ledger requests.
+ * Code actions and workspace/executeCommand live in lsp_actions.c; the structs both share are
+ * in lsp_review_internal.h.
  *
  * A *job* is one review on its way: optional git steps (find the repository, tell tracked from
  * untracked, get the diff), then qr_review_start, then delivery (diagnostics for a document,
@@ -15,7 +19,7 @@
  *
  * Lifetime: jobs and timers count in lr->live; after qr_lsp_review_close the struct is freed
  * when that count drops to zero (the last git child reaped, review finished, timer closed). */
-#include "lsp_review.h"
+#include "lsp_review_internal.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -32,86 +36,21 @@
 #include "lsp_workspace.h"
 #include "review.h"
 
-enum { MSG_ERROR = 1, MSG_WARNING = 2, MSG_INFO = 3 }; /* window/showMessage types */
 #define MAX_GIT_SMALL ((size_t)64 << 10)                /* rev-parse / ls-files output */
 #define MAX_DEBOUNCE_MS 600000
-
-static const char *const commands[] = {"quorum.reviewFile", "quorum.reviewChanges",
-                                       "quorum.reviewStaged", "quorum.dismiss", "quorum.clear",
-                                       "quorum.explain"};
-
-/* The configuration, shared by the reviews that run on it: a reload must not free it under them. */
-typedef struct cfg_ref {
-  qr_config *c;
-  qr_rules *rules;     /* the rule pack, compiled at the first review and kept for the next ones */
-  bool from_workspace; /* the file was named by initializationOptions / workspace settings */
-  int refs;
-} cfg_ref;
-
-typedef enum { JOB_DOC, JOB_CHANGES, JOB_REQUEST } job_kind;
-
-typedef struct job {
-  struct job *next;
-  qr_lsp_review *lr;
-  job_kind kind;
-  char *uri;              /* JOB_DOC: the document */
-  int version;            /* JOB_DOC: the version reviewed */
-  char *dir;              /* where the repository is looked for */
-  char *root, *rel;       /* repository (or directory) root; JOB_DOC: the file relative to it */
-  char *base;             /* diff base (NULL: HEAD) */
-  bool staged, canceled;
-  qr_rpc_request *req;    /* JOB_REQUEST: answered when the review ends */
-  cfg_ref *cfg;
-  qr_review *review;      /* while the engine runs */
-  int git_step;           /* which git command is running (see on_git) */
-  bool busy;              /* a git child or a review is running */
-  bool create_pending;    /* window/workDoneProgress/create not answered yet */
-  bool progress_begun;
-  char token[32];
-} job;
-
-typedef struct file_state {
-  struct file_state *next;
-  qr_lsp_review *lr;
-  char *uri, *root, *rel;
-  int version;      /* document version the findings are for; -1 when not from a document */
-  json_t *findings; /* owned array of the result's findings for this file */
-  json_t *diagnostics; /* owned array last published */
-  char *text;       /* owned copy of the open document's text the findings are placed on, so a
-                       full-text change can be compared with it; NULL without findings */
-  size_t len;
-  uv_timer_t timer; /* debounce; closed (and lr->live decremented) by qr_lsp_review_close */
-} file_state;
-
-struct qr_lsp_review {
-  qr_server *srv;
-  qr_http *http;
-  cfg_ref *cfg;            /* NULL until loaded */
-  char *flag_config;       /* --config */
-  char *ws_config;         /* configFile from the client (initializationOptions / settings) */
-  bool manual;             /* trigger "manual": saves do not review */
-  int debounce_ms;
-  job *jobs;
-  file_state *files;
-  unsigned next_token;
-  int live;                /* running jobs + open timers */
-  bool closing;
-};
 
 static void job_finish(job *j);
 
 /* ---- small helpers ------------------------------------------------------------------------------ */
 
-static json_t *cap(qr_lsp_review *lr, const char *a, const char *b, const char *c) {
+json_t *qr_lsp_cap(qr_lsp_review *lr, const char *a, const char *b, const char *c) {
   json_t *v = json_object_get(lr->srv->client_capabilities, a);
   if (b) v = json_object_get(v, b);
   if (c) v = json_object_get(v, c);
   return v;
 }
 
-static void show(qr_lsp_review *lr, int type, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void show(qr_lsp_review *lr, int type, const char *fmt, ...) {
+void qr_lsp_show(qr_lsp_review *lr, int type, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   qr_buf b;
@@ -125,7 +64,7 @@ static void show(qr_lsp_review *lr, int type, const char *fmt, ...) {
   qr_buf_free(&b);
 }
 
-static const char *uri_param(json_t *params) {
+const char *qr_lsp_uri_param(json_t *params) {
   return json_string_value(json_object_get(json_object_get(params, "textDocument"), "uri"));
 }
 
@@ -152,14 +91,14 @@ static void maybe_free(qr_lsp_review *lr) {
 
 /* ---- file states and publishing ------------------------------------------------------------------- */
 
-static file_state *file_find(qr_lsp_review *lr, const char *uri) {
+file_state *qr_lsp_file_find(qr_lsp_review *lr, const char *uri) {
   for (file_state *f = lr->files; f; f = f->next)
     if (!strcmp(f->uri, uri)) return f;
   return NULL;
 }
 
 static file_state *file_get(qr_lsp_review *lr, const char *uri) {
-  file_state *f = file_find(lr, uri);
+  file_state *f = qr_lsp_file_find(lr, uri);
   if (f || lr->closing) return f;
   f = qr_calloc(1, sizeof *f);
   if (!f || !(f->uri = qr_strdup(uri))) {
@@ -182,7 +121,7 @@ static void forget_text(file_state *f) {
   f->len = 0;
 }
 
-static void file_forget(file_state *f) {
+void qr_lsp_file_forget(file_state *f) {
   json_decref(f->findings);
   json_decref(f->diagnostics);
   f->findings = f->diagnostics = NULL;
@@ -201,7 +140,7 @@ static void remember_text(qr_lsp_review *lr, file_state *f) {
 static void on_file_closed(uv_handle_t *h) {
   file_state *f = h->data;
   qr_lsp_review *lr = f->lr;
-  file_forget(f);
+  qr_lsp_file_forget(f);
   qr_free(f->uri);
   qr_free(f->root);
   qr_free(f->rel);
@@ -236,13 +175,14 @@ static const char *file_text(qr_lsp_review *lr, file_state *f, size_t *len, char
 }
 
 /* Sends the findings of f as diagnostics, leaving out dismissed ones. */
-static void publish(qr_lsp_review *lr, file_state *f) {
+void qr_lsp_publish(qr_lsp_review *lr, file_state *f) {
   size_t len = 0;
   char *owned;
   int version;
   const char *text = file_text(lr, f, &len, &owned, &version);
   /* Clients that do not advertise relatedInformation get none. */
-  bool related = json_is_true(cap(lr, "textDocument", "publishDiagnostics", "relatedInformation"));
+  bool related =
+      json_is_true(qr_lsp_cap(lr, "textDocument", "publishDiagnostics", "relatedInformation"));
   json_t *diags = json_array(), *fi;
   size_t i;
   json_array_foreach(f->findings, i, fi) {
@@ -271,13 +211,13 @@ static void deliver_file(qr_lsp_review *lr, file_state *f, const char *root, con
     if (mine && file && !strcmp(file, rel)) json_array_append_new(mine, json_deep_copy(fi));
   }
   if (!mine) return;
-  file_forget(f);
+  qr_lsp_file_forget(f);
   f->findings = mine;
   f->version = version;
   set_str(&f->root, root);
   set_str(&f->rel, rel);
   remember_text(lr, f);
-  publish(lr, f);
+  qr_lsp_publish(lr, f);
 }
 
 /* quorum.reviewChanges / reviewStaged: every file with findings gets its diagnostics (once,
@@ -323,7 +263,7 @@ static void on_progress_created(qr_rpc *rpc, json_t *result, json_t *error, void
 
 static void progress_start(job *j) {
   qr_lsp_review *lr = j->lr;
-  if (!json_is_true(cap(lr, "window", "workDoneProgress", NULL))) return;
+  if (!json_is_true(qr_lsp_cap(lr, "window", "workDoneProgress", NULL))) return;
   snprintf(j->token, sizeof j->token, "quorum-%u", ++lr->next_token);
   json_t *p = json_pack("{s:s}", "token", j->token);
   if (p && !qr_rpc_call(lr->srv->rpc, "window/workDoneProgress/create", p, on_progress_created,
@@ -391,7 +331,7 @@ static void job_fail(job *j, int code, const char *fmt, ...) {
                        j->canceled ? "review canceled" : msg, NULL);
     j->req = NULL;
   } else if (!j->canceled && !j->lr->closing) {
-    show(j->lr, MSG_WARNING, "quorum: %s", msg);
+    qr_lsp_show(j->lr, MSG_WARNING, "quorum: %s", msg);
   }
   job_finish(j);
 }
@@ -415,7 +355,8 @@ static void on_review_done(qr_review *r, int status, json_t *result, void *data)
       qr_rpc_reply(j->req, json_deep_copy(result));
     j->req = NULL;
   } else if (status != QR_E_CANCELED && !lr->closing) {
-    if (status) show(lr, MSG_WARNING, "quorum: every review pass failed (see the passes' errors)");
+    if (status)
+      qr_lsp_show(lr, MSG_WARNING, "quorum: every review pass failed (see the passes' errors)");
     qr_document *d = j->kind == JOB_DOC ? qr_docs_get(lr->srv->docs, j->uri) : NULL;
     file_state *f = j->kind == JOB_DOC ? file_get(lr, j->uri) : NULL;
     if (d && f && d->version == j->version) /* never results for an older version */
@@ -545,7 +486,7 @@ static void cancel_doc_jobs(qr_lsp_review *lr, const char *uri, int keep_version
   }
 }
 
-static int review_document(qr_lsp_review *lr, const char *uri) {
+int qr_lsp_review_document(qr_lsp_review *lr, const char *uri) {
   qr_document *d = qr_docs_get(lr->srv->docs, uri);
   if (!d) return QR_E_NOTFOUND;
   cancel_doc_jobs(lr, uri, INT_MIN);
@@ -571,7 +512,7 @@ static int review_document(qr_lsp_review *lr, const char *uri) {
 
 static void on_debounce(uv_timer_t *t) {
   file_state *f = t->data;
-  review_document(f->lr, f->uri);
+  qr_lsp_review_document(f->lr, f->uri);
 }
 
 static void on_did_save(qr_lsp_review *lr, const char *uri) {
@@ -616,17 +557,46 @@ static void move_findings(qr_lsp_review *lr, file_state *f, const json_t *change
   }
   if (f->version >= 0) f->version = d->version; /* findings of a changes review stay unversioned */
   remember_text(lr, f);
-  if (changed || json_array_size(f->findings) != before) publish(lr, f);
+  if (changed || json_array_size(f->findings) != before) qr_lsp_publish(lr, f);
 }
 
 /* A newer version cancels reviews of older ones, and a pending save review (it would be for
  * an older text); the findings already shown follow the edit. */
 static void on_did_change(qr_lsp_review *lr, const char *uri, int version, const json_t *params) {
   cancel_doc_jobs(lr, uri, version);
-  file_state *f = file_find(lr, uri);
+  file_state *f = qr_lsp_file_find(lr, uri);
   if (!f) return;
   uv_timer_stop(&f->timer);
   move_findings(lr, f, json_object_get(params, "contentChanges"));
+}
+
+/* ---- changes reviews (quorum.reviewChanges / reviewStaged) ---------------------------------------- */
+
+/* The directory a changes review starts from: the argument's root or URI, else the cwd. */
+static char *changes_dir(json_t *arg) {
+  const char *root = json_string_value(json_object_get(arg, "root"));
+  const char *uri = json_is_string(arg) ? json_string_value(arg)
+                                        : json_string_value(json_object_get(arg, "uri"));
+  if (root) return root[0] == '/' ? qr_strdup(root) : NULL;
+  if (uri) {
+    char *p = qr_workspace_uri_to_path(uri), *slash = p ? strrchr(p, '/') : NULL;
+    if (slash) slash[slash == p] = '\0'; /* the file's folder ("/" stays "/") */
+    return p;
+  }
+  char *cwd = getcwd(NULL, 0), *copy = qr_strdup(cwd);
+  free(cwd); /* getcwd allocates with malloc */
+  return copy;
+}
+
+int qr_lsp_review_changes(qr_lsp_review *lr, json_t *arg, bool staged) {
+  job *j = job_new(lr, JOB_CHANGES);
+  if (!j || !(j->dir = changes_dir(arg))) {
+    if (j) job_free(j);
+    return QR_E_INVAL;
+  }
+  j->staged = staged;
+  git_step(j, GIT_REV_PARSE);
+  return 0;
 }
 
 /* ---- quorum/review --------------------------------------------------------------------------------- */
@@ -684,228 +654,12 @@ static void on_quorum_ledger(qr_rpc *rpc, qr_rpc_request *req, json_t *params, v
     qr_rpc_reply(req, out);
 }
 
-/* ---- code actions ---------------------------------------------------------------------------------- */
-
-static const char *str_or(json_t *v, const char *dflt) {
-  return json_is_string(v) ? json_string_value(v) : dflt;
-}
-
-static json_t *find_finding(file_state *f, const char *fp) {
-  json_t *fi;
-  size_t i;
-  json_array_foreach(f ? f->findings : NULL, i, fi) {
-    const char *x = json_string_value(json_object_get(fi, "fingerprint"));
-    if (x && fp && !strcmp(x, fp)) return fi;
-  }
-  return NULL;
-}
-
-static bool client_resolves_edits(qr_lsp_review *lr) {
-  json_t *props = json_object_get(cap(lr, "textDocument", "codeAction", "resolveSupport"),
-                                  "properties"), *p;
-  size_t i;
-  json_array_foreach(props, i, p) if (json_is_string(p) && !strcmp(json_string_value(p), "edit"))
-      return true;
-  return false;
-}
-
-/* The WorkspaceEdit applying finding fi's fix to the open document f, or NULL when the
- * document moved on since the review or the file is not inside its workspace. New reference. */
-static json_t *fix_edit(qr_lsp_review *lr, file_state *f, json_t *fi) {
-  qr_document *d = qr_docs_get(lr->srv->docs, f->uri);
-  json_t *fix = json_object_get(fi, "fix");
-  if (!d || !fix || d->version != f->version || !f->root) return NULL;
-  char *path = qr_workspace_uri_to_path(f->uri);
-  bool inside = path && qr_workspace_abs_confined(f->root, path, NULL);
-  qr_free(path);
-  json_t *edit = inside ? qr_diagnostics_fix_edit(fix, d->text, d->len, lr->srv->encoding) : NULL;
-  return edit ? json_pack("{s:{s:[o]}}", "changes", f->uri, edit) : NULL;
-}
-
-static bool kind_wanted(json_t *only, const char *kind) {
-  json_t *k;
-  size_t i;
-  if (!json_is_array(only)) return true;
-  json_array_foreach(only, i, k) {
-    const char *s = json_string_value(k);
-    if (s && !strncmp(kind, s, strlen(s))) return true;
-  }
-  return false;
-}
-
-static void add_actions(qr_lsp_review *lr, file_state *f, json_t *fi, json_t *diag, json_t *only,
-                        json_t *out) {
-  const char *msg = json_string_value(json_object_get(fi, "message"));
-  const char *fp = json_string_value(json_object_get(fi, "fingerprint"));
-  double conf = json_number_value(json_object_get(fi, "confidence"));
-  if (!msg || !fp) return;
-  char *title = qr_asprintf("quorum: fix — %s", msg);
-  json_t *edit = kind_wanted(only, "quickfix") ? fix_edit(lr, f, fi) : NULL;
-  if (title && edit) {
-    json_t *a = json_pack("{s:s,s:s,s:[O],s:b}", "title", title, "kind", "quickfix", "diagnostics",
-                          diag, "isPreferred", conf >= QR_DIAGNOSTICS_HIGH_CONFIDENCE);
-    if (a && client_resolves_edits(lr)) { /* the edit is computed again on resolve */
-      json_object_set_new(a, "data", json_pack("{s:s,s:s}", "uri", f->uri, "fingerprint", fp));
-      json_decref(edit);
-    } else if (a) {
-      json_object_set_new(a, "edit", edit);
-    } else {
-      json_decref(edit);
-    }
-    json_array_append_new(out, a);
-  } else {
-    json_decref(edit);
-  }
-  qr_free(title);
-  if (json_is_array(only)) return; /* Dismiss and Explain have no kind a filter could ask for */
-  static const struct { const char *label, *command; } extra[] = {
-      {"Dismiss", "quorum.dismiss"}, {"Explain", "quorum.explain"}};
-  for (size_t i = 0; i < QR_ARRAY_LEN(extra); i++) {
-    char *t = qr_asprintf("quorum: %s — %s", extra[i].label, msg);
-    if (t)
-      json_array_append_new(out, json_pack("{s:s,s:[O],s:{s:s,s:s,s:[s,s]}}", "title", t,
-                                           "diagnostics", diag, "command", "title", t, "command",
-                                           extra[i].command, "arguments", f->uri, fp));
-    qr_free(t);
-  }
-}
-
-static void on_code_action(qr_rpc *rpc, qr_rpc_request *req, json_t *params, void *data) {
-  qr_lsp_review *lr = data;
-  const char *uri = uri_param(params);
-  json_t *range = json_object_get(params, "range");
-  json_t *only = json_object_get(json_object_get(params, "context"), "only");
-  file_state *f = uri ? file_find(lr, uri) : NULL;
-  json_t *out = json_array(), *d;
-  size_t i;
-  if (!out) return (void)qr_rpc_reply_error(req, QR_RPC_INTERNAL_ERROR, "out of memory", NULL);
-  int a0 = (int)json_integer_value(json_object_get(json_object_get(range, "start"), "line"));
-  int a1 = (int)json_integer_value(json_object_get(json_object_get(range, "end"), "line"));
-  json_array_foreach(f ? f->diagnostics : NULL, i, d) {
-    const char *fp = json_string_value(json_object_get(json_object_get(d, "data"), "fingerprint"));
-    json_t *fi = find_finding(f, fp);
-    if (fi && qr_diagnostics_range_hits(json_object_get(d, "range"), a0, a1))
-      add_actions(lr, f, fi, d, only, out);
-  }
-  qr_rpc_reply(req, out);
-}
-
-static void on_code_action_resolve(qr_rpc *rpc, qr_rpc_request *req, json_t *params, void *data) {
-  qr_lsp_review *lr = data;
-  json_t *d = json_object_get(params, "data");
-  const char *uri = json_string_value(json_object_get(d, "uri"));
-  file_state *f = uri ? file_find(lr, uri) : NULL;
-  json_t *fi = find_finding(f, json_string_value(json_object_get(d, "fingerprint")));
-  json_t *edit = fi ? fix_edit(lr, f, fi) : NULL;
-  if (!edit) {
-    qr_rpc_reply_error(req, QR_RPC_CONTENT_MODIFIED, "the document changed since the review", NULL);
-    return;
-  }
-  json_t *action = json_deep_copy(params);
-  if (action && !json_object_set_new(action, "edit", edit))
-    qr_rpc_reply(req, action);
-  else
-    qr_rpc_reply_error(req, QR_RPC_INTERNAL_ERROR, "out of memory", NULL);
-}
-
-/* ---- commands --------------------------------------------------------------------------------------- */
-
-/* "Explain": the merged message, then each source — with its own message when the result has one. */
-static char *explain(file_state *f, json_t *fi) {
-  qr_buf b;
-  qr_buf_init(&b, 64 << 10);
-  json_t *sources = json_object_get(fi, "sources"), *s;
-  size_t i;
-  int rc = qr_buf_printf(&b, "%s [%s, %d/%d passes, confidence %.2f]",
-                         str_or(json_object_get(fi, "message"), ""),
-                         str_or(json_object_get(fi, "category"), ""),
-                         (int)json_integer_value(json_object_get(fi, "votes")),
-                         (int)json_integer_value(json_object_get(fi, "seen")),
-                         json_number_value(json_object_get(fi, "confidence")));
-  json_array_foreach(sources, i, s) {
-    const char *m = json_string_value(json_object_get(s, "message"));
-    if (!rc)
-      rc = qr_buf_printf(&b, "\n- %s (%s)%s%s",
-                         str_or(json_object_get(s, "model"), "?"),
-                         str_or(json_object_get(s, "strategy"), "?"), m ? ": " : "",
-                         m ? m : "");
-  }
-  char *out = rc ? NULL : qr_buf_detach(&b, NULL);
-  qr_buf_free(&b);
-  return out;
-}
-
-/* The directory a changes review starts from: the argument's root or URI, else the cwd. */
-static char *changes_dir(json_t *arg) {
-  const char *root = json_string_value(json_object_get(arg, "root"));
-  const char *uri = json_is_string(arg) ? json_string_value(arg)
-                                        : json_string_value(json_object_get(arg, "uri"));
-  if (root) return root[0] == '/' ? qr_strdup(root) : NULL;
-  if (uri) {
-    char *p = qr_workspace_uri_to_path(uri), *slash = p ? strrchr(p, '/') : NULL;
-    if (slash) slash[slash == p] = '\0'; /* the file's folder ("/" stays "/") */
-    return p;
-  }
-  char *cwd = getcwd(NULL, 0), *copy = qr_strdup(cwd);
-  free(cwd); /* getcwd allocates with malloc */
-  return copy;
-}
-
-static void on_execute(qr_rpc *rpc, qr_rpc_request *req, json_t *params, void *data) {
-  qr_lsp_review *lr = data;
-  const char *cmd = json_string_value(json_object_get(params, "command"));
-  json_t *args = json_object_get(params, "arguments"), *a0 = json_array_get(args, 0);
-  const char *uri = json_is_string(a0) ? json_string_value(a0)
-                                       : json_string_value(json_object_get(a0, "uri"));
-  const char *fp = json_string_value(json_array_get(args, 1));
-  file_state *f = uri ? file_find(lr, uri) : NULL;
-  if (!cmd) return (void)qr_rpc_reply_error(req, QR_RPC_INVALID_PARAMS, "no command", NULL);
-  if (!strcmp(cmd, "quorum.reviewFile")) {
-    if (!uri || review_document(lr, uri))
-      return (void)qr_rpc_reply_error(req, QR_RPC_INVALID_PARAMS, "needs an open document URI",
-                                      NULL);
-  } else if (!strcmp(cmd, "quorum.reviewChanges") || !strcmp(cmd, "quorum.reviewStaged")) {
-    job *j = job_new(lr, JOB_CHANGES);
-    if (!j || !(j->dir = changes_dir(a0))) {
-      if (j) job_free(j);
-      return (void)qr_rpc_reply_error(req, QR_RPC_INVALID_PARAMS, "no folder to review", NULL);
-    }
-    j->staged = !strcmp(cmd, "quorum.reviewStaged");
-    git_step(j, GIT_REV_PARSE);
-  } else if (!strcmp(cmd, "quorum.dismiss") || !strcmp(cmd, "quorum.explain")) {
-    json_t *fi = find_finding(f, fp);
-    if (!fi)
-      return (void)qr_rpc_reply_error(req, QR_RPC_INVALID_PARAMS, "unknown finding", NULL);
-    if (!strcmp(cmd, "quorum.explain")) {
-      char *text = explain(f, fi);
-      if (text) show(lr, MSG_INFO, "%s", text);
-      qr_rpc_reply(req, text ? json_string(text) : NULL);
-      qr_free(text);
-      return;
-    }
-    qr_err e = {0};
-    if (!f->root || qr_workspace_dismiss(f->root, fp, &e))
-      return (void)qr_rpc_reply_error(req, QR_RPC_REQUEST_FAILED,
-                                      e.msg[0] ? e.msg : "no workspace", NULL);
-    publish(lr, f);
-  } else if (!strcmp(cmd, "quorum.clear")) {
-    for (file_state *x = lr->files; x; x = x->next) {
-      file_forget(x);
-      x->findings = json_array();
-      publish(lr, x);
-    }
-  } else {
-    return (void)qr_rpc_reply_error(req, QR_RPC_INVALID_PARAMS, "unknown command", NULL);
-  }
-  qr_rpc_reply(req, NULL);
-}
-
 /* ---- pull diagnostics ------------------------------------------------------------------------------- */
 
 static void on_pull_diagnostics(qr_rpc *rpc, qr_rpc_request *req, json_t *params, void *data) {
   qr_lsp_review *lr = data;
-  const char *uri = uri_param(params);
-  file_state *f = uri ? file_find(lr, uri) : NULL;
+  const char *uri = qr_lsp_uri_param(params);
+  file_state *f = uri ? qr_lsp_file_find(lr, uri) : NULL;
   json_t *items = f && f->diagnostics ? json_incref(f->diagnostics) : json_array();
   qr_rpc_reply(req, json_pack("{s:s,s:o}", "kind", "full", "items", items));
 }
@@ -921,7 +675,8 @@ static void load_config(qr_lsp_review *lr) {
   if (!rc && !(ref = qr_calloc(1, sizeof *ref))) rc = qr_err_set(&e, QR_E_NOMEM, "out of memory");
   if (rc) {
     qr_config_free(c);
-    show(lr, MSG_ERROR, "quorum: configuration not loaded: %s", e.msg[0] ? e.msg : qr_strerror(rc));
+    qr_lsp_show(lr, MSG_ERROR, "quorum: configuration not loaded: %s",
+                e.msg[0] ? e.msg : qr_strerror(rc));
     return;
   }
   ref->c = c;
@@ -956,7 +711,7 @@ static void on_configuration(qr_rpc *rpc, json_t *result, json_t *error, void *d
 
 /* Asks the client for section "quorum" when it can answer, then (re)loads the configuration. */
 static void refresh_config(qr_lsp_review *lr) {
-  if (json_is_true(cap(lr, "workspace", "configuration", NULL)) &&
+  if (json_is_true(qr_lsp_cap(lr, "workspace", "configuration", NULL)) &&
       !qr_rpc_call(lr->srv->rpc, "workspace/configuration",
                    json_pack("{s:[{s:s}]}", "items", "section", "quorum"), on_configuration, lr))
     return;
@@ -968,7 +723,7 @@ static void on_initialized(qr_lsp_review *lr) {
   apply_settings(lr, lr->srv->init_options);
   /* Pull diagnostics exist only for clients that ask for them (registered dynamically, since the
    * capabilities were sent before the client's were known to this module). */
-  if (json_is_true(json_object_get(cap(lr, "textDocument", "diagnostic", NULL),
+  if (json_is_true(json_object_get(qr_lsp_cap(lr, "textDocument", "diagnostic", NULL),
                                    "dynamicRegistration")))
     qr_rpc_call(rpc, "client/registerCapability",
                 json_pack("{s:[{s:s,s:s,s:{s:n,s:b,s:b}}]}", "registrations", "id",
@@ -994,7 +749,7 @@ static void on_server_event(qr_server *s, qr_server_event ev, const char *uri, i
   case QR_SERVER_DID_CHANGE: on_did_change(lr, uri, version, params); break;
   case QR_SERVER_DID_OPEN:
   case QR_SERVER_DID_CLOSE: { /* the text kept for full-text changes follows the buffer */
-    file_state *f = file_find(lr, uri);
+    file_state *f = qr_lsp_file_find(lr, uri);
     if (f) remember_text(lr, f);
     break;
   }
@@ -1003,29 +758,15 @@ static void on_server_event(qr_server *s, qr_server_event ev, const char *uri, i
 
 /* ---- the module ----------------------------------------------------------------------------------- */
 
-static int add_capabilities(qr_server *s) {
-  json_t *cmds = json_array();
-  for (size_t i = 0; cmds && i < QR_ARRAY_LEN(commands); i++)
-    json_array_append_new(cmds, json_string(commands[i]));
-  json_t *ca = json_pack("{s:[s],s:b}", "codeActionKinds", "quickfix", "resolveProvider", 1);
-  json_t *ec = cmds ? json_pack("{s:o}", "commands", cmds) : NULL;
-  int rc = ca && ec ? 0 : QR_E_NOMEM;
-  if (!rc) rc = json_object_set_new(s->capabilities, "codeActionProvider", ca) ? QR_E_NOMEM : 0;
-  else json_decref(ca);
-  if (!rc) rc = json_object_set_new(s->capabilities, "executeCommandProvider", ec) ? QR_E_NOMEM : 0;
-  else json_decref(ec);
-  return rc;
-}
-
 static int register_handlers(qr_lsp_review *lr) {
   static const struct {
     const char *method;
     qr_rpc_method_cb cb;
   } reqs[] = {{"quorum/review", on_quorum_review},
               {"quorum/ledger", on_quorum_ledger},
-              {"textDocument/codeAction", on_code_action},
-              {"codeAction/resolve", on_code_action_resolve},
-              {"workspace/executeCommand", on_execute},
+              {"textDocument/codeAction", qr_lsp_on_code_action},
+              {"codeAction/resolve", qr_lsp_on_code_action_resolve},
+              {"workspace/executeCommand", qr_lsp_on_execute},
               {"textDocument/diagnostic", on_pull_diagnostics}};
   static const struct {
     const char *method;
@@ -1049,7 +790,7 @@ int qr_lsp_review_new(qr_server *s, const qr_lsp_review_options *o, qr_lsp_revie
   lr->debounce_ms = QR_LSP_REVIEW_DEFAULT_DEBOUNCE_MS;
   int rc = o && o->config_path && !(lr->flag_config = qr_strdup(o->config_path)) ? QR_E_NOMEM : 0;
   if (!rc) rc = qr_http_new(s->loop, &lr->http, e);
-  if (!rc) rc = add_capabilities(s);
+  if (!rc) rc = qr_lsp_actions_add_capabilities(s);
   if (!rc) rc = register_handlers(lr);
   if (rc) {
     if (!e || !e->code) qr_err_set(e, rc, "cannot set up reviews: %s", qr_strerror(rc));
