@@ -315,21 +315,27 @@ TEST(config_examples_parse) {
   ASSERT_EQ(count, 6); /* five provider presets and local.json (make run) */
 }
 
+/* Parses `json` with each allocation failed in turn until one run succeeds: every failure must
+ * be a clean QR_E_NOMEM (ASan/LSan catch crashes and leaks). Returns the successful config. */
+static qr_config *parse_failing_each_allocation(const char *json, size_t len) {
+  int rc = QR_E_NOMEM;
+  qr_config *c = NULL;
+  for (long n = 1; rc == QR_E_NOMEM; n++) {
+    qr_alloc_fail_after(n);
+    rc = qr_config_parse(json, len, "x.json", &c, NULL);
+    qr_alloc_fail_after(-1);
+  }
+  ASSERT_OK(rc);
+  return c;
+}
+
 TEST(config_alloc_failures) {
   /* Fails each allocation in turn: every failure is a clean QR_E_NOMEM, never a crash or leak. */
   char path[600], *text;
   size_t len;
   snprintf(path, sizeof path, "%s/../../examples/configs/openrouter-cheap.json", qr_test_data_dir());
   ASSERT_OK(qr_read_file(path, 1u << 20, &text, &len, NULL));
-  int rc = QR_E_NOMEM;
-  for (long n = 1; rc == QR_E_NOMEM; n++) {
-    qr_config *c = NULL;
-    qr_alloc_fail_after(n);
-    rc = qr_config_parse(text, len, "x.json", &c, NULL);
-    qr_alloc_fail_after(-1);
-    if (!rc) qr_config_free(c);
-  }
-  ASSERT_OK(rc);
+  qr_config_free(parse_failing_each_allocation(text, len));
   qr_free(text);
 }
 
@@ -379,18 +385,9 @@ TEST(config_rules_section) {
 TEST(config_tools_rules_alloc_failures) {
   const char *j = "{\"passes\":[{\"tool\":\"cppcheck\"},{\"tool\":\"shellcheck\"}],"
                   "\"rules\":{\"folders\":[\"a\",\"b\"]}}";
-  int rc = QR_E_NOMEM;
-  for (long n = 1; rc == QR_E_NOMEM; n++) {
-    qr_config *c = NULL;
-    qr_alloc_fail_after(n);
-    rc = qr_config_parse(j, strlen(j), NULL, &c, NULL);
-    qr_alloc_fail_after(-1);
-    if (!rc) {
-      ASSERT_EQ(c->rules.n_folders, 2);
-      qr_config_free(c);
-    }
-  }
-  ASSERT_OK(rc);
+  qr_config *c = parse_failing_each_allocation(j, strlen(j));
+  ASSERT_EQ(c->rules.n_folders, 2);
+  qr_config_free(c);
 }
 
 TEST(config_plan_section) {
@@ -468,15 +465,7 @@ TEST(config_generic_tool_passes) {
 TEST(config_generic_tool_alloc_failures) {
   const char *j = "{\"passes\":[{\"tool\":\"lint\",\"command\":[\"lint\",\"-q\"],\"format\":\"sarif\","
                   "\"languages\":[\"python\",\"c\"]}]}";
-  int rc = QR_E_NOMEM;
-  for (long n = 1; rc == QR_E_NOMEM; n++) {
-    qr_config *c = NULL;
-    qr_alloc_fail_after(n);
-    rc = qr_config_parse(j, strlen(j), NULL, &c, NULL);
-    qr_alloc_fail_after(-1);
-    if (!rc) qr_config_free(c);
-  }
-  ASSERT_OK(rc);
+  qr_config_free(parse_failing_each_allocation(j, strlen(j)));
   ASSERT(qr_tool_covers("lint", qr_language_by_name("c")));
 }
 

@@ -233,14 +233,27 @@ TEST(provider_openrouter_cost) {
   qr_completion_clear(&r.c);
 }
 
+/* A recorded response that must fail with this status and typed reason. */
+typedef struct failure_case {
+  const char *file;
+  bool stream;
+  long code;
+  int status;
+  const char *reason;
+} failure_case;
+
+static void expect_failures(qr_config_provider *prov, const failure_case *cases, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    parsed r = parse_file(prov, cases[i].stream, cases[i].code, cases[i].file);
+    if (r.status != cases[i].status || strcmp(r.reason, cases[i].reason))
+      QR__FAIL("%s: got %s/%s (%s)", cases[i].file, qr_err_name(r.status), r.reason, r.err.msg);
+    ASSERT(r.err.msg[0]);
+    qr_completion_clear(&r.c);
+  }
+}
+
 TEST(provider_openai_failures) {
-  struct {
-    const char *file;
-    bool stream;
-    long code;
-    int status;
-    const char *reason;
-  } cases[] = {
+  failure_case cases[] = {
       {"openai_length.json", false, 200, QR_E_TRUNCATED, "truncated"},
       {"openai_refusal.json", false, 200, QR_E_PROVIDER, "refusal"},
       {"openai_choices_null.json", false, 200, QR_E_PROVIDER, "empty"},
@@ -254,13 +267,7 @@ TEST(provider_openai_failures) {
       /* a server that ignores "stream": a JSON body has no SSE events (known limitation) */
       {"openai_plain.json", true, 200, QR_E_TRUNCATED, "stream_cut"},
   };
-  for (size_t i = 0; i < QR_ARRAY_LEN(cases); i++) {
-    parsed r = parse_file(&local, cases[i].stream, cases[i].code, cases[i].file);
-    if (r.status != cases[i].status || strcmp(r.reason, cases[i].reason))
-      QR__FAIL("%s: got %s/%s (%s)", cases[i].file, qr_err_name(r.status), r.reason, r.err.msg);
-    ASSERT(r.err.msg[0]);
-    qr_completion_clear(&r.c);
-  }
+  expect_failures(&local, cases, QR_ARRAY_LEN(cases));
   parsed r = parse_file(&local, false, 200, "openai_refusal.json");
   ASSERT_STR_EQ(r.err.msg, "the model refused: I'm sorry, I cannot assist with that request.");
   ASSERT_EQ(r.c.input_tokens, 900); /* usage is kept on failure */
@@ -305,13 +312,7 @@ TEST(provider_anthropic_stream) {
 }
 
 TEST(provider_anthropic_failures) {
-  struct {
-    const char *file;
-    bool stream;
-    long code;
-    int status;
-    const char *reason;
-  } cases[] = {
+  failure_case cases[] = {
       {"anthropic_max_tokens.json", false, 200, QR_E_TRUNCATED, "truncated"},
       {"anthropic_refusal.json", false, 200, QR_E_PROVIDER, "refusal"},
       {"anthropic_no_content.json", false, 200, QR_E_PARSE, "malformed_response"},
@@ -320,12 +321,7 @@ TEST(provider_anthropic_failures) {
       {"anthropic_stream_cut.sse", true, 200, QR_E_TRUNCATED, "stream_cut"},
       {"anthropic_stream_error.sse", true, 200, QR_E_PROVIDER, "provider_error"},
   };
-  for (size_t i = 0; i < QR_ARRAY_LEN(cases); i++) {
-    parsed r = parse_file(&anthropic, cases[i].stream, cases[i].code, cases[i].file);
-    if (r.status != cases[i].status || strcmp(r.reason, cases[i].reason))
-      QR__FAIL("%s: got %s/%s (%s)", cases[i].file, qr_err_name(r.status), r.reason, r.err.msg);
-    qr_completion_clear(&r.c);
-  }
+  expect_failures(&anthropic, cases, QR_ARRAY_LEN(cases));
   parsed r = parse_file(&anthropic, false, 529, "anthropic_error_529.json");
   ASSERT_STR_EQ(r.err.msg, "HTTP 529 from anthropic: Overloaded");
   qr_completion_clear(&r.c);
