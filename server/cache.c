@@ -160,6 +160,19 @@ static int exec(qr_cache *c, const char *sql, const char *what, qr_err *e) {
   return src == SQLITE_OK ? QR_OK : db_fail(c, src, what, e);
 }
 
+/* Like exec, for the set-up statements two processes may run at once on a new file: SQLite
+ * returns BUSY at once, without its busy handler, where waiting could deadlock (a lock
+ * upgrade while switching to WAL), so retry here for up to the busy timeout. */
+static int exec_setup(qr_cache *c, const char *sql, const char *what, qr_err *e) {
+  int src = SQLITE_BUSY;
+  for (int waited = 0; waited <= QR_CACHE_BUSY_TIMEOUT_MS; waited += 10) {
+    src = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+    if ((src & 0xff) != SQLITE_BUSY && (src & 0xff) != SQLITE_LOCKED) break;
+    usleep(10 * 1000);
+  }
+  return src == SQLITE_OK ? QR_OK : db_fail(c, src, what, e);
+}
+
 static int prepare(qr_cache *c, const char *sql, sqlite3_stmt **st, qr_err *e) {
   int src = sqlite3_prepare_v2(c->db, sql, -1, st, NULL);
   return src == SQLITE_OK ? QR_OK : db_fail(c, src, "prepare", e);
@@ -194,9 +207,9 @@ static int open_db(qr_cache *c, qr_err *e) {
   if (src != SQLITE_OK) return db_fail(c, src, "open", e);
   sqlite3_busy_timeout(c->db, QR_CACHE_BUSY_TIMEOUT_MS);
   /* The first statements read the header: a file that is not a database fails here. */
-  rc = exec(c, "PRAGMA journal_mode=WAL", "switching to WAL", e);
-  if (!rc) rc = exec(c, "PRAGMA synchronous=NORMAL", "setting synchronous", e);
-  if (!rc) rc = exec(c, SCHEMA, "creating the table", e);
+  rc = exec_setup(c, "PRAGMA journal_mode=WAL", "switching to WAL", e);
+  if (!rc) rc = exec_setup(c, "PRAGMA synchronous=NORMAL", "setting synchronous", e);
+  if (!rc) rc = exec_setup(c, SCHEMA, "creating the table", e);
   return rc;
 }
 
