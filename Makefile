@@ -27,8 +27,8 @@ VSCODE        := clients/vscode
 VSCODE_STAMP  := $(VSCODE)/node_modules/.quorum-stamp
 GRAMMAR_LIB   := build/grammars/libgrammars.a
 
-SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
-SERVER_ASM := $(wildcard server/*.S)
+SERVER_SRC := $(filter-out server/lsp/main.c,$(wildcard server/*.c server/*/*.c))
+SERVER_ASM := $(wildcard server/*/*.S)
 CLI_SRC    := $(wildcard clients/cli/*.c)
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
@@ -101,21 +101,21 @@ build/asan/%.o: %.S
 
 # Strategy prompts, the rule pack and the presets are embedded with .incbin; rebuild on change.
 $(patsubst %.S,build/rel/%.o,$(SERVER_ASM)) $(patsubst %.S,build/asan/%.o,$(SERVER_ASM)): \
-  $(wildcard server/strategies/*.md server/rules/*/*.scm examples/configs/*.json)
+  $(wildcard server/review/strategies/*.md server/local/rules/*/*.scm examples/configs/*.json)
 
 build/rel/libquorum.a: $(call objs,rel,$(SERVER_SRC))
 	rm -f $@ && ar rcs $@ $^
 build/asan/libquorum.a: $(call objs,asan,$(SERVER_SRC))
 	rm -f $@ && ar rcs $@ $^
 
-bin/quorum-ls: build/rel/server/main.o build/rel/libquorum.a $(GRAMMAR_LIB)
+bin/quorum-ls: build/rel/server/lsp/main.o build/rel/libquorum.a $(GRAMMAR_LIB)
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 bin/quorum: $(patsubst %.c,build/rel/%.o,$(CLI_SRC)) build/rel/libquorum.a $(GRAMMAR_LIB)
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
-build/asan/bin/quorum-ls: build/asan/server/main.o build/asan/libquorum.a $(GRAMMAR_LIB)
+build/asan/bin/quorum-ls: build/asan/server/lsp/main.o build/asan/libquorum.a $(GRAMMAR_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
 build/asan/bin/quorum: $(patsubst %.c,build/asan/%.o,$(CLI_SRC)) build/asan/libquorum.a $(GRAMMAR_LIB)

@@ -14,9 +14,9 @@
 #include <time.h>
 
 #include "common.h"
-#include "findings.h"
-#include "judge.h"
-#include "snapshot.h"
+#include "judge/findings.h"
+#include "judge/judge.h"
+#include "change/snapshot.h"
 
 enum { FILE_LINES = 200, LINES_PER_PROBLEM = 5, PROBLEMS_PER_FILE = FILE_LINES / LINES_PER_PROBLEM };
 

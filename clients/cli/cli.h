@@ -10,9 +10,9 @@
 #include <stdbool.h>
 #include <uv.h>
 
-#include "config.h"
-#include "http.h"
-#include "output.h"
+#include "config/config.h"
+#include "providers/http.h"
+#include "output/output.h"
 
 #define EXIT_FINDINGS 1
 #define EXIT_USAGE 2

@@ -1,5 +1,5 @@
 /* github.h — the few GitHub REST calls the pull-request bot makes, over the project's one HTTP
- * client (server/http.h). Calls block on the loop (the bot does one thing at a time).
+ * client (server/providers/http.h). Calls block on the loop (the bot does one thing at a time).
  *
  * The token comes from the caller (GITHUB_TOKEN) and only ever goes into the Authorization
  * header, which is never logged. Secondary rate limits — 403 or 429 with Retry-After, or a 403
@@ -12,7 +12,7 @@
 #include <uv.h>
 
 #include "common.h"
-#include "http.h"
+#include "providers/http.h"
 
 #define GH_MAX_RATE_WAITS 3
 #define GH_PER_PAGE 100

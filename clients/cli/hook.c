@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
-#include "git.h"
+#include "change/git.h"
 
 #define HOOK_TAG "# installed by quorum install-hook"
 #define MAX_HOOK_BYTES (1u << 20)

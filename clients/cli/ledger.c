@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cache.h"
+#include "store/cache.h"
 #include "cli.h"
-#include "ledger.h"
+#include "store/ledger.h"
 
 /* Text output is held in memory before printing: a whole ledger is at most
  * QR_LEDGER_MAX_RECORDS lines of well under a kilobyte each. */

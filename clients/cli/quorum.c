@@ -1,5 +1,5 @@
 /* quorum.c — the command-line client: `quorum review` runs the review engine (the same
- * server/review.c the language server drives) on a diff and prints the result in one of the
+ * server/review/review.c the language server drives) on a diff and prints the result in one of the
  * output formats; this file also holds what every command shares (cli.h) and dispatches to
  * `install-hook` (hook.c), `pr` (pr.c), `ledger` and `cache` (ledger.c).
  *
@@ -14,9 +14,9 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "git.h"
+#include "change/git.h"
 #include "log.h"
-#include "review.h"
+#include "review/review.h"
 #include "version.h"
 
 static const char usage[] =

@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "diff.h"
+#include "change/diff.h"
 
 /* Checks the invariants the rest of quorum relies on; aborts (a fuzzer finding) if one breaks. */
 static void check_file(const qr_diff *d, const qr_diff_file *f) {

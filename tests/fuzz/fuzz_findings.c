@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "findings.h"
+#include "judge/findings.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   qr_finding_list l;

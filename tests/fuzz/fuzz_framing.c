@@ -5,9 +5,9 @@
  * The body cap is small (4 KiB) so oversize discarding is exercised too. */
 #include <stdint.h>
 
-#include "dispatch.h"
+#include "lsp/dispatch.h"
 #include "log.h"
-#include "transport.h"
+#include "lsp/transport.h"
 
 static int discard(void *ctx, const char *body, size_t len) { return 0; }
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "output.h"
+#include "output/output.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char *body = qr_strndup((const char *)data, size);

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "redact.h"
+#include "local/redact.h"
 
 static size_t newlines(const char *p, size_t n) {
   size_t k = 0;

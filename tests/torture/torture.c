@@ -15,16 +15,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "context.h"
-#include "diff.h"
+#include "config/config.h"
+#include "change/context.h"
+#include "change/diff.h"
 #include "fixture.h"
-#include "findings.h"
-#include "judge.h"
-#include "plan.h"
-#include "provider.h"
-#include "redact.h"
-#include "snapshot.h"
+#include "judge/findings.h"
+#include "judge/judge.h"
+#include "review/plan.h"
+#include "providers/provider.h"
+#include "local/redact.h"
+#include "change/snapshot.h"
 
 #define KEY_ENV "QR_TORTURE_KEY"
 

@@ -43,11 +43,11 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "fixture.h"
-#include "http.h"
-#include "review.h"
-#include "rules.h"
+#include "providers/http.h"
+#include "review/review.h"
+#include "local/rules.h"
 
 #define KEY_ENV "STANDIN_KEY"
 #define RUN_TIMEOUT_S 30

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "provider.h"
+#include "providers/provider.h"
 #include "test.h"
 
 static uint64_t fake_now;

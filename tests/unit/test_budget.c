@@ -1,6 +1,6 @@
 /* Unit tests for budget.c: the cost estimate, the per-review and per-day limits with calls in
  * flight, and the start of the day. */
-#include "budget.h"
+#include "review/budget.h"
 #include "test.h"
 
 TEST(budget_estimate_uses_prices_and_max_output) {

@@ -6,7 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cache.h"
+#include "store/cache.h"
 #include "test.h"
 
 /* Removes the test's folder when the test process exits (forked writers _exit and skip it). */

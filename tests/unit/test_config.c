@@ -7,11 +7,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "findings.h"
-#include "languages.h"
+#include "config/config.h"
+#include "judge/findings.h"
+#include "change/languages.h"
 #include "test.h"
-#include "tools.h"
+#include "local/tools.h"
 
 static qr_config *parse_ok(const char *json) {
   qr_config *c = NULL;

@@ -4,7 +4,7 @@
 #include <dirent.h>
 #include <stdlib.h>
 
-#include "context.h"
+#include "change/context.h"
 #include "test.h"
 
 /* The whole context as one text: chunks with their file lists, then omitted files. */

@@ -4,7 +4,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#include "diff.h"
+#include "change/diff.h"
 #include "test.h"
 
 static const char *status_name(qr_file_status s) {

@@ -1,6 +1,6 @@
 /* test_dispatch.c — JSON-RPC dispatch: error codes for each malformed case, routing, async
  * replies, cancellation, outbound calls and their responses, the gate, deep nesting. */
-#include "dispatch.h"
+#include "lsp/dispatch.h"
 #include "test.h"
 
 /* Every message the dispatcher writes, parsed, in order. */

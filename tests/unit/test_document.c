@@ -4,7 +4,7 @@
 #include <jansson.h>
 #include <tree_sitter/api.h>
 
-#include "document.h"
+#include "lsp/document.h"
 #include "test.h"
 
 #define U16 QR_ENC_UTF16

@@ -3,7 +3,7 @@
  * lines outside the hunks, relocation by evidence, fix ranges. */
 #include <dirent.h>
 
-#include "findings.h"
+#include "judge/findings.h"
 #include "test.h"
 
 /* ---- golden parse cases ------------------------------------------------------------------ */

@@ -3,7 +3,7 @@
 #include <tree_sitter/api.h>
 
 #include "common.h"
-#include "languages.h"
+#include "change/languages.h"
 #include "test.h"
 
 /* The sample's path for `lang`: its first listed extension ("sample.c" for ".c .h"). */

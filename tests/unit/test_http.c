@@ -7,7 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "http.h"
+#include "providers/http.h"
 #include "test.h"
 
 static const char SERVER_PY[] =

@@ -6,7 +6,7 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
-#include "judge.h"
+#include "judge/judge.h"
 #include "test.h"
 
 /* ---- helpers ----------------------------------------------------------------------------- */

@@ -7,7 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "ledger.h"
+#include "store/ledger.h"
 #include "test.h"
 
 /* A fresh folder under /tmp, one per test (each test runs in its own process). */

@@ -5,7 +5,7 @@
  * replacements). */
 #include <jansson.h>
 
-#include "lsp_diagnostics.h"
+#include "lsp/lsp_diagnostics.h"
 #include "test.h"
 
 static int pos(json_t *range, const char *which, const char *field) {

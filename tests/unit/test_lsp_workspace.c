@@ -4,7 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lsp_workspace.h"
+#include "lsp/lsp_workspace.h"
 #include "test.h"
 
 static char *tmpdir(void) {

@@ -7,7 +7,7 @@
  * unique GitLab fingerprints, comments only inside one hunk, markers, seen findings. */
 #include <unistd.h>
 
-#include "output.h"
+#include "output/output.h"
 #include "test.h"
 
 static const char *const formats[] = {"text",  "json",   "sarif",  "rdjsonl",

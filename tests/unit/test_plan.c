@@ -1,5 +1,5 @@
 /* Unit tests for plan.c: every pass × every chunk, grouped by chunk, prompts built. */
-#include "plan.h"
+#include "review/plan.h"
 #include "test.h"
 
 static const char *config_json =

@@ -2,7 +2,7 @@
  * that keeps a shared prefix, boundary tokens that code cannot forge, and the schema. */
 #include <ctype.h>
 
-#include "prompt.h"
+#include "review/prompt.h"
 #include "test.h"
 
 static qr_config_strategy strategy(const char *name, const char *instructions) {

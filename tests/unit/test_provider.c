@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "provider.h"
+#include "providers/provider.h"
 #include "test.h"
 
 #define KEY_ENV "QR_TEST_PROVIDER_KEY"

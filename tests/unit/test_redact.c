@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "context.h"
-#include "redact.h"
+#include "change/context.h"
+#include "local/redact.h"
 #include "test.h"
 
 static size_t newlines(const char *s, size_t n) {

@@ -3,7 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "repo_config.h"
+#include "config/repo_config.h"
 #include "test.h"
 
 static void write_text(const char *dir, const char *name, const char *text) {

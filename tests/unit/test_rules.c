@@ -6,8 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "languages.h"
-#include "rules.h"
+#include "change/languages.h"
+#include "local/rules.h"
 #include "test.h"
 
 #define ASSERT_CONTAINS(hay, needle)                                                         \
@@ -149,11 +149,11 @@ TEST(rules_pack_size_and_languages) {
 }
 
 TEST(rules_pack_has_every_file) {
-  /* The binary carries the pack; a file added under server/rules/ but not to rules_pack.S
+  /* The binary carries the pack; a file added under server/local/rules/ but not to rules_pack.S
    * would silently never run. */
   qr_rules *r = load_builtin();
   char root[512];
-  snprintf(root, sizeof root, "%s/../../server/rules", qr_test_data_dir());
+  snprintf(root, sizeof root, "%s/../../server/local/rules", qr_test_data_dir());
   DIR *d = opendir(root);
   ASSERT(d != NULL);
   int files = 0;
@@ -172,7 +172,7 @@ TEST(rules_pack_has_every_file) {
         found = !strcmp(ri->language, lang->d_name) && strlen(ri->id) == n - 4 &&
                 !strncmp(ri->id, f->d_name, n - 4);
       }
-      if (!found) QR__FAIL("%s/%s is not in server/rules_pack.S", sub, f->d_name);
+      if (!found) QR__FAIL("%s/%s is not in server/local/rules_pack.S", sub, f->d_name);
       files++;
     }
     closedir(ld);

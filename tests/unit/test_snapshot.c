@@ -4,8 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "languages.h"
-#include "snapshot.h"
+#include "change/languages.h"
+#include "change/snapshot.h"
 #include "test.h"
 
 static void write_file(const char *dir, const char *name, const char *text, size_t len) {

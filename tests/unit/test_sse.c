@@ -1,6 +1,6 @@
 /* Unit tests for sse.c: recorded OpenAI/OpenRouter/Anthropic streams give the same events
  * however they are chunked and whichever line endings they use; comments; caps. */
-#include "sse.h"
+#include "providers/sse.h"
 #include "test.h"
 
 /* Events are recorded as "type|data\n" lines into a qr_buf. */

@@ -8,8 +8,8 @@
 
 #include <uv.h>
 
-#include "languages.h"
-#include "tools.h"
+#include "change/languages.h"
+#include "local/tools.h"
 #include "test.h"
 
 #define ASSERT_CONTAINS(hay, needle)                                                         \

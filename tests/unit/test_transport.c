@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "test.h"
-#include "transport.h"
+#include "lsp/transport.h"
 
 /* Records what the framer emits: bodies joined with '|', and event counts. */
 typedef struct sink {

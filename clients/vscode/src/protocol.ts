@@ -8,7 +8,7 @@
  * - Progress: each window/workDoneProgress/create token is followed to its end. */
 import {ServerSettings} from './settings';
 
-/** The languages quorum-ls parses (server/languages.c), as VS Code language ids. */
+/** The languages quorum-ls parses (server/change/languages.c), as VS Code language ids. */
 export const LANGUAGES = ['c', 'cpp', 'python', 'javascript', 'javascriptreact', 'typescript',
   'typescriptreact', 'go', 'rust', 'java', 'shellscript', 'ruby'];
 

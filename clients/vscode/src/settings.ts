@@ -2,7 +2,7 @@
  *
  * Pure functions over a `get(key, default)` reader (vscode.WorkspaceConfiguration has that shape),
  * so they are unit-tested without VS Code. The server reads section "quorum" with the keys
- * configFile, trigger and debounceMs (see server/lsp_review.c apply_settings); everything else
+ * configFile, trigger and debounceMs (see server/lsp/lsp_review.c apply_settings); everything else
  * here is the client's own. */
 import * as fs from 'fs';
 import * as path from 'path';

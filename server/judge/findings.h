@@ -1,0 +1,98 @@
+/* findings.h — what review passes report: parsing a model's answer into findings,
+ * validating them against the diff and the code, relocating by evidence.
+ *
+ * The model output contract (1-based lines of the new file; a fix replaces whole lines):
+ * {"findings":[{"file","start_line","end_line","severity":"error|warning|info|hint",
+ *   "category","message","evidence"?,"fix"?:{"start_line","end_line","replacement"}}]} */
+#ifndef QR_FINDINGS_H
+#define QR_FINDINGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "common.h"
+#include "change/diff.h"
+#include "change/snapshot.h"
+
+typedef enum { QR_SEV_HINT = 1, QR_SEV_INFO, QR_SEV_WARNING, QR_SEV_ERROR } qr_severity;
+
+/* "error" → QR_SEV_ERROR …; 0 when unknown. */
+qr_severity qr_severity_parse(const char *s);
+const char *qr_severity_name(qr_severity s);
+
+typedef struct qr_fix {
+  int start_line, end_line; /* whole lines replaced, 1-based inclusive */
+  char *replacement;        /* owned; "" deletes the lines */
+} qr_fix;
+
+typedef struct qr_source {
+  char *model;    /* owned; the model alias (or "tool:NAME"/"rule:ID" for local passes) */
+  char *strategy; /* owned */
+  int pass;       /* index of the pass in the review's plan */
+} qr_source;
+
+typedef struct qr_finding {
+  char *file;      /* owned */
+  int start_line, end_line;
+  qr_severity severity;
+  char *category;  /* owned, never NULL ("" when absent) */
+  char *message;   /* owned, never NULL */
+  char *evidence;  /* owned, NULL when absent */
+  qr_fix *fix;     /* owned, NULL when absent or invalid */
+  bool evidence_matched; /* evidence was found verbatim in the code at (or moved to) these lines */
+  bool relocated;        /* validation moved it to where its evidence is */
+  /* Filled by the merge (judge): */
+  qr_source *sources; /* owned array */
+  size_t n_sources;
+  int votes;          /* distinct passes */
+  int models;         /* distinct models */
+  double confidence;  /* [0,1] */
+  char fingerprint[17]; /* 16 hex digits + NUL */
+} qr_finding;
+
+typedef struct qr_finding_list {
+  qr_finding *items; /* owned */
+  size_t n, alloc;
+} qr_finding_list;
+
+void qr_finding_list_init(qr_finding_list *l);
+void qr_finding_list_free(qr_finding_list *l);  /* frees every finding and the array */
+/* Appends a copy of `f` that steals f's owned pointers (f is zeroed). */
+int qr_finding_list_push(qr_finding_list *l, qr_finding *f);
+void qr_finding_clear(qr_finding *f); /* frees f's owned members */
+int qr_finding_copy(qr_finding *dst, const qr_finding *src); /* deep copy */
+int qr_finding_add_source(qr_finding *f, const char *model, const char *strategy, int pass);
+
+/* Parses a model's answer: the JSON object may be wrapped in code fences or prose.
+ * Returns QR_E_PARSE (with `e` saying why) when no complete {"findings": […]} object is
+ * present — a truncated or malformed answer is never turned into partial findings.
+ * Entries missing required fields or with an unknown severity are skipped and counted in
+ * *skipped. Appends to `out`; each finding gets one source (model, strategy, pass). */
+int qr_findings_parse(const char *text, size_t len, const char *model, const char *strategy,
+                      int pass, qr_finding_list *out, int *skipped, qr_err *e);
+
+/* Finds, in a model's answer, the first JSON object holding an array under `key`: the whole
+ * text, else a ``` fenced block, else a balanced {…} (also one level inside such an object).
+ * Answers longer than QR_FINDINGS_MAX_ANSWER are QR_E_TOOBIG. On success *out is a new
+ * reference (json_decref it); otherwise QR_E_PARSE with `e` saying why (truncated, no object…).
+ * Shared by the findings parser and the judge's verdict parser. */
+#define QR_FINDINGS_MAX_ANSWER (4u << 20)
+int qr_findings_extract_json(const char *text, size_t len, const char *key, json_t **out,
+                             qr_err *e);
+
+/* A copy of model-written text fit for display: tabs and newlines become spaces, other control
+ * characters are removed, surrounding blanks trimmed. New string (qr_free), NULL when out of memory. */
+char *qr_findings_clean_text(const char *s);
+
+/* Keeps the findings that can be placed in the diff: the file is in the diff and in the
+ * snapshot, lines are in range and (unless `allow_context`) touch a hunk of the new side.
+ * When the lines are off but the evidence is found verbatim within `window` lines (or, failing
+ * that, anywhere in the changed hunks of that file), the finding is moved there. Fixes whose
+ * range is invalid are removed (the finding stays). Returns the number dropped, or QR_E_NOMEM
+ * when a finding could not be checked for lack of memory (it is dropped, never kept unchecked). */
+int qr_findings_validate(qr_finding_list *l, const qr_diff *diff, const qr_snapshot *snap,
+                         bool allow_context, int window);
+
+#endif

@@ -1,0 +1,68 @@
+/* redact.h — keeps secrets out of everything quorum sends to a model.
+ *
+ * Text is scanned for secrets with gitleaks-style rules (provider key formats, tokens, private
+ * key blocks, JWTs, high-entropy values assigned to password/secret/token/api_key names) and
+ * each is replaced by "[REDACTED:<rule>]". Line structure is kept: a secret spanning lines (a
+ * private key block) leaves its newlines behind, so new-file line numbers stay right.
+ * Findings about the secrets themselves ("hard-coded credential") are made locally from the
+ * redactions and never quote the value. */
+#ifndef QR_REDACT_H
+#define QR_REDACT_H
+
+#include <stddef.h>
+
+#include "common.h"
+#include "change/diff.h"
+#include "judge/findings.h"
+#include "change/snapshot.h"
+
+typedef enum {
+  QR_SECRET_AWS_ACCESS_KEY,
+  QR_SECRET_GITHUB_TOKEN,
+  QR_SECRET_ANTHROPIC_KEY,
+  QR_SECRET_OPENROUTER_KEY,
+  QR_SECRET_OPENAI_KEY,
+  QR_SECRET_SLACK_TOKEN,
+  QR_SECRET_PRIVATE_KEY,
+  QR_SECRET_JWT,
+  QR_SECRET_GENERIC,
+  QR_SECRET_N_RULES
+} qr_secret_rule;
+
+/* The rule's id as it appears in the placeholder ("aws-access-key"); static. */
+const char *qr_redact_rule_id(qr_secret_rule rule);
+/* A human name for messages ("AWS access key"); static. */
+const char *qr_redact_rule_kind(qr_secret_rule rule);
+
+/* Where one secret was (1-based lines of the scanned text; equal unless it spanned lines). */
+typedef struct qr_redaction {
+  qr_secret_rule rule;
+  int start_line, end_line;
+} qr_redaction;
+
+/* A redacted copy of a text. All members owned; free with qr_redacted_clear. */
+typedef struct qr_redacted {
+  char *text;  /* NUL-terminated; same number of '\n' as the input */
+  size_t len;
+  qr_redaction *items; /* in text order */
+  size_t n;
+  int counts[QR_SECRET_N_RULES]; /* redactions per rule */
+} qr_redacted;
+
+/* Redacts text[0..len) into *out (zeroed first). QR_E_NOMEM is the only failure. */
+int qr_redact(const char *text, size_t len, qr_redacted *out, qr_err *e);
+void qr_redacted_clear(qr_redacted *r); /* frees the members and zeroes r */
+
+/* A new snapshot holding a redacted copy of every file of `s` (same paths, languages and line
+ * counts); free with qr_snapshot_free. counts (may be NULL) receives the redactions per rule
+ * summed over the files. */
+int qr_redact_snapshot(const qr_snapshot *s, qr_snapshot **out, int counts[QR_SECRET_N_RULES],
+                       qr_err *e);
+
+/* One "hard-coded credential" finding (category "security", severity error, source
+ * "rule:hardcoded-credential") per secret that touches an added line of a reviewable file of
+ * `d`, read from `s` (the unredacted snapshot). The message names the kind of secret, never
+ * its value, and the finding has no evidence. Appends to `out`. */
+int qr_redact_findings(const qr_diff *d, const qr_snapshot *s, qr_finding_list *out, qr_err *e);
+
+#endif

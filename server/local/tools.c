@@ -1,0 +1,857 @@
+/* tools.c — analyzer passes (see tools.h): the adapter table and the generic tools defined by
+ * the config, spawning a tool on libuv with a scrubbed environment, a timeout and capped
+ * output, and the output parsers.
+ *
+ * Why pyflakes for Python: it reports only likely errors (undefined names, unused imports,
+ * redefinitions, syntax errors), never style, so its findings are high precision and agree
+ * with models rather than drowning them; it needs no configuration; it never imports the
+ * code it checks (pylint may, to infer types); and it takes milliseconds per file where
+ * pylint takes seconds. flake8 would add pycodestyle's style noise on top of pyflakes. */
+#include "local/tools.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "change/languages.h"
+#include "log.h"
+
+#define MAX_MESSAGE 1000 /* bytes of one tool message */
+#define READ_CHUNK 65536
+
+/* --- adapters ---------------------------------------------------------------------------- */
+
+typedef struct adapter adapter;
+/* Parses the stdout/stderr of tool `tool` into findings for `files`; appends to l. */
+typedef int (*parse_fn)(const char *tool, const char *out, size_t out_len, const char *err,
+                        size_t err_len, const char *const *files, size_t n_files,
+                        qr_finding_list *l, qr_err *e);
+
+struct adapter {
+  const char *name;
+  const char *const *exes;   /* executables tried, in order; NULL-terminated */
+  const char *const *langs;  /* grammar names whose files it checks; NULL-terminated; NULL: all */
+  const char *const *args;   /* arguments before the files; NULL-terminated */
+  int max_ok_exit;           /* exit statuses above this mean the tool itself failed */
+  parse_fn parse;
+};
+
+#define STRV(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+static int parse_cppcheck(const char *, const char *, size_t, const char *, size_t,
+                          const char *const *, size_t, qr_finding_list *, qr_err *);
+static int parse_shellcheck(const char *, const char *, size_t, const char *, size_t,
+                            const char *const *, size_t, qr_finding_list *, qr_err *);
+static int parse_pyflakes(const char *, const char *, size_t, const char *, size_t,
+                          const char *const *, size_t, qr_finding_list *, qr_err *);
+static int parse_sarif(const char *, const char *, size_t, const char *, size_t,
+                       const char *const *, size_t, qr_finding_list *, qr_err *);
+static int parse_gcc(const char *, const char *, size_t, const char *, size_t,
+                     const char *const *, size_t, qr_finding_list *, qr_err *);
+
+static const adapter adapters[] = {
+    /* The template puts everything on one line in a fixed order; cppcheck writes to stderr and
+     * exits 0 whatever it finds. */
+    {"cppcheck", STRV("cppcheck"), STRV("c", "cpp"),
+     STRV("--quiet", "--enable=warning,style,performance,portability",
+          "--template={file}:{line}:{column}:{severity}:{id}:{message}"),
+     0, parse_cppcheck},
+    /* json1 carries line ranges and codes; exit 1 means "found something". */
+    {"shellcheck", STRV("shellcheck"), STRV("bash"), STRV("--format=json1"), 1, parse_shellcheck},
+    /* Debian names it pyflakes3; exit 1 means "found something". */
+    {"pyflakes", STRV("pyflakes3", "pyflakes"), STRV("python"), (const char *const[]){NULL}, 1,
+     parse_pyflakes},
+};
+
+static const adapter *find_builtin(const char *name) {
+  for (size_t i = 0; name && i < QR_ARRAY_LEN(adapters); i++)
+    if (!strcmp(adapters[i].name, name)) return &adapters[i];
+  return NULL;
+}
+
+bool qr_tool_known(const char *name) { return find_builtin(name) != NULL; }
+
+const char *qr_tool_name(size_t i) { return i < QR_ARRAY_LEN(adapters) ? adapters[i].name : NULL; }
+
+/* --- generic tools: process-wide definitions by name ------------------------------------- */
+
+/* A defined tool. The registry holds one reference while it is the current definition of its
+ * name, and each run one more, so a redefinition never frees a definition a run still uses. */
+typedef struct generic {
+  adapter a;            /* its arrays point into the owned strings below */
+  const char *exe[2];   /* argv[0], NULL */
+  char **argv;          /* owned, NULL-terminated */
+  char **langs;         /* owned, NULL-terminated; NULL: every file */
+  int refs;
+  struct generic *next;
+} generic;
+
+static generic *defined; /* current definitions; the loop is single-threaded */
+
+static void free_strv(char **v) {
+  for (size_t i = 0; v && v[i]; i++) qr_free(v[i]);
+  qr_free(v);
+}
+
+static void generic_release(generic *g) {
+  if (!g || --g->refs > 0) return;
+  qr_free((char *)g->a.name);
+  free_strv(g->argv);
+  free_strv(g->langs);
+  qr_free(g);
+}
+
+/* A new NULL-terminated copy of v[0..n). */
+static char **strv_dup(const char *const *v, size_t n) {
+  char **out = qr_calloc(n + 1, sizeof *out);
+  for (size_t i = 0; out && i < n; i++)
+    if (!(out[i] = qr_strdup(v[i]))) {
+      free_strv(out);
+      return NULL;
+    }
+  return out;
+}
+
+qr_tool_format qr_tool_format_parse(const char *s) {
+  return !s ? QR_TOOL_FORMAT_NONE
+       : !strcmp(s, "sarif") ? QR_TOOL_FORMAT_SARIF
+       : !strcmp(s, "gcc") ? QR_TOOL_FORMAT_GCC : QR_TOOL_FORMAT_NONE;
+}
+
+int qr_tool_define(const char *name, const char *const *command, size_t n_command,
+                   qr_tool_format format, const char *const *languages, size_t n_languages,
+                   qr_err *e) {
+  if (!name || !*name || !command || !n_command || !*command[0] ||
+      (format != QR_TOOL_FORMAT_SARIF && format != QR_TOOL_FORMAT_GCC) ||
+      (n_languages && !languages))
+    return qr_err_set(e, QR_E_INVAL, "qr_tool_define: invalid argument");
+  if (find_builtin(name)) return qr_err_set(e, QR_E_INVAL, "%s is a built-in tool", name);
+  generic *g = qr_calloc(1, sizeof *g);
+  if (!g) return qr_err_set(e, QR_E_NOMEM, "out of memory");
+  g->a.name = qr_strdup(name);
+  g->argv = strv_dup(command, n_command);
+  g->langs = n_languages ? strv_dup(languages, n_languages) : NULL;
+  g->refs = 1;
+  if (!g->a.name || !g->argv || (n_languages && !g->langs)) {
+    generic_release(g);
+    return qr_err_set(e, QR_E_NOMEM, "out of memory");
+  }
+  g->exe[0] = g->argv[0];
+  g->a.exes = g->exe;
+  g->a.args = (const char *const *)g->argv + 1;
+  g->a.langs = (const char *const *)g->langs;
+  g->a.max_ok_exit = 1; /* linters commonly exit 1 when they found something */
+  g->a.parse = format == QR_TOOL_FORMAT_SARIF ? parse_sarif : parse_gcc;
+  for (generic **p = &defined; *p; p = &(*p)->next)
+    if (!strcmp((*p)->a.name, name)) { /* replaced: runs in progress keep their reference */
+      generic *old = *p;
+      *p = old->next;
+      generic_release(old);
+      break;
+    }
+  g->next = defined;
+  defined = g;
+  return 0;
+}
+
+static generic *find_generic(const char *name) {
+  for (generic *g = defined; name && g; g = g->next)
+    if (!strcmp(g->a.name, name)) return g;
+  return NULL;
+}
+
+/* A built-in adapter or the current definition of `name`; *g is set for a defined one. */
+static const adapter *find_adapter(const char *name, generic **g) {
+  const adapter *a = find_builtin(name);
+  generic *d = a ? NULL : find_generic(name);
+  if (g) *g = d;
+  return a ? a : d ? &d->a : NULL;
+}
+
+static bool adapter_covers(const adapter *a, const qr_language *lang) {
+  if (a && !a->langs) return true;
+  for (size_t k = 0; a && lang && a->langs[k]; k++)
+    if (!strcmp(a->langs[k], lang->name)) return true;
+  return false;
+}
+
+bool qr_tool_covers(const char *name, const qr_language *lang) {
+  return adapter_covers(find_adapter(name, NULL), lang);
+}
+
+static bool is_executable(const char *path) {
+  struct stat st;
+  return !stat(path, &st) && S_ISREG(st.st_mode) && !access(path, X_OK);
+}
+
+/* The full path of `exe` on $PATH (new string), or NULL. */
+static char *which(const char *exe) {
+  const char *path = getenv("PATH");
+  for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+    size_t n = strcspn(p, ":");
+    char *full = n ? qr_asprintf("%.*s/%s", (int)n, p, exe) : NULL;
+    if (full && is_executable(full)) return full;
+    qr_free(full);
+    p += n + (p[n] == ':');
+  }
+  return NULL;
+}
+
+/* The adapter's executable (new string) or NULL: a name is looked up on PATH, a path with a
+ * '/' taken as is, a relative one from `root` (the folder the tool runs in). */
+static char *adapter_exe(const adapter *a, const char *root) {
+  char *full = NULL;
+  for (size_t i = 0; a->exes[i] && !full; i++) {
+    const char *x = a->exes[i];
+    if (!strchr(x, '/')) {
+      full = which(x);
+      continue;
+    }
+    full = x[0] == '/' ? qr_strdup(x) : qr_asprintf("%s/%s", root ? root : ".", x);
+    if (full && !is_executable(full)) {
+      qr_free(full);
+      full = NULL;
+    }
+  }
+  return full;
+}
+
+bool qr_tool_available(const char *name) {
+  const adapter *a = find_adapter(name, NULL);
+  char *full = a ? adapter_exe(a, NULL) : NULL;
+  qr_free(full);
+  return full != NULL;
+}
+
+/* --- parsing ----------------------------------------------------------------------------- */
+
+/* Appends one finding; the message is cleaned of control characters and capped. */
+static int add_finding(qr_finding_list *l, const char *tool, const char *file, int line,
+                       int end_line, qr_severity sev, const char *category, const char *msg,
+                       size_t msg_len) {
+  char *raw = qr_strndup(msg, QR_MIN(msg_len, (size_t)MAX_MESSAGE));
+  char *model = qr_asprintf("tool:%s", tool);
+  qr_finding f = {0};
+  f.file = qr_strdup(file);
+  f.start_line = line;
+  f.end_line = end_line < line ? line : end_line;
+  f.severity = sev;
+  f.category = qr_strdup(category);
+  f.message = raw ? qr_findings_clean_text(raw) : NULL;
+  int rc = f.file && f.category && f.message && model ? 0 : QR_E_NOMEM;
+  if (!rc) rc = qr_finding_add_source(&f, model, "analyzer", -1);
+  if (!rc) rc = qr_finding_list_push(l, &f);
+  qr_finding_clear(&f);
+  qr_free(model);
+  qr_free(raw);
+  return rc;
+}
+
+/* Which of `files` the line starts with, as "path:" or "./path:"; -1 when none. *rest is set
+ * past the colon. Matching the known paths, not splitting at a colon, keeps paths that
+ * contain colons whole. */
+static int match_file(const char *line, size_t len, const char *const *files, size_t n,
+                      const char **rest) {
+  const char *p = line;
+  if (len >= 2 && !memcmp(p, "./", 2)) p += 2;
+  for (size_t i = 0; i < n; i++) {
+    size_t fl = strlen(files[i]);
+    if ((size_t)(p - line) + fl < len && !memcmp(p, files[i], fl) && p[fl] == ':') {
+      *rest = p + fl + 1;
+      return (int)i;
+    }
+  }
+  return -1;
+}
+
+/* Reads "LINE:" or "LINE:COL:" (the trailing colon optional) at *p; false when no line. */
+static bool read_location(const char **p, const char *end, int *line) {
+  long v = 0;
+  const char *q = *p;
+  while (q < end && *q >= '0' && *q <= '9' && v < 100000000) v = v * 10 + (*q++ - '0');
+  if (q == *p || v < 1) return false;
+  *line = (int)v;
+  if (q < end && *q == ':') q++;
+  while (q < end && *q >= '0' && *q <= '9') q++; /* the column */
+  if (q < end && *q == ':') q++;
+  while (q < end && *q == ' ') q++;
+  *p = q;
+  return true;
+}
+
+/* Calls fn(line, len, ctx) for each line of text; stops at the first error. */
+static int each_line(const char *text, size_t len, int (*fn)(const char *, size_t, void *),
+                     void *ctx) {
+  for (const char *p = text, *end = text + len; p < end;) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+    int rc = fn(p, n, ctx);
+    if (rc) return rc;
+    p += n + 1;
+  }
+  return 0;
+}
+
+typedef struct line_ctx {
+  const char *tool;
+  const char *const *files;
+  size_t n_files;
+  qr_finding_list *l;
+} line_ctx;
+
+/* The next ':'-separated field of [*p, end) (moves *p past the colon); false at the end. */
+static bool field(const char **p, const char *end, const char **start, size_t *len) {
+  const char *c = memchr(*p, ':', (size_t)(end - *p));
+  if (!c) return false;
+  *start = *p;
+  *len = (size_t)(c - *p);
+  *p = c + 1;
+  return true;
+}
+
+static bool field_is(const char *s, size_t n, const char *word) {
+  return strlen(word) == n && !memcmp(s, word, n);
+}
+
+/* "{file}:{line}:{column}:{severity}:{id}:{message}" */
+static int cppcheck_line(const char *line, size_t len, void *arg) {
+  line_ctx *c = arg;
+  const char *p, *end = line + len, *sev, *id;
+  size_t sev_n, id_n;
+  int ln, fi = match_file(line, len, c->files, c->n_files, &p);
+  if (fi < 0 || !read_location(&p, end, &ln) || !field(&p, end, &sev, &sev_n) ||
+      !field(&p, end, &id, &id_n))
+    return 0;
+  qr_severity s = field_is(sev, sev_n, "error") ? QR_SEV_ERROR
+                : field_is(sev, sev_n, "warning") ? QR_SEV_WARNING
+                : field_is(sev, sev_n, "style") || field_is(sev, sev_n, "performance") ||
+                  field_is(sev, sev_n, "portability") ? QR_SEV_INFO : 0;
+  if (!s) return 0; /* information, debug: about cppcheck itself, not the code */
+  const char *cat = field_is(sev, sev_n, "performance") ? "performance"
+                  : field_is(sev, sev_n, "portability") ? "portability"
+                  : field_is(sev, sev_n, "style") ? "maintainability" : "correctness";
+  char msg[MAX_MESSAGE + 64];
+  snprintf(msg, sizeof msg, "%.*s (cppcheck %.*s)", (int)QR_MIN((size_t)(end - p), (size_t)MAX_MESSAGE),
+           p, (int)QR_MIN(id_n, (size_t)48), id);
+  return add_finding(c->l, "cppcheck", c->files[fi], ln, ln, s, cat, msg, strlen(msg));
+}
+
+static int parse_cppcheck(const char *tool, const char *out, size_t out_len, const char *err,
+                          size_t err_len, const char *const *files, size_t n_files,
+                          qr_finding_list *l, qr_err *e) {
+  line_ctx c = {tool, files, n_files, l};
+  int rc = each_line(err, err_len, cppcheck_line, &c);
+  return rc ? qr_err_set(e, rc, "out of memory parsing cppcheck output") : 0;
+}
+
+/* pyflakes: "path:line:col: message" (older releases: "path:line: message"); syntax errors go
+ * to stderr in the same form, followed by the source line and a caret, which match no file. */
+static qr_severity pyflakes_severity(const char *msg, size_t n) {
+  static const char *const minor[] = {"imported but unused", "is assigned to but never used",
+                                      "redefinition of unused"};
+  char buf[MAX_MESSAGE + 1];
+  snprintf(buf, sizeof buf, "%.*s", (int)QR_MIN(n, (size_t)MAX_MESSAGE), msg);
+  for (size_t i = 0; i < QR_ARRAY_LEN(minor); i++)
+    if (strstr(buf, minor[i])) return QR_SEV_INFO;
+  return strstr(buf, "undefined name") || strstr(buf, "syntax") ? QR_SEV_ERROR : QR_SEV_WARNING;
+}
+
+static int pyflakes_line(const char *line, size_t len, void *arg) {
+  line_ctx *c = arg;
+  const char *p;
+  int ln, fi = match_file(line, len, c->files, c->n_files, &p);
+  if (fi < 0 || !read_location(&p, line + len, &ln) || p == line + len) return 0;
+  size_t n = (size_t)(line + len - p);
+  return add_finding(c->l, "pyflakes", c->files[fi], ln, ln, pyflakes_severity(p, n),
+                     "correctness", p, n);
+}
+
+static int parse_pyflakes(const char *tool, const char *out, size_t out_len, const char *err,
+                          size_t err_len, const char *const *files, size_t n_files,
+                          qr_finding_list *l, qr_err *e) {
+  line_ctx c = {tool, files, n_files, l};
+  int rc = each_line(out, out_len, pyflakes_line, &c);
+  if (!rc) rc = each_line(err, err_len, pyflakes_line, &c);
+  return rc ? qr_err_set(e, rc, "out of memory parsing pyflakes output") : 0;
+}
+
+/* The index in files of `path` (with or without "./"), or -1. */
+static int file_index(const char *path, const char *const *files, size_t n) {
+  if (!strncmp(path, "./", 2)) path += 2;
+  for (size_t i = 0; i < n; i++)
+    if (!strcmp(files[i], path)) return (int)i;
+  return -1;
+}
+
+/* {"comments":[{"file","line","endLine","level","code","message",…}]} */
+static int parse_shellcheck(const char *tool, const char *out, size_t out_len, const char *err,
+                            size_t err_len, const char *const *files, size_t n_files,
+                            qr_finding_list *l, qr_err *e) {
+  if (!out_len) return 0;
+  json_error_t je;
+  json_t *root = json_loadb(out, out_len, 0, &je);
+  json_t *list = json_object_get(root, "comments");
+  if (!json_is_array(list)) {
+    json_decref(root);
+    return qr_err_set(e, QR_E_PARSE, "shellcheck: expected {\"comments\": [...]} (%s)",
+                      root ? "no comments array" : je.text);
+  }
+  size_t i;
+  json_t *c;
+  int rc = 0;
+  json_array_foreach(list, i, c) {
+    const char *file = json_string_value(json_object_get(c, "file"));
+    const char *level = json_string_value(json_object_get(c, "level"));
+    const char *msg = json_string_value(json_object_get(c, "message"));
+    json_int_t line = json_integer_value(json_object_get(c, "line"));
+    json_int_t end = json_integer_value(json_object_get(c, "endLine"));
+    int fi = file ? file_index(file, files, n_files) : -1;
+    if (fi < 0 || !level || !msg || line < 1 || line > 100000000 || end > 100000000) continue;
+    qr_severity s = !strcmp(level, "error") ? QR_SEV_ERROR : !strcmp(level, "warning") ? QR_SEV_WARNING
+                  : !strcmp(level, "info") ? QR_SEV_INFO : QR_SEV_HINT;
+    char text[MAX_MESSAGE + 32];
+    snprintf(text, sizeof text, "%.*s (SC%lld)", MAX_MESSAGE, msg,
+             (long long)json_integer_value(json_object_get(c, "code")));
+    rc = add_finding(l, "shellcheck", files[fi], (int)line, (int)end, s,
+                     s == QR_SEV_HINT ? "maintainability" : "correctness", text, strlen(text));
+    if (rc) break;
+  }
+  json_decref(root);
+  return rc ? qr_err_set(e, rc, "out of memory parsing shellcheck output") : 0;
+}
+
+/* --- generic formats ---------------------------------------------------------------------- */
+
+#define MAX_URI 4096
+
+static int hex_digit(char c) {
+  return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+       : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* The index in files of a SARIF artifact URI, or -1: percent escapes are decoded, "file://"
+ * dropped, and an absolute path matches the file it ends with ("/…/root/a.py" → "a.py"). */
+static int uri_index(const char *uri, const char *const *files, size_t n) {
+  char path[MAX_URI];
+  size_t k = 0;
+  if (!strncmp(uri, "file://", 7)) uri += 7;
+  for (const char *p = uri; *p && k + 1 < sizeof path; p++) {
+    int hi = *p == '%' ? hex_digit(p[1]) : -1, lo = hi >= 0 ? hex_digit(p[2]) : -1;
+    if (lo >= 0 && (hi || lo)) { /* "%00" stays as written */
+      path[k++] = (char)(hi * 16 + lo);
+      p += 2;
+    } else {
+      path[k++] = *p;
+    }
+  }
+  path[k] = '\0';
+  if (path[0] != '/') return file_index(path, files, n);
+  for (size_t i = 0; i < n; i++) {
+    size_t pl = k, fl = strlen(files[i]);
+    if (fl < pl && path[pl - fl - 1] == '/' && !strcmp(path + pl - fl, files[i])) return (int)i;
+  }
+  return -1;
+}
+
+static qr_severity sarif_severity(const char *level) {
+  if (!level || !strcmp(level, "warning")) return QR_SEV_WARNING; /* SARIF's default level */
+  return !strcmp(level, "error") ? QR_SEV_ERROR
+       : !strcmp(level, "note")  ? QR_SEV_INFO
+                                 : QR_SEV_HINT;
+}
+
+/* One runs[].results[] entry; its first location is the finding's place. */
+static int sarif_result(const char *tool, json_t *res, const char *const *files, size_t n,
+                        qr_finding_list *l) {
+  const char *rule = json_string_value(json_object_get(res, "ruleId"));
+  const char *msg = json_string_value(json_object_get(json_object_get(res, "message"), "text"));
+  json_t *loc = json_array_get(json_object_get(res, "locations"), 0);
+  json_t *phys = json_object_get(loc, "physicalLocation");
+  const char *uri =
+      json_string_value(json_object_get(json_object_get(phys, "artifactLocation"), "uri"));
+  json_t *region = json_object_get(phys, "region");
+  json_int_t line = json_integer_value(json_object_get(region, "startLine"));
+  json_int_t end = json_integer_value(json_object_get(region, "endLine"));
+  int fi = uri ? uri_index(uri, files, n) : -1;
+  if (fi < 0 || !msg || line < 1 || line > 100000000 || end > 100000000) return 0;
+  char text[MAX_MESSAGE + 64];
+  int tl = snprintf(text, sizeof text, "%.*s", MAX_MESSAGE, msg);
+  if (rule) snprintf(text + tl, sizeof text - (size_t)tl, " (%.48s)", rule);
+  return add_finding(l, tool, files[fi], (int)line, (int)end,
+                     sarif_severity(json_string_value(json_object_get(res, "level"))),
+                     "correctness", text, strlen(text));
+}
+
+/* SARIF 2.1.0 on stdout: {"runs": [{"results": [...]}, ...]}. Empty output: no findings. */
+static int parse_sarif(const char *tool, const char *out, size_t out_len, const char *err,
+                       size_t err_len, const char *const *files, size_t n_files,
+                       qr_finding_list *l, qr_err *e) {
+  if (!out_len) return 0;
+  json_error_t je;
+  json_t *root = json_loadb(out, out_len, 0, &je);
+  json_t *runs = json_object_get(root, "runs");
+  if (!json_is_array(runs)) {
+    json_decref(root);
+    return qr_err_set(e, QR_E_PARSE, "%s: expected SARIF, an object with a runs array (%s)", tool,
+                      root ? "no runs array" : je.text);
+  }
+  size_t i, k;
+  json_t *run, *res;
+  int rc = 0;
+  json_array_foreach(runs, i, run) {
+    json_array_foreach(json_object_get(run, "results"), k, res) {
+      if ((rc = sarif_result(tool, res, files, n_files, l))) break;
+    }
+    if (rc) break;
+  }
+  json_decref(root);
+  return rc ? qr_err_set(e, rc, "out of memory parsing %s output", tool) : 0;
+}
+
+/* "file:line:col: [error:|warning:|note:] message" or "file:line: …"; other lines are skipped. */
+static int gcc_line(const char *line, size_t len, void *arg) {
+  static const struct {
+    const char *word;
+    qr_severity sev;
+  } words[] = {{"fatal error:", QR_SEV_ERROR}, {"error:", QR_SEV_ERROR},
+               {"warning:", QR_SEV_WARNING}, {"note:", QR_SEV_INFO}};
+  line_ctx *c = arg;
+  const char *p, *end = line + len;
+  int ln, fi = match_file(line, len, c->files, c->n_files, &p);
+  if (fi < 0 || !read_location(&p, end, &ln)) return 0;
+  qr_severity sev = QR_SEV_WARNING;
+  for (size_t i = 0; i < QR_ARRAY_LEN(words); i++) {
+    size_t wl = strlen(words[i].word);
+    if ((size_t)(end - p) >= wl && !memcmp(p, words[i].word, wl)) {
+      sev = words[i].sev;
+      for (p += wl; p < end && *p == ' ';) p++;
+      break;
+    }
+  }
+  if (p == end) return 0;
+  return add_finding(c->l, c->tool, c->files[fi], ln, ln, sev, "correctness", p, (size_t)(end - p));
+}
+
+/* Compilers write diagnostics to stderr, most linters to stdout: both are read. */
+static int parse_gcc(const char *tool, const char *out, size_t out_len, const char *err,
+                     size_t err_len, const char *const *files, size_t n_files, qr_finding_list *l,
+                     qr_err *e) {
+  line_ctx c = {tool, files, n_files, l};
+  int rc = each_line(out, out_len, gcc_line, &c);
+  if (!rc) rc = each_line(err, err_len, gcc_line, &c);
+  return rc ? qr_err_set(e, rc, "out of memory parsing %s output", tool) : 0;
+}
+
+int qr_tool_parse(const char *name, const char *out_text, size_t out_len, const char *err_text,
+                  size_t err_len, const char *const *files, size_t n_files,
+                  qr_finding_list *out, qr_err *e) {
+  const adapter *a = find_adapter(name, NULL);
+  if (!a) return qr_err_set(e, QR_E_INVAL, "unknown tool \"%s\"", name ? name : "(null)");
+  if (!out || (!out_text && out_len) || (!err_text && err_len))
+    return qr_err_set(e, QR_E_INVAL, "qr_tool_parse: NULL argument");
+  return a->parse(a->name, out_text ? out_text : "", out_len, err_text ? err_text : "", err_len, files,
+                  n_files, out, e);
+}
+
+/* --- running ----------------------------------------------------------------------------- */
+
+struct qr_tool_run {
+  const adapter *a;
+  generic *g;    /* the definition of a generic tool (a reference), else NULL */
+  qr_tool_done_cb cb;
+  void *data;
+  uv_process_t proc;
+  uv_pipe_t out, err;
+  uv_timer_t timer;
+  qr_buf obuf, ebuf;
+  char **files;  /* repository-relative paths; owned */
+  size_t n_files;
+  int handles;   /* initialized handles not yet closed */
+  bool spawned, exited, out_eof, err_eof, finished, canceled;
+  int64_t exit_status;
+  int term_signal;
+  int status;    /* set early by a timeout or an overflow */
+  char reason[256];
+  char chunk[READ_CHUNK];
+};
+
+static void run_free(qr_tool_run *r) {
+  generic_release(r->g);
+  for (size_t i = 0; i < r->n_files; i++) qr_free(r->files[i]);
+  qr_free(r->files);
+  qr_buf_free(&r->obuf);
+  qr_buf_free(&r->ebuf);
+  qr_free(r);
+}
+
+static void on_close(uv_handle_t *h) {
+  qr_tool_run *r = h->data;
+  if (--r->handles == 0) run_free(r);
+}
+
+static void close_if_open(uv_handle_t *h) {
+  if (h->data && !uv_is_closing(h)) uv_close(h, on_close);
+}
+
+/* Closes every handle; the last close callback frees the run. */
+static void teardown(qr_tool_run *r) {
+  r->finished = true;
+  close_if_open((uv_handle_t *)&r->timer);
+  close_if_open((uv_handle_t *)&r->out);
+  close_if_open((uv_handle_t *)&r->err);
+  close_if_open((uv_handle_t *)&r->proc);
+}
+
+/* The first line of stderr, for a failure reason. */
+static void first_stderr_line(const qr_tool_run *r, char *buf, size_t size) {
+  const char *t = r->ebuf.data ? r->ebuf.data : "";
+  snprintf(buf, size, "%.*s", (int)strcspn(t, "\n"), t);
+}
+
+/* The outcome once the process has exited and both pipes are drained. */
+static void finish(qr_tool_run *r) {
+  qr_finding_list l;
+  qr_finding_list_init(&l);
+  int status = r->status;
+  char line[160];
+  if (!status && r->term_signal) {
+    status = QR_E_IO;
+    snprintf(r->reason, sizeof r->reason, "%s was killed by signal %d", r->a->name, r->term_signal);
+  } else if (!status && r->exit_status > r->a->max_ok_exit) {
+    status = QR_E_IO;
+    first_stderr_line(r, line, sizeof line);
+    snprintf(r->reason, sizeof r->reason, "%s exited with status %lld: %s", r->a->name,
+             (long long)r->exit_status, line);
+  } else if (!status && r->spawned) {
+    qr_err e = {0};
+    status = r->a->parse(r->a->name, r->obuf.data ? r->obuf.data : "", r->obuf.len,
+                         r->ebuf.data ? r->ebuf.data : "", r->ebuf.len,
+                         (const char *const *)r->files, r->n_files, &l, &e);
+    if (status) snprintf(r->reason, sizeof r->reason, "%.200s", e.msg);
+  }
+  if (!r->canceled) r->cb(status, r->reason[0] ? r->reason : NULL, &l, r->data);
+  qr_finding_list_free(&l);
+  teardown(r);
+}
+
+static void maybe_finish(qr_tool_run *r) {
+  if (!r->finished && r->exited && r->out_eof && r->err_eof) finish(r);
+}
+
+/* Stops reading both pipes: after a kill, a grandchild holding them must not keep us waiting. */
+static void stop_reading(qr_tool_run *r) {
+  uv_read_stop((uv_stream_t *)&r->out);
+  uv_read_stop((uv_stream_t *)&r->err);
+  r->out_eof = r->err_eof = true;
+}
+
+static void kill_run(qr_tool_run *r, int status, const char *reason) {
+  if (!r->status) {
+    r->status = status;
+    snprintf(r->reason, sizeof r->reason, "%s %s", r->a->name, reason);
+  }
+  if (!r->exited) uv_process_kill(&r->proc, SIGKILL);
+  uv_timer_stop(&r->timer);
+  stop_reading(r);
+  maybe_finish(r);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  qr_tool_run *r = h->data;
+  *buf = uv_buf_init(r->chunk, sizeof r->chunk);
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
+  qr_tool_run *r = s->data;
+  bool is_out = s == (uv_stream_t *)&r->out;
+  if (n > 0) {
+    if (qr_buf_append(is_out ? &r->obuf : &r->ebuf, buf->base, (size_t)n))
+      kill_run(r, QR_E_TOOBIG, "wrote more output than the cap; its findings were discarded");
+    return;
+  }
+  if (n == 0) return;
+  uv_read_stop(s);
+  if (is_out) r->out_eof = true;
+  else r->err_eof = true;
+  maybe_finish(r);
+}
+
+static void on_exit_cb(uv_process_t *p, int64_t status, int signal) {
+  qr_tool_run *r = p->data;
+  r->exited = true;
+  r->exit_status = status;
+  r->term_signal = r->status ? 0 : signal; /* our own kill is already explained */
+  maybe_finish(r);
+}
+
+static void on_timer(uv_timer_t *t) {
+  qr_tool_run *r = t->data;
+  if (!r->spawned) { /* nothing to run: report the empty result from the loop, not from start */
+    snprintf(r->reason, sizeof r->reason, "%s: no changed file it checks", r->a->name);
+    r->exited = r->out_eof = r->err_eof = true;
+    maybe_finish(r);
+    return;
+  }
+  kill_run(r, QR_E_TIMEOUT, "timed out");
+}
+
+/* The reviewable files of the change that the adapter checks (present in the snapshot). */
+static int collect_files(qr_tool_run *r, const qr_diff *d, const qr_snapshot *s) {
+  r->files = qr_calloc(d->n_files + 1, sizeof *r->files);
+  if (!r->files) return QR_E_NOMEM;
+  for (size_t i = 0; i < d->n_files; i++) {
+    const qr_diff_file *df = &d->files[i];
+    const qr_snapshot_file *sf = qr_snapshot_find(s, df->path);
+    if (!qr_diff_file_reviewable(df) || !sf || !adapter_covers(r->a, sf->lang)) continue;
+    if (!(r->files[r->n_files++] = qr_strdup(df->path))) return QR_E_NOMEM;
+  }
+  return 0;
+}
+
+/* Analyzers get no network: each runs inside a new user and network namespace
+ * (`unshare -rn`), where only a downed loopback exists. Whether this machine allows that is
+ * probed once per process; where it does not (no unshare, user namespaces disabled), tools
+ * run without it and the log says so once. Returns the unshare path (static) or NULL. */
+static const char *net_isolation(void) {
+  static int state = -1; /* -1 unknown, 0 unavailable, 1 available */
+  static char *unshare;
+  if (state < 0) {
+    unshare = which("unshare");
+    state = 0;
+    if (unshare) {
+      pid_t pid = fork();
+      if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0) dup2(null, 2);
+        execl(unshare, "unshare", "-rn", "true", (char *)NULL);
+        _exit(127);
+      }
+      int st = 0;
+      state = pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    }
+    if (!state)
+      QR_WARN("tools: analyzers run WITH network access here (`unshare -rn` is not available)");
+  }
+  return state ? unshare : NULL;
+}
+
+/* argv: [unshare -rn --] exe, the adapter's arguments, then "./path" for each file so that a
+ * file named like an option ("-rf") stays a file name. Every string is new; ends with NULL. */
+static char **build_argv(const qr_tool_run *r, const char *exe) {
+  const char *jail = net_isolation();
+  size_t na = 0, nj = jail ? 3 : 0, n;
+  while (r->a->args[na]) na++;
+  n = nj + 1 + na + r->n_files;
+  char **argv = qr_calloc(n + 1, sizeof *argv);
+  if (!argv) return NULL;
+  bool ok = true;
+  if (jail) ok = (argv[0] = qr_strdup(jail)) && (argv[1] = qr_strdup("-rn")) && (argv[2] = qr_strdup("--"));
+  ok = ok && (argv[nj] = qr_strdup(exe)) != NULL;
+  for (size_t i = 0; ok && i < na; i++) ok = (argv[nj + 1 + i] = qr_strdup(r->a->args[i])) != NULL;
+  for (size_t i = 0; ok && i < r->n_files; i++)
+    ok = (argv[nj + 1 + na + i] = qr_asprintf("./%s", r->files[i])) != NULL;
+  if (ok) return argv;
+  for (size_t i = 0; i < n; i++) qr_free(argv[i]);
+  qr_free(argv);
+  return NULL;
+}
+
+/* PATH, HOME and LANG only: nothing that could carry a secret (…_KEY, …_TOKEN, credentials
+ * helpers) or route traffic (proxies) reaches a tool. */
+static char **scrubbed_env(void) {
+  const char *path = getenv("PATH"), *home = getenv("HOME");
+  char **env = qr_calloc(4, sizeof *env);
+  if (!env) return NULL;
+  env[0] = qr_asprintf("PATH=%s", path && *path ? path : "/usr/bin:/bin");
+  env[1] = qr_asprintf("HOME=%s", home && *home ? home : "/");
+  env[2] = qr_strdup("LANG=C.UTF-8");
+  if (env[0] && env[1] && env[2]) return env;
+  free_strv(env);
+  return NULL;
+}
+
+static void init_handle(qr_tool_run *r, uv_handle_t *h) {
+  h->data = r;
+  r->handles++;
+}
+
+static int spawn(uv_loop_t *loop, qr_tool_run *r, const char *exe, const char *root, qr_err *e) {
+  char **argv = build_argv(r, exe), **env = scrubbed_env();
+  int rc = argv && env ? 0 : qr_err_set(e, QR_E_NOMEM, "out of memory");
+  if (!rc) {
+    uv_pipe_init(loop, &r->out, 0);
+    init_handle(r, (uv_handle_t *)&r->out);
+    uv_pipe_init(loop, &r->err, 0);
+    init_handle(r, (uv_handle_t *)&r->err);
+    uv_stdio_container_t stdio[3] = {
+        {.flags = UV_IGNORE},
+        {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&r->out},
+        {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&r->err}};
+    uv_process_options_t o = {.exit_cb = on_exit_cb, .file = argv[0], .args = argv, .env = env,
+                              .cwd = root, .stdio_count = 3, .stdio = stdio};
+    int uv = uv_spawn(loop, &r->proc, &o);
+    init_handle(r, (uv_handle_t *)&r->proc); /* initialized even when the spawn fails */
+    if (uv) rc = qr_err_set(e, QR_E_IO, "%s: cannot start it in %s: %s", r->a->name, root, uv_strerror(uv));
+  }
+  if (!rc) {
+    r->spawned = true;
+    uv_read_start((uv_stream_t *)&r->out, on_alloc, on_read);
+    uv_read_start((uv_stream_t *)&r->err, on_alloc, on_read);
+  }
+  free_strv(argv);
+  free_strv(env);
+  return rc;
+}
+
+int qr_tool_start(uv_loop_t *loop, const char *name, const qr_diff *d, const qr_snapshot *s,
+                  const char *root, int timeout_ms, qr_tool_done_cb cb, void *data,
+                  qr_tool_run **out, qr_err *e) {
+  if (!loop || !d || !s || !root || !cb || !out || timeout_ms < 1)
+    return qr_err_set(e, QR_E_INVAL, "qr_tool_start: invalid argument");
+  generic *g;
+  const adapter *a = find_adapter(name, &g);
+  if (!a) return qr_err_set(e, QR_E_INVAL, "unknown tool \"%s\"", name ? name : "(null)");
+  char *exe = adapter_exe(a, root);
+  if (!exe && g)
+    return qr_err_set(e, QR_E_NOTFOUND, "%s: not installed (%s not found)", a->name, a->exes[0]);
+  if (!exe) return qr_err_set(e, QR_E_NOTFOUND, "%s: not installed", a->name);
+  qr_tool_run *r = qr_calloc(1, sizeof *r);
+  if (!r) {
+    qr_free(exe);
+    return qr_err_set(e, QR_E_NOMEM, "out of memory");
+  }
+  *r = (qr_tool_run){.a = a, .g = g, .cb = cb, .data = data};
+  if (g) g->refs++;
+  qr_buf_init(&r->obuf, QR_TOOL_MAX_OUTPUT);
+  qr_buf_init(&r->ebuf, QR_TOOL_MAX_OUTPUT);
+  uv_timer_init(loop, &r->timer);
+  init_handle(r, (uv_handle_t *)&r->timer);
+  int rc = collect_files(r, d, s) ? qr_err_set(e, QR_E_NOMEM, "out of memory") : 0;
+  if (!rc && r->n_files) rc = spawn(loop, r, exe, root, e);
+  qr_free(exe);
+  if (rc) { /* the handles close on the loop and free the run; cb is never called */
+    r->canceled = true;
+    teardown(r);
+    return rc;
+  }
+  uv_timer_start(&r->timer, on_timer, r->spawned ? (uint64_t)timeout_ms : 0, 0);
+  *out = r;
+  return 0;
+}
+
+void qr_tool_cancel(qr_tool_run *r) {
+  if (!r || r->finished) return;
+  r->canceled = true;
+  if (!r->spawned) {
+    teardown(r);
+    return;
+  }
+  kill_run(r, QR_E_CANCELED, "was canceled");
+}

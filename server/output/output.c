@@ -1,0 +1,178 @@
+/* output.c — the format switch, the text and JSON renderings, and the helpers the other
+ * format modules (outputs_ci.c, outputs_github.c) share. */
+#include "output/output.h"
+
+#include <string.h>
+
+/* Names in qr_format order. */
+static const char *const format_name[] = {"text",  "json",   "sarif",  "rdjsonl",
+                                          "rdjson", "gitlab", "checks", "github"};
+const char qr_format_names[] = "text|json|sarif|rdjsonl|rdjson|gitlab|checks|github";
+
+int qr_format_parse(const char *name, qr_format *out) {
+  for (size_t i = 0; name && i < QR_ARRAY_LEN(format_name); i++) {
+    if (!strcmp(name, format_name[i])) {
+      *out = (qr_format)i;
+      return QR_OK;
+    }
+  }
+  return QR_E_INVAL;
+}
+
+const char *qr_output_str(const json_t *o, const char *key, const char *def) {
+  const char *s = json_string_value(json_object_get(o, key));
+  return s ? s : def;
+}
+
+long long qr_output_int(const json_t *o, const char *key) {
+  return json_integer_value(json_object_get(o, key));
+}
+
+static const char *sev_color(const char *sev) {
+  if (!strcmp(sev, "error")) return "\033[1;31m";
+  if (!strcmp(sev, "warning")) return "\033[1;33m";
+  if (!strcmp(sev, "info")) return "\033[1;36m";
+  return "\033[1;37m";
+}
+
+static bool is_pass(const json_t *p) { return !strcmp(qr_output_str(p, "role", ""), "pass"); }
+
+int qr_output_passes_ran(const json_t *result) {
+  size_t i;
+  json_t *p;
+  int n = 0;
+  json_array_foreach(json_object_get(result, "passes"), i, p) {
+    if (is_pass(p) && strcmp(qr_output_str(p, "status", ""), "skipped")) n++;
+  }
+  return n;
+}
+
+long long qr_output_seen(const json_t *finding, int ran) {
+  long long seen = qr_output_int(finding, "seen");
+  return seen > 0 ? seen : ran;
+}
+
+static void print_finding(FILE *out, const json_t *f, int ran, bool color) {
+  const char *sev = qr_output_str(f, "severity", "info");
+  fprintf(out, "%s:%lld:%lld: %s%s%s: %s [%s, %lld/%lld]\n", qr_output_str(f, "file", "?"),
+          qr_output_int(f, "start_line"), QR_MAX(1, qr_output_int(f, "start_column")),
+          color ? sev_color(sev) : "", sev, color ? "\033[0m" : "",
+          qr_output_str(f, "message", ""), qr_output_str(f, "category", ""),
+          qr_output_int(f, "votes"), qr_output_seen(f, ran));
+}
+
+char *qr_output_summary_line(const json_t *result) {
+  size_t i;
+  json_t *v;
+  int counts[5] = {0}, ok = 0;
+  json_array_foreach(json_object_get(result, "findings"), i, v)
+    counts[qr_severity_parse(json_string_value(json_object_get(v, "severity")))]++;
+  json_array_foreach(json_object_get(result, "passes"), i, v) {
+    if (is_pass(v) && !strcmp(qr_output_str(v, "status", ""), "ok")) ok++;
+  }
+  return qr_asprintf("%zu findings (%d errors, %d warnings, %d info, %d hints); %d/%d passes ok; $%.4f",
+                     json_array_size(json_object_get(result, "findings")), counts[QR_SEV_ERROR],
+                     counts[QR_SEV_WARNING], counts[QR_SEV_INFO], counts[QR_SEV_HINT], ok,
+                     qr_output_passes_ran(result),
+                     json_real_value(json_object_get(result, "cost_usd")));
+}
+
+/* Which passes ran, and — when none was a model — how to add one. */
+static void print_panel(FILE *out, const json_t *result) {
+  size_t i;
+  json_t *v;
+  bool model = false;
+  fputs("quorum: passes:", out);
+  json_array_foreach(json_object_get(result, "passes"), i, v) {
+    const char *m = qr_output_str(v, "model", "?"), *st = qr_output_str(v, "status", "?");
+    bool local = !strcmp(m, "rules") || !strncmp(m, "tool:", 5);
+    model |= !local && is_pass(v);
+    fprintf(out, " %s%s%s%s%s", m, local ? "" : "×", local ? "" : qr_output_str(v, "strategy", ""),
+            strcmp(st, "ok") ? " " : "", strcmp(st, "ok") ? st : "");
+    fputc(i + 1 < json_array_size(json_object_get(result, "passes")) ? ',' : '\n', out);
+  }
+  if (!json_array_size(json_object_get(result, "passes"))) fputs(" none\n", out);
+  if (!model)
+    fputs("quorum: no model passes ran — add models with a config (examples/configs/, README:\n"
+          "        Configuration) or export OPENROUTER_API_KEY, OPENAI_API_KEY or ANTHROPIC_API_KEY\n",
+          out);
+}
+
+int qr_output_text(FILE *out, const json_t *result, bool color) {
+  size_t i;
+  json_t *v;
+  int ran = qr_output_passes_ran(result);
+  json_array_foreach(json_object_get(result, "findings"), i, v) print_finding(out, v, ran, color);
+  char *summary = qr_output_summary_line(result);
+  if (!summary) return QR_E_NOMEM;
+  fprintf(out, "quorum: %s\n", summary);
+  qr_free(summary);
+  json_array_foreach(json_object_get(result, "omitted_files"), i, v)
+    fprintf(out, "quorum: not reviewed: %s\n", json_string_value(v));
+  json_array_foreach(json_object_get(result, "errors"), i, v)
+    fprintf(out, "quorum: degraded: %s\n", json_string_value(v));
+  json_array_foreach(json_object_get(result, "notes"), i, v)
+    fprintf(out, "quorum: note: %s\n", json_string_value(v));
+  print_panel(out, result);
+  return ferror(out) ? QR_E_IO : QR_OK;
+}
+
+/* Prints `doc` (stolen) indented, or one object a line for rdjsonl-style arrays. */
+static int dump(FILE *out, json_t *doc, bool lines) {
+  if (!doc) return QR_E_NOMEM;
+  int rc = QR_OK;
+  if (lines) {
+    size_t i;
+    json_t *v;
+    json_array_foreach(doc, i, v) {
+      if (json_dumpf(v, out, JSON_COMPACT | JSON_PRESERVE_ORDER) || fputc('\n', out) == EOF)
+        rc = QR_E_IO;
+    }
+  } else if (json_dumpf(doc, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) ||
+             fputc('\n', out) == EOF) {
+    rc = QR_E_IO;
+  }
+  json_decref(doc);
+  return rc || ferror(out) ? QR_E_IO : QR_OK;
+}
+
+int qr_output_json(FILE *out, const json_t *result) {
+  return dump(out, json_incref((json_t *)result), false);
+}
+
+int qr_output_write(FILE *out, qr_format fmt, const json_t *result, const qr_output_opts *o) {
+  switch (fmt) {
+  case QR_FORMAT_TEXT: return qr_output_text(out, result, o->color);
+  case QR_FORMAT_JSON: return qr_output_json(out, result);
+  case QR_FORMAT_SARIF: return dump(out, qr_output_sarif(result, o->tool_version), false);
+  case QR_FORMAT_RDJSONL: return dump(out, qr_output_rdjson_diagnostics(result), true);
+  case QR_FORMAT_RDJSON: return dump(out, qr_output_rdjson(result), false);
+  case QR_FORMAT_GITLAB: return dump(out, qr_output_gitlab(result), false);
+  case QR_FORMAT_CHECKS: return dump(out, qr_output_checks(result), false);
+  case QR_FORMAT_GITHUB:
+    if (!o->diff) return QR_E_INVAL;
+    return dump(out, qr_output_github(result, o->diff, NULL, NULL), false);
+  }
+  return QR_E_INVAL;
+}
+
+qr_severity qr_output_max_severity(const json_t *result) {
+  size_t i;
+  json_t *f;
+  qr_severity max = 0;
+  json_array_foreach(json_object_get(result, "findings"), i, f) {
+    qr_severity s = qr_severity_parse(json_string_value(json_object_get(f, "severity")));
+    if (s > max) max = s;
+  }
+  return max;
+}
+
+json_t *qr_output_filter(const json_t *result, double min_confidence) {
+  json_t *copy = json_deep_copy(result);
+  json_t *findings = json_object_get(copy, "findings");
+  for (size_t i = json_array_size(findings); i-- > 0;) {
+    json_t *c = json_object_get(json_array_get(findings, i), "confidence");
+    if (c && json_number_value(c) < min_confidence) json_array_remove(findings, i);
+  }
+  return copy;
+}

@@ -1,0 +1,237 @@
+/* outputs_ci.c — the machine formats CI systems read: SARIF 2.1.0 (GitHub code scanning and
+ * others), reviewdog's rdjson/rdjsonl, GitLab Code Quality, and GitHub check-run annotations.
+ * Each builds a jansson document from the review result; output.c prints it. Lines and
+ * columns are 1-based everywhere, as in the result. */
+#include <string.h>
+
+#include "output/output.h"
+
+#define SARIF_SCHEMA "https://json.schemastore.org/sarif-2.1.0.json"
+#define TOOL_URI "https://github.com/quorum-review/quorum"
+
+/* A finding's category, or "general" when the model gave none. */
+static const char *category(const json_t *f) {
+  const char *c = qr_output_str(f, "category", "");
+  return *c ? c : "general";
+}
+
+/* A fix's replacement as whole lines: a trailing newline unless it deletes the lines. */
+static char *replacement_lines(const json_t *fix) {
+  const char *r = qr_output_str(fix, "replacement", "");
+  size_t n = strlen(r);
+  return qr_asprintf("%s%s", r, n && r[n - 1] != '\n' ? "\n" : "");
+}
+
+/* ---- SARIF -------------------------------------------------------------------------------- */
+
+static const char *sarif_level(const char *sev) {
+  if (!strcmp(sev, "error")) return "error";
+  if (!strcmp(sev, "warning")) return "warning";
+  return "note";
+}
+
+/* The index of `id` in the rules array, appending a rule for it when new. */
+static size_t rule_index(json_t *rules, const char *id) {
+  size_t i;
+  json_t *r;
+  json_array_foreach(rules, i, r) {
+    if (!strcmp(qr_output_str(r, "id", ""), id)) return i;
+  }
+  json_array_append_new(rules, json_pack("{s:s, s:s, s:{s:s}}", "id", id, "name", id,
+                                         "shortDescription", "text", id));
+  return json_array_size(rules) - 1;
+}
+
+/* A region of whole lines (SARIF: no end column means the end of endLine). */
+static json_t *line_region(long long start, long long end, long long column) {
+  json_t *r = json_pack("{s:I, s:I}", "startLine", (json_int_t)start, "startColumn",
+                        (json_int_t)QR_MAX(1, column));
+  if (end > start) json_object_set_new(r, "endLine", json_integer(end));
+  return r;
+}
+
+static json_t *sarif_fix(const json_t *f, const json_t *fix) {
+  json_t *region = json_pack("{s:I, s:i, s:I}", "startLine",
+                             (json_int_t)qr_output_int(fix, "start_line"), "startColumn", 1,
+                             "endLine", (json_int_t)qr_output_int(fix, "end_line"));
+  return json_pack("{s:{s:s}, s:[{s:{s:s, s:s}, s:[{s:o, s:{s:s}}]}]}", "description", "text",
+                   "Suggested fix", "artifactChanges", "artifactLocation", "uri",
+                   qr_output_str(f, "file", ""), "uriBaseId", "%SRCROOT%", "replacements",
+                   "deletedRegion", region, "insertedContent", "text",
+                   qr_output_str(fix, "replacement", ""));
+}
+
+static json_t *sarif_result(const json_t *f, json_t *rules) {
+  const char *rule = category(f);
+  json_t *region = line_region(qr_output_int(f, "start_line"), qr_output_int(f, "end_line"),
+                               qr_output_int(f, "start_column"));
+  json_t *props = json_pack("{s:s, s:I, s:O*, s:I, s:O*}", "severity",
+                            qr_output_str(f, "severity", "info"), "votes",
+                            (json_int_t)qr_output_int(f, "votes"), "seen",
+                            json_object_get(f, "seen"), "models",
+                            (json_int_t)qr_output_int(f, "models"), "sources",
+                            json_object_get(f, "sources"));
+  json_t *conf = json_object_get(f, "confidence");
+  if (conf) json_object_set(props, "confidence", conf);
+  json_t *r = json_pack(
+      "{s:s, s:I, s:s, s:{s:s}, s:[{s:{s:{s:s, s:s}, s:o}}], s:{s:s}, s:o}", "ruleId", rule,
+      "ruleIndex", (json_int_t)rule_index(rules, rule), "level",
+      sarif_level(qr_output_str(f, "severity", "")), "message", "text",
+      qr_output_str(f, "message", ""), "locations", "physicalLocation", "artifactLocation",
+      "uri", qr_output_str(f, "file", ""), "uriBaseId", "%SRCROOT%", "region", region,
+      "partialFingerprints", "quorum/v1", qr_output_str(f, "fingerprint", ""), "properties",
+      props);
+  json_t *fix = json_object_get(f, "fix");
+  if (r && fix) json_object_set_new(r, "fixes", json_pack("[o]", sarif_fix(f, fix)));
+  return r;
+}
+
+json_t *qr_output_sarif(const json_t *result, const char *tool_version) {
+  json_t *rules = json_array(), *results = json_array();
+  size_t i;
+  json_t *f;
+  json_array_foreach(json_object_get(result, "findings"), i, f)
+    json_array_append_new(results, sarif_result(f, rules));
+  json_t *driver = json_pack("{s:s, s:s, s:o}", "name", "quorum", "informationUri", TOOL_URI,
+                             "rules", rules);
+  if (driver && tool_version) json_object_set_new(driver, "version", json_string(tool_version));
+  json_t *props = json_pack("{s:O*, s:O*, s:O*}", "cost_usd", json_object_get(result, "cost_usd"),
+                            "degraded", json_object_get(result, "degraded"), "omitted_files",
+                            json_object_get(result, "omitted_files"));
+  return json_pack("{s:s, s:s, s:[{s:{s:o}, s:o, s:o}]}", "$schema", SARIF_SCHEMA, "version",
+                   "2.1.0", "runs", "tool", "driver", driver, "results", results, "properties",
+                   props);
+}
+
+/* ---- reviewdog ---------------------------------------------------------------------------- */
+
+static const char *rd_severity(const char *sev) {
+  if (!strcmp(sev, "error")) return "ERROR";
+  if (!strcmp(sev, "warning")) return "WARNING";
+  return "INFO";
+}
+
+/* A suggestion replacing whole lines: from column 1 of the first to column 1 after the last
+ * (reviewdog ranges end exclusive). */
+static json_t *rd_suggestion(const json_t *fix) {
+  char *text = replacement_lines(fix);
+  json_t *s = json_pack("{s:{s:{s:I, s:i}, s:{s:I, s:i}}, s:s*}", "range", "start", "line",
+                        (json_int_t)qr_output_int(fix, "start_line"), "column", 1, "end", "line",
+                        (json_int_t)qr_output_int(fix, "end_line") + 1, "column", 1, "text", text);
+  qr_free(text);
+  return s;
+}
+
+static json_t *rd_diagnostic(const json_t *f) {
+  json_t *range = json_pack("{s:{s:I, s:I}}", "start", "line",
+                            (json_int_t)qr_output_int(f, "start_line"), "column",
+                            (json_int_t)QR_MAX(1, qr_output_int(f, "start_column")));
+  if (range && qr_output_int(f, "end_line") > qr_output_int(f, "start_line"))
+    json_object_set_new(range, "end", json_pack("{s:I}", "line",
+                                                (json_int_t)qr_output_int(f, "end_line")));
+  json_t *d = json_pack("{s:s, s:{s:s, s:o}, s:s, s:{s:s}, s:{s:s}}", "message",
+                        qr_output_str(f, "message", ""), "location", "path",
+                        qr_output_str(f, "file", ""), "range", range, "severity",
+                        rd_severity(qr_output_str(f, "severity", "")), "source", "name", "quorum",
+                        "code", "value", category(f));
+  json_t *fix = json_object_get(f, "fix");
+  if (d && fix) json_object_set_new(d, "suggestions", json_pack("[o]", rd_suggestion(fix)));
+  return d;
+}
+
+json_t *qr_output_rdjson_diagnostics(const json_t *result) {
+  json_t *out = json_array();
+  size_t i;
+  json_t *f;
+  json_array_foreach(json_object_get(result, "findings"), i, f)
+    json_array_append_new(out, rd_diagnostic(f));
+  return out;
+}
+
+json_t *qr_output_rdjson(const json_t *result) {
+  return json_pack("{s:{s:s, s:s}, s:o}", "source", "name", "quorum", "url", TOOL_URI,
+                   "diagnostics", qr_output_rdjson_diagnostics(result));
+}
+
+/* ---- GitLab Code Quality ------------------------------------------------------------------ */
+
+static const char *gitlab_severity(const char *sev) {
+  if (!strcmp(sev, "error")) return "critical";
+  if (!strcmp(sev, "warning")) return "major";
+  if (!strcmp(sev, "info")) return "minor";
+  return "info";
+}
+
+json_t *qr_output_gitlab(const json_t *result) {
+  json_t *out = json_array(), *used = json_object();
+  size_t i;
+  json_t *f;
+  json_array_foreach(json_object_get(result, "findings"), i, f) {
+    /* GitLab wants unique fingerprints; two findings may share one (same spot and message). */
+    const char *fp = qr_output_str(f, "fingerprint", "");
+    char *unique = *fp && !json_object_get(used, fp) ? qr_strdup(fp) : qr_asprintf("%s-%zu", fp, i);
+    if (unique) json_object_set_new(used, unique, json_true());
+    json_array_append_new(
+        out, json_pack("{s:s, s:s, s:s*, s:s, s:{s:s, s:{s:I, s:I}}}", "description",
+                       qr_output_str(f, "message", ""), "check_name", category(f), "fingerprint",
+                       unique, "severity", gitlab_severity(qr_output_str(f, "severity", "")),
+                       "location", "path", qr_output_str(f, "file", ""), "lines", "begin",
+                       (json_int_t)qr_output_int(f, "start_line"), "end",
+                       (json_int_t)qr_output_int(f, "end_line")));
+    qr_free(unique);
+  }
+  json_decref(used);
+  return out;
+}
+
+/* ---- GitHub check runs -------------------------------------------------------------------- */
+
+static const char *annotation_level(const char *sev) {
+  if (!strcmp(sev, "error")) return "failure";
+  if (!strcmp(sev, "warning")) return "warning";
+  return "notice";
+}
+
+static json_t *annotation(const json_t *f, int ran) {
+  char *title = qr_asprintf("%s (%s, %lld/%lld)", category(f), qr_output_str(f, "severity", ""),
+                            qr_output_int(f, "votes"), qr_output_seen(f, ran));
+  json_t *a = json_pack("{s:s, s:I, s:I, s:s, s:s, s:s*}", "path", qr_output_str(f, "file", ""),
+                        "start_line", (json_int_t)qr_output_int(f, "start_line"), "end_line",
+                        (json_int_t)qr_output_int(f, "end_line"), "annotation_level",
+                        annotation_level(qr_output_str(f, "severity", "")), "message",
+                        qr_output_str(f, "message", ""), "title", title);
+  qr_free(title);
+  return a;
+}
+
+static json_t *check_output(const char *summary, size_t n_findings) {
+  char *title = qr_asprintf("quorum: %zu finding%s", n_findings, n_findings == 1 ? "" : "s");
+  json_t *o = json_pack("{s:s*, s:s*, s:[]}", "title", title, "summary", summary, "annotations");
+  qr_free(title);
+  return o;
+}
+
+json_t *qr_output_checks(const json_t *result) {
+  const json_t *findings = json_object_get(result, "findings");
+  char *summary = qr_output_summary_line(result);
+  json_t *batches = json_array(), *batch = NULL;
+  int ran = qr_output_passes_ran(result);
+  size_t i;
+  json_t *f;
+  json_array_foreach(findings, i, f) {
+    if (i % QR_CHECKS_BATCH == 0) {
+      batch = check_output(summary, json_array_size(findings));
+      json_array_append_new(batches, batch);
+    }
+    json_array_append_new(json_object_get(batch, "annotations"), annotation(f, ran));
+  }
+  if (json_array_size(batches) == 0) json_array_append_new(batches, check_output(summary, 0));
+  qr_free(summary);
+  return batches;
+}
+
+const char *qr_output_checks_conclusion(const json_t *result, qr_severity fail_on) {
+  qr_severity max = qr_output_max_severity(result);
+  if (fail_on && max >= fail_on) return "failure";
+  return max ? "neutral" : "success";
+}

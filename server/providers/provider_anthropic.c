@@ -1,0 +1,154 @@
+/* provider_anthropic.c — the Anthropic messages adapter.
+ *
+ * Structured output: the schema becomes the input_schema of one tool that tool_choice forces,
+ * and the answer is that tool_use block's `input`, serialized back to JSON text (plain) or
+ * concatenated from input_json_delta.partial_json (stream). Without a tool block the text
+ * blocks are the answer. Stream events: message_start (model, input usage),
+ * content_block_start/delta/stop, message_delta (stop_reason, output usage), message_stop,
+ * ping, error. */
+#include <string.h>
+
+#include "providers/provider.h"
+
+#define TOOL_DESCRIPTION "Report the result of the review in this exact structure."
+
+static int build(const qr_config_model *m, const qr_prompt *p, json_t **out, qr_err *e) {
+  json_t *body = json_pack("{s:s, s:i, s:s, s:[{s:s, s:s}], s:f, s:b}",
+                           "model", m->model, "max_tokens", m->max_output_tokens,
+                           "system", p->system,
+                           "messages", "role", "user", "content", p->user,
+                           "temperature", m->temperature, "stream", m->stream);
+  if (!body) return qr_err_set(e, QR_E_NOMEM, "out of memory building a request");
+  const char *name = p->schema_name ? p->schema_name : "answer";
+  int rc = 0;
+  if (p->schema) {
+    rc = json_object_set_new(body, "tools",
+                             json_pack("[{s:s, s:s, s:O}]", "name", name, "description",
+                                       TOOL_DESCRIPTION, "input_schema", p->schema));
+    if (!rc)
+      rc = json_object_set_new(body, "tool_choice", json_pack("{s:s, s:s}", "type", "tool",
+                                                              "name", name));
+  }
+  if (rc) {
+    json_decref(body);
+    return qr_err_set(e, QR_E_NOMEM, "out of memory building a request");
+  }
+  *out = body;
+  return QR_OK;
+}
+
+/* usage: {input_tokens, output_tokens, cache_read_input_tokens, …}; message_delta repeats
+ * the cumulative counts, so later values replace earlier ones. */
+static void read_usage(qr_completion *c, json_t *usage) {
+  qr_provider_usage(usage, "input_tokens", &c->input_tokens);
+  qr_provider_usage(usage, "output_tokens", &c->output_tokens);
+  qr_provider_usage(usage, "cache_read_input_tokens", &c->cached_tokens);
+}
+
+static int provider_error(qr_provider_parse *ps, json_t *err) {
+  const char *msg = qr_provider_error_message(err);
+  json_t *type = json_object_get(err, "type");
+  return qr_provider_fail(ps, QR_E_PROVIDER, "provider_error", "the provider reported %s: %.300s",
+                          json_is_string(type) ? json_string_value(type) : "an error",
+                          msg ? msg : "no message");
+}
+
+/* stop_reason "refusal" carries no text of its own. */
+static int read_stop(qr_provider_parse *ps, json_t *stop) {
+  if (json_is_string(stop) && !strcmp(json_string_value(stop), "refusal")) ps->refused = true;
+  return qr_provider_set_string(ps, &ps->c->finish_reason, stop);
+}
+
+/* A whole message: the first tool_use block's input, else the text blocks joined. */
+static int read_content(qr_provider_parse *ps, json_t *content) {
+  size_t i;
+  json_t *block;
+  json_array_foreach(content, i, block) {
+    json_t *type = json_object_get(block, "type");
+    if (json_is_string(type) && !strcmp(json_string_value(type), "tool_use")) {
+      qr_buf_reset(&ps->text);
+      return qr_provider_dump(ps, &ps->text, json_object_get(block, "input"));
+    }
+  }
+  json_array_foreach(content, i, block) {
+    json_t *text = json_object_get(block, "text");
+    int rc = json_is_string(text) ? qr_provider_append(ps, &ps->text, json_string_value(text),
+                                                       json_string_length(text))
+                                  : QR_OK;
+    if (rc) return rc;
+  }
+  return QR_OK;
+}
+
+static int parse(qr_provider_parse *ps, const char *body, size_t len) {
+  json_t *j = qr_provider_json(ps, body, len);
+  if (!j) return ps->status;
+  json_t *content = json_object_get(j, "content");
+  int rc = QR_OK;
+  if (json_object_get(j, "error")) rc = provider_error(ps, json_object_get(j, "error"));
+  else if (!json_is_array(content))
+    rc = qr_provider_fail(ps, QR_E_PARSE, "malformed_response", "the message has no content list");
+  if (!rc) {
+    read_usage(ps->c, json_object_get(j, "usage"));
+    rc = qr_provider_set_string(ps, &ps->c->model_served, json_object_get(j, "model"));
+  }
+  if (!rc) rc = read_stop(ps, json_object_get(j, "stop_reason"));
+  if (!rc) rc = read_content(ps, content);
+  json_decref(j);
+  return rc;
+}
+
+static int block_start(qr_provider_parse *ps, json_t *block) {
+  json_t *type = json_object_get(block, "type");
+  if (json_is_string(type) && !strcmp(json_string_value(type), "tool_use") && !ps->tool_seen) {
+    ps->tool_seen = true;
+    qr_buf_reset(&ps->text); /* any text before the tool call is not the answer */
+  }
+  return QR_OK;
+}
+
+static int block_delta(qr_provider_parse *ps, json_t *delta) {
+  const char *type = json_string_value(json_object_get(delta, "type"));
+  const char *key = !type                                  ? NULL
+                    : !strcmp(type, "text_delta")          ? "text"
+                    : !strcmp(type, "input_json_delta")    ? "partial_json"
+                                                           : NULL;
+  json_t *piece = key ? json_object_get(delta, key) : NULL;
+  if (!json_is_string(piece)) return QR_OK; /* thinking, signatures, future delta types */
+  if (!strcmp(key, "text") && ps->tool_seen) return QR_OK;
+  return qr_provider_append(ps, &ps->text, json_string_value(piece), json_string_length(piece));
+}
+
+static int event(qr_provider_parse *ps, const char *type, const char *data, size_t len) {
+  if (!strcmp(type, "ping")) return QR_OK;
+  json_t *j = qr_provider_json(ps, data, len);
+  if (!j) return ps->status;
+  int rc = QR_OK;
+  if (!strcmp(type, "error")) {
+    rc = provider_error(ps, json_object_get(j, "error"));
+  } else if (!strcmp(type, "message_start")) {
+    json_t *msg = json_object_get(j, "message");
+    read_usage(ps->c, json_object_get(msg, "usage"));
+    rc = qr_provider_set_string(ps, &ps->c->model_served, json_object_get(msg, "model"));
+  } else if (!strcmp(type, "content_block_start")) {
+    rc = block_start(ps, json_object_get(j, "content_block"));
+  } else if (!strcmp(type, "content_block_delta")) {
+    rc = block_delta(ps, json_object_get(j, "delta"));
+  } else if (!strcmp(type, "message_delta")) {
+    read_usage(ps->c, json_object_get(j, "usage"));
+    rc = read_stop(ps, json_object_get(json_object_get(j, "delta"), "stop_reason"));
+  } else if (!strcmp(type, "message_stop")) {
+    ps->finished = true;
+  }
+  json_decref(j);
+  return rc;
+}
+
+const qr_provider_ops qr_provider_anthropic_ops = {
+    .path = "/messages",
+    .auth_format = "x-api-key: %s",
+    .fixed_header = "anthropic-version: 2023-06-01",
+    .build = build,
+    .parse = parse,
+    .event = event,
+};

@@ -1,0 +1,1079 @@
+/* review.c — the review orchestrator. It owns everything one review allocates: the parsed diff,
+ * the snapshot, the context, the plan, the in-flight provider calls and the per-pass ledger,
+ * and frees it all after the done callback. Requests start in plan order, at most
+ * limits.concurrency at a time, so wall time is about the slowest pass, not the sum. */
+#include "review/review.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "review/budget.h"
+#include "store/cache.h"
+#include "change/context.h"
+#include "change/diff.h"
+#include "judge/findings.h"
+#include "judge/judge.h"
+#include "store/ledger.h"
+#include "log.h"
+#include "review/plan.h"
+#include "review/prompt.h"
+#include "providers/provider.h"
+#include "local/redact.h"
+#include "config/repo_config.h"
+#include "local/rules.h"
+#include "change/snapshot.h"
+#include "local/tools.h"
+
+#define DEFAULT_MAX_DIFF (64u << 20)
+#define MAX_FILE_BYTES (8u << 20)
+#define RELOCATE_WINDOW 5
+#define MIN_CHUNK_TOKENS 256 /* context.c's smallest budget */
+
+/* What one pass did over all its requests: a model pass (model × strategy), an analyzer
+ * (tool pass) or the tree-sitter rule pack. */
+typedef struct pass_state {
+  char *model;        /* owned: the model alias, "tool:NAME" or "rules" */
+  const char *strategy; /* borrowed: the strategy name, "analyzer" or "tree-sitter" */
+  const char *tool;   /* borrowed: the analyzer's name for a tool pass, else NULL */
+  bool local;         /* a tool or the rule pack: no model call */
+  bool narrowed;      /* left out by the repository's .quorum.json */
+  struct qr_review *review; /* back pointer for the analyzer callback */
+  int requests, finished, failed;
+  const char *status; /* "ok" | "failed" | "timeout" | "skipped" (static) */
+  char *error;        /* owned; the first failure's reason and message */
+  uint64_t t_first, t_last;
+  long input_tokens, output_tokens, cached_tokens;
+  double cost_usd;
+  int findings, dropped;
+  int cached;         /* requests answered from the cache (no call made) */
+  int not_needed;     /* adaptive plan: chunks the first wave settled for this pass */
+} pass_state;
+
+/* One in-flight provider call. */
+typedef struct call_slot {
+  qr_review *review;    /* set when the request is taken up (sent, answered or skipped) */
+  size_t request;       /* index into plan->requests, or SIZE_MAX for the judge */
+  struct qr_provider_call *call; /* NULL once finished */
+  uint64_t t_start;
+  bool ok;              /* the answer was parsed: this pass saw the chunk's files */
+  int found;            /* findings of that answer kept by validation */
+  double estimate;      /* budget held for the call */
+  char key[QR_CACHE_KEY_SIZE]; /* cache key, "" without a cache */
+} call_slot;
+
+struct qr_review {
+  uv_loop_t *loop;
+  qr_http *http;
+  const qr_config *cfg;
+  char *root;
+  qr_diff *diff;
+  qr_snapshot *snap;
+  char **omitted_snapshot;
+  qr_context *ctx;
+  qr_plan *plan;
+  pass_state *passes;   /* the configured passes, then the rule pack when enabled */
+  size_t n_passes;
+  qr_rules *own_rules;  /* loaded here when the caller gave none; owned */
+  const qr_rules *rules;
+  call_slot *slots;     /* one per plan request */
+  size_t next, in_flight, finished;
+  size_t tools_running; /* analyzer runs not yet done */
+  size_t n_local;       /* local passes with something to look at */
+  qr_tool_run **tool_runs; /* per pass, the running analyzer or NULL */
+  qr_finding_list found; /* validated findings of every pass, one source each */
+  bool canceled;
+  bool allow_context;   /* from the params: findings may sit on unchanged lines */
+  uv_timer_t timer;     /* runs work on a later loop turn (start, finish after cancel) */
+  uv_timer_t deadline;  /* limits.deadline_ms */
+  int open_timers;      /* the review is freed when the last timer's close callback runs */
+  bool started, cut;    /* cut: the deadline stopped what was still running */
+  bool finishing;       /* the merge has begun: passes are over */
+  bool judge_asked;     /* the model judge answered (or failed): it must be listed */
+  int budget_stopped;   /* requests not sent because of a budget */
+  bool second_wave;     /* adaptive plan: the first wave is over */
+  bool *escalate;       /* adaptive plan: per chunk, whether the other passes review it; owned */
+  qr_repo_config *repo; /* the repository's narrowing (.quorum.json); owned, never NULL after prepare */
+  json_t *notes;        /* owned array: what the repository config said, files it excluded */
+  qr_ledger *ledger;    /* owned; NULL when it could not be opened (logged) */
+  qr_cache *cache;      /* owned; NULL when disabled or unavailable (logged) */
+  qr_budget budget;
+  char review_id[QR_LEDGER_ID_SIZE];
+  /* judge call */
+  call_slot judge_slot;
+  qr_finding_list merged;
+  qr_judge_coverage *cov; /* passes that read each snapshot file; owned, set by the merge */
+  qr_judge_rejections rejected;
+  json_t *judge_pass;   /* the judge's ledger entry, or NULL */
+  char *judge_error;    /* owned; why the model judge's verdict was not used */
+  qr_review_done_cb done;
+  qr_review_progress_cb progress;
+  void *data;
+};
+
+static void start_requests(qr_review *r);
+static void finish_review(qr_review *r);
+static void on_timer_closed(uv_handle_t *h);
+static void on_deferred_finish(uv_timer_t *t);
+static void review_free_now(qr_review *r);
+
+/* Frees the review once its timer has closed (at once when it was never opened). */
+static void review_free(qr_review *r) {
+  if (!r->open_timers) {
+    review_free_now(r);
+    return;
+  }
+  uv_close((uv_handle_t *)&r->timer, on_timer_closed);
+  uv_close((uv_handle_t *)&r->deadline, on_timer_closed);
+}
+
+static void review_free_now(qr_review *r) {
+  if (r->passes)
+    for (size_t i = 0; i < r->n_passes; i++) {
+      qr_free(r->passes[i].error);
+      qr_free(r->passes[i].model);
+    }
+  qr_free(r->passes);
+  qr_free(r->tool_runs);
+  qr_rules_free(r->own_rules);
+  qr_ledger_close(r->ledger);
+  qr_cache_close(r->cache);
+  qr_repo_config_free(r->repo);
+  json_decref(r->notes);
+  qr_free(r->slots);
+  qr_free(r->escalate);
+  qr_plan_free(r->plan);
+  qr_context_free(r->ctx);
+  qr_snapshot_free_omitted(r->omitted_snapshot);
+  qr_snapshot_free(r->snap);
+  qr_diff_free(r->diff);
+  qr_finding_list_free(&r->found);
+  qr_finding_list_free(&r->merged);
+  qr_free(r->cov);
+  qr_judge_rejections_free(&r->rejected);
+  json_decref(r->judge_pass);
+  qr_free(r->judge_error);
+  qr_free(r->root);
+  qr_free(r);
+}
+
+/* Records a failed request on its pass; the first failure names the pass's error. */
+static void pass_fail(pass_state *ps, int status, const char *reason, const char *message) {
+  ps->failed++;
+  if (ps->error) return;
+  ps->status = status == QR_E_TIMEOUT ? "timeout" : "failed";
+  ps->error = qr_asprintf("%s: %s", reason ? reason : qr_err_name(status),
+                          message ? message : qr_strerror(status));
+}
+
+static void pass_add_usage(pass_state *ps, const qr_completion *c) {
+  if (!c) return;
+  ps->input_tokens += c->input_tokens;
+  ps->output_tokens += c->output_tokens;
+  ps->cached_tokens += c->cached_tokens;
+  ps->cost_usd += c->cost_usd;
+}
+
+/* Validates a pass's findings and moves the placeable ones into r->found (l is emptied),
+ * counting on the pass what it found and what was dropped. Returns how many it kept. */
+static int accept_findings(qr_review *r, pass_state *ps, qr_finding_list *l, int skipped) {
+  int pass = (int)(ps - r->passes);
+  for (size_t i = 0; i < l->n; i++)
+    for (size_t k = 0; k < l->items[i].n_sources; k++) l->items[i].sources[k].pass = pass;
+  int dropped = qr_findings_validate(l, r->diff, r->snap, r->allow_context, RELOCATE_WINDOW);
+  if (dropped < 0) {
+    pass_fail(ps, dropped, NULL, "findings could not be checked");
+    dropped = 0;
+  }
+  ps->dropped += skipped + dropped;
+  ps->findings += (int)l->n;
+  for (size_t i = 0; i < l->n; i++)
+    if (qr_finding_list_push(&r->found, &l->items[i])) pass_fail(ps, QR_E_NOMEM, NULL, NULL);
+  for (size_t i = 0; i < l->n; i++) qr_finding_clear(&l->items[i]);
+  int kept = (int)l->n;
+  l->n = 0;
+  return kept;
+}
+
+/* Parses and validates one request's answer into r->found, counting on its pass. Marks the
+ * slot as having read its chunk (ok) and how many findings it kept. */
+static bool take_answer(qr_review *r, call_slot *slot, pass_state *ps, const qr_completion *c) {
+  const qr_plan_request *req = &r->plan->requests[slot->request];
+  const qr_config_pass *cp = &r->cfg->passes[req->pass];
+  qr_finding_list l;
+  qr_finding_list_init(&l);
+  int skipped = 0;
+  qr_err e = {0};
+  int rc = qr_findings_parse(c->text, strlen(c->text), cp->model, cp->strategy, req->pass, &l,
+                             &skipped, &e);
+  if (rc) {
+    pass_fail(ps, rc, "malformed_output", e.msg);
+    qr_finding_list_free(&l);
+    return false;
+  }
+  slot->found = accept_findings(r, ps, &l, skipped);
+  qr_finding_list_free(&l);
+  return slot->ok = true;
+}
+
+static void report_progress(qr_review *r) {
+  if (!r->progress) return;
+  double cost = 0;
+  for (size_t i = 0; i < r->n_passes; i++) cost += r->passes[i].cost_usd;
+  r->progress(r, (int)r->finished, (int)(r->plan->n_requests + r->n_local), cost, r->data);
+}
+
+/* ---- the ledger, the cache and the budget around each call ------------------------------- */
+
+/* Appends one call to the ledger (a failure to write is logged, never fatal). */
+static void ledger_call(qr_review *r, const char *role, const char *strategy,
+                        const qr_config_model *m, const qr_completion *c, const char *status,
+                        uint64_t t_start, long redactions) {
+  if (!r->ledger) return;
+  qr_ledger_record rec = {
+      .role = role, .strategy = strategy, .model = m->alias, .model_requested = m->model,
+      .model_served = c ? c->model_served : NULL, .input_tokens = c ? c->input_tokens : 0,
+      .output_tokens = c ? c->output_tokens : 0, .cached_tokens = c ? c->cached_tokens : 0,
+      .cost_usd = c ? c->cost_usd : 0, .latency_ms = (long)(qr_now_ms() - t_start),
+      .status = status, .redactions = redactions, .review = r->review_id,
+      .attempts = c ? c->attempts : 0};
+  qr_err e = {0};
+  if (qr_ledger_append(r->ledger, &rec, &e)) QR_WARN("ledger: %s", e.msg);
+}
+
+/* The cache key of a request to model m ("" when there is no cache): the system prompt and
+ * `content`, what the request shows. A pass gives its chunk's code rather than its user
+ * message, whose boundary token is random per process (prompt.h) and would never hit again. */
+static void cache_key(const qr_review *r, const qr_config_model *m, const char *instructions,
+                      const char *system, const char *content, char key[QR_CACHE_KEY_SIZE]) {
+  key[0] = '\0';
+  if (!r->cache) return;
+  char *req = qr_asprintf("%s\n%s", system, content);
+  if (req) qr_cache_key(m->model, m->prov->base_url, instructions, req, strlen(req), key);
+  qr_free(req);
+}
+
+/* Stores a successful answer under `key`. */
+static void cache_put(qr_review *r, const char *key, const qr_completion *c) {
+  if (!r->cache || !key[0]) return;
+  qr_cache_entry entry = {.text = c->text, .model_served = c->model_served,
+                          .input_tokens = c->input_tokens, .output_tokens = c->output_tokens,
+                          .cached_tokens = c->cached_tokens, .cost_usd = c->cost_usd};
+  qr_err e = {0};
+  if (qr_cache_put(r->cache, key, &entry, &e)) QR_WARN("cache: %s", e.msg);
+}
+
+/* The cached answer for `key` as a completion that cost nothing (a hit is not a call). */
+static bool cache_get(qr_review *r, const char *key, qr_cache_entry *entry, qr_completion *c) {
+  qr_err e = {0};
+  if (!r->cache || !key[0] || qr_cache_get(r->cache, key, entry, &e)) return false;
+  *c = (qr_completion){.text = entry->text, .model_served = entry->model_served};
+  return true;
+}
+
+/* Secrets redacted from what this request sent: each left a "[REDACTED:" placeholder. */
+static long chunk_redactions(const qr_review *r, const qr_plan_request *req) {
+  long n = 0;
+  for (const char *p = r->ctx->chunks[req->chunk].text; (p = strstr(p, "[REDACTED:")); p++) n++;
+  return n;
+}
+
+static void on_call_done(int status, const char *reason, const char *message, qr_completion *c,
+                         void *data) {
+  call_slot *slot = data;
+  qr_review *r = slot->review;
+  const qr_plan_request *req = &r->plan->requests[slot->request];
+  pass_state *ps = &r->passes[req->pass];
+  const qr_config_pass *cp = &r->cfg->passes[req->pass];
+  slot->call = NULL;
+  if (status == QR_E_CANCELED && r->cut) {
+    status = QR_E_TIMEOUT;
+    reason = "deadline";
+    message = "limits.deadline_ms reached";
+  }
+  ps->finished++;
+  ps->t_last = qr_now_ms();
+  pass_add_usage(ps, c);
+  qr_budget_charge(&r->budget, slot->estimate, c ? c->cost_usd : 0);
+  ledger_call(r, "pass", cp->strategy, cp->m, c, status ? reason : "ok", slot->t_start,
+              chunk_redactions(r, req));
+  if (status) pass_fail(ps, status, reason, message);
+  else if (take_answer(r, slot, ps, c)) cache_put(r, slot->key, c);
+  QR_INFO("pass %d (%s × %s) request %zu: %s", req->pass, ps->model, ps->strategy,
+          slot->request, status ? reason : "ok");
+  r->in_flight--;
+  r->finished++;
+  report_progress(r);
+  start_requests(r);
+}
+
+/* A failed attempt about to be retried went out too: the ledger records it on its own. */
+static void ledger_retry(qr_review *r, const char *role, const char *strategy,
+                         const qr_config_model *m, const char *why, long latency_ms, int attempt,
+                         long redactions) {
+  if (!r->ledger) return;
+  char status[96];
+  snprintf(status, sizeof status, "retried: %s", why);
+  qr_ledger_record rec = {.role = role, .strategy = strategy, .model = m->alias,
+                          .model_requested = m->model, .latency_ms = latency_ms, .status = status,
+                          .redactions = redactions, .review = r->review_id, .attempts = attempt};
+  qr_err e = {0};
+  if (qr_ledger_append(r->ledger, &rec, &e)) QR_WARN("ledger: %s", e.msg);
+}
+
+static void on_call_retry(const char *why, long latency_ms, int attempt, void *data) {
+  call_slot *slot = data;
+  qr_review *r = slot->review;
+  const qr_plan_request *req = &r->plan->requests[slot->request];
+  const qr_config_pass *cp = &r->cfg->passes[req->pass];
+  ledger_retry(r, "pass", cp->strategy, cp->m, why, latency_ms, attempt, chunk_redactions(r, req));
+}
+
+static void on_judge_retry(const char *why, long latency_ms, int attempt, void *data) {
+  qr_review *r = ((call_slot *)data)->review;
+  ledger_retry(r, "judge", "judge", r->cfg->judge.m, why, latency_ms, attempt, 0);
+}
+
+/* Answers request i from the cache when it can; true when it did. */
+static bool answer_from_cache(qr_review *r, size_t i) {
+  const qr_plan_request *req = &r->plan->requests[i];
+  const qr_config_pass *cp = &r->cfg->passes[req->pass];
+  call_slot *slot = &r->slots[i];
+  qr_cache_entry entry = {0};
+  qr_completion c;
+  /* The key holds what decides the answer and is stable across runs: the prompt's boundary
+   * marker is random per process, so the code goes in, not the user message. */
+  char *instructions = r->repo->instructions
+                           ? qr_asprintf("%s\n%s", cp->s->instructions, r->repo->instructions)
+                           : NULL;
+  cache_key(r, cp->m, instructions ? instructions : cp->s->instructions, req->prompt.system,
+            r->ctx->chunks[req->chunk].text, slot->key);
+  qr_free(instructions);
+  if (!cache_get(r, slot->key, &entry, &c)) return false;
+  pass_state *ps = &r->passes[req->pass];
+  take_answer(r, slot, ps, &c);
+  qr_cache_entry_clear(&entry);
+  ps->cached++;
+  ps->finished++;
+  ps->t_last = qr_now_ms();
+  r->finished++;
+  return true;
+}
+
+/* Sends request i unless the budget forbids it; false when it was not sent. */
+static bool send_request(qr_review *r, size_t i) {
+  const qr_plan_request *req = &r->plan->requests[i];
+  const qr_config_pass *cp = &r->cfg->passes[req->pass];
+  pass_state *ps = &r->passes[req->pass];
+  call_slot *slot = &r->slots[i];
+  char why[256];
+  slot->estimate = qr_budget_estimate(cp->m, &req->prompt);
+  if (!qr_budget_allows(&r->budget, slot->estimate, why, sizeof why)) {
+    ps->status = "skipped";
+    if (!ps->error) ps->error = qr_asprintf("budget: %s", why);
+    ps->finished++;
+    r->finished++;
+    r->budget_stopped++;
+    return false;
+  }
+  int rc = qr_provider_call(r->http, cp->m, &req->prompt, &r->cfg->limits, on_call_done, slot,
+                            &slot->call);
+  if (rc) {
+    ps->finished++;
+    pass_fail(ps, rc, "not_sent", qr_strerror(rc));
+    r->finished++;
+    return false;
+  }
+  qr_provider_on_retry(slot->call, on_call_retry);
+  qr_budget_hold(&r->budget, slot->estimate);
+  r->in_flight++;
+  return true;
+}
+
+/* ---- adaptive fan-out (plan.mode "adaptive") ---------------------------------------------- */
+
+/* Whether `cl` asks for more passes: it is at or above plan.severity, or fewer than
+ * plan.agreement passes agree on it. */
+static bool unsettled(const qr_config_plan *plan, const qr_finding *cl) {
+  return (int)cl->severity >= plan->severity || cl->votes < plan->agreement;
+}
+
+/* Ends the first wave: merges what it found (analyzers and rules included) and marks the chunks
+ * holding an unsettled finding for the other passes. Without memory no chunk is settled. */
+static void decide_second_wave(qr_review *r) {
+  r->second_wave = true;
+  r->next = 0; /* the second wave walks the plan again for the requests held back */
+  size_t n = r->ctx->n_chunks;
+  if (!(r->escalate = qr_calloc(n ? n : 1, sizeof *r->escalate))) return;
+  qr_finding_list clusters;
+  qr_finding_list_init(&clusters);
+  qr_err e = {0};
+  bool merged = !qr_judge_consensus(&r->found, r->snap, NULL, 0, NULL, &clusters, &e);
+  for (size_t k = 0; k < n; k++) {
+    const qr_context_chunk *ch = &r->ctx->chunks[k];
+    r->escalate[k] = !merged;
+    for (size_t c = 0; merged && c < clusters.n && !r->escalate[k]; c++)
+      for (size_t f = 0; f < ch->n_files; f++)
+        if (!strcmp(ch->files[f], clusters.items[c].file) &&
+            unsettled(&r->cfg->plan, &clusters.items[c]))
+          r->escalate[k] = true;
+  }
+  qr_finding_list_free(&clusters);
+}
+
+/* Whether request i waits for the second wave (its pass is not in plan.first_wave). */
+static bool held_back(const qr_review *r, size_t i) {
+  return r->cfg->plan.adaptive && !r->second_wave &&
+         !r->cfg->passes[r->plan->requests[i].pass].first_wave;
+}
+
+/* Whether the first wave left request i's chunk settled, so the request is not needed. */
+static bool settled(const qr_review *r, size_t i) {
+  return r->second_wave && r->escalate && !r->escalate[r->plan->requests[i].chunk];
+}
+
+/* Counts a request the adaptive plan did not need; a pass with none sent says why. */
+static void skip_settled(qr_review *r, pass_state *ps) {
+  ps->not_needed++;
+  ps->finished++;
+  r->finished++;
+  if (ps->not_needed < ps->requests) return;
+  ps->status = "skipped";
+  if (!ps->error)
+    ps->error = qr_strdup("plan: the first wave settled every chunk (plan.mode adaptive)");
+}
+
+static void start_requests(qr_review *r) {
+  size_t limit = (size_t)QR_MAX(1, r->cfg->limits.concurrency);
+  while (!r->canceled && !r->cut && r->next < r->plan->n_requests && r->in_flight < limit) {
+    size_t i = r->next++;
+    call_slot *slot = &r->slots[i];
+    pass_state *ps = &r->passes[r->plan->requests[i].pass];
+    if (slot->review || held_back(r, i)) continue; /* taken up already, or for later */
+    slot->review = r;
+    slot->request = i;
+    if (ps->narrowed) { /* the repository's config left this strategy out */
+      ps->finished++;
+      r->finished++;
+      continue;
+    }
+    if (settled(r, i)) {
+      skip_settled(r, ps);
+      continue;
+    }
+    slot->t_start = qr_now_ms();
+    if (!ps->t_first) ps->t_first = slot->t_start;
+    if (!answer_from_cache(r, i)) send_request(r, i);
+  }
+  if (r->in_flight || r->tools_running) return;
+  bool over = r->canceled || r->cut || r->next == r->plan->n_requests;
+  if (over && !r->canceled && !r->cut && r->cfg->plan.adaptive && !r->second_wave) {
+    decide_second_wave(r);
+    start_requests(r);
+  } else if (over) {
+    finish_review(r);
+  }
+}
+
+/* ---- local passes: the rule pack and analyzers ------------------------------------------- */
+
+static void run_rules(qr_review *r, pass_state *ps) {
+  qr_finding_list l;
+  qr_finding_list_init(&l);
+  qr_err e = {0};
+  ps->t_first = qr_now_ms();
+  int rc = qr_rules_run(r->rules, r->diff, r->snap, r->allow_context, &l, &e);
+  /* Hard-coded secrets are reported here, locally: the passes only ever see placeholders. */
+  if (!rc) rc = qr_redact_findings(r->diff, r->snap, &l, &e);
+  if (rc) pass_fail(ps, rc, "rules", e.msg);
+  else accept_findings(r, ps, &l, 0);
+  qr_finding_list_free(&l);
+  ps->t_last = qr_now_ms();
+  ps->finished = ps->requests;
+  r->finished++;
+}
+
+static void on_tool_done(int status, const char *reason, qr_finding_list *findings, void *data) {
+  pass_state *ps = data;
+  qr_review *r = ps->review;
+  r->tool_runs[ps - r->passes] = NULL;
+  ps->t_last = qr_now_ms();
+  ps->finished = ps->requests;
+  if (status) pass_fail(ps, status, ps->tool, reason);
+  else accept_findings(r, ps, findings, 0);
+  r->tools_running--;
+  r->finished++;
+  report_progress(r);
+  start_requests(r);
+}
+
+static void start_tool(qr_review *r, pass_state *ps) {
+  qr_err e = {0};
+  ps->t_first = qr_now_ms();
+  size_t i = (size_t)(ps - r->passes);
+  int rc = qr_tool_start(r->loop, ps->tool, r->diff, r->snap, r->root, r->cfg->limits.timeout_ms,
+                         on_tool_done, ps, &r->tool_runs[i], &e);
+  if (rc == QR_E_NOTFOUND) {
+    ps->status = "skipped";
+    ps->error = qr_asprintf("%s is not installed", ps->tool);
+  } else if (rc) {
+    pass_fail(ps, rc, ps->tool, e.msg);
+  } else {
+    r->tools_running++;
+    return;
+  }
+  ps->t_last = ps->t_first;
+  r->finished++;
+}
+
+/* Starts everything on the first loop turn: local passes, then the model requests. */
+static void start_all(qr_review *r) {
+  r->started = true;
+  for (size_t i = 0; !r->canceled && i < r->n_passes; i++) {
+    pass_state *ps = &r->passes[i];
+    if (!ps->local || ps->requests == 0) continue;
+    if (ps->tool) start_tool(r, ps);
+    else run_rules(r, ps);
+  }
+  start_requests(r);
+}
+
+/* ---- the result ---------------------------------------------------------------------------- */
+
+/* 1-based column of the first non-blank byte of `line` in `file` (1 when unknown). */
+static int first_column(const qr_snapshot *snap, const char *file, int line) {
+  const qr_snapshot_file *f = qr_snapshot_find(snap, file);
+  const char *text;
+  size_t len, i = 0;
+  if (!f || !qr_snapshot_line(f, line, &text, &len)) return 1;
+  while (i < len && (text[i] == ' ' || text[i] == '\t')) i++;
+  return i < len ? (int)i + 1 : 1;
+}
+
+/* How many passes read `file` (the denominator of a finding's votes); 0 when unknown. */
+static int seen_by(const qr_review *r, const char *file) {
+  for (size_t i = 0; r->cov && i < r->snap->n_files; i++)
+    if (!strcmp(r->cov[i].file, file)) return r->cov[i].passes;
+  return 0;
+}
+
+/* A finding as the result lists it; NULL when out of memory (never a finding with parts missing). */
+static json_t *finding_json(const qr_review *r, const qr_finding *f) {
+  json_t *sources = json_array();
+  bool ok = sources != NULL;
+  for (size_t i = 0; ok && i < f->n_sources; i++)
+    ok = !json_array_append_new(sources, json_pack("{s:s, s:s}", "model", f->sources[i].model,
+                                                   "strategy", f->sources[i].strategy));
+  if (!ok) {
+    json_decref(sources);
+    return NULL;
+  }
+  json_t *o = json_pack("{s:s, s:i, s:i, s:i, s:s, s:s, s:s, s:i, s:i, s:f, s:o, s:s}", "file",
+                        f->file, "start_line", f->start_line, "end_line", f->end_line,
+                        "start_column", first_column(r->snap, f->file, f->start_line),
+                        "severity", qr_severity_name(f->severity), "category", f->category,
+                        "message", f->message, "votes", f->votes, "models", f->models,
+                        "confidence", f->confidence, "sources", sources, "fingerprint",
+                        f->fingerprint);
+  if (!o || json_object_set_new(o, "seen", json_integer(QR_MAX(seen_by(r, f->file), f->votes))) ||
+      (f->fix && json_object_set_new(o, "fix", json_pack("{s:i, s:i, s:s}", "start_line",
+                                                         f->fix->start_line, "end_line",
+                                                         f->fix->end_line, "replacement",
+                                                         f->fix->replacement)))) {
+    json_decref(o);
+    return NULL;
+  }
+  return o;
+}
+
+static json_t *pass_json(const pass_state *ps) {
+  json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:f, s:i, s:i}", "role", "pass",
+                        "model", ps->model, "strategy", ps->strategy, "status", ps->status,
+                        "latency_ms", (json_int_t)(ps->t_last > ps->t_first ? ps->t_last - ps->t_first : 0), "input_tokens",
+                        (json_int_t)ps->input_tokens, "output_tokens",
+                        (json_int_t)ps->output_tokens, "cached_tokens",
+                        (json_int_t)ps->cached_tokens, "cost_usd", ps->cost_usd, "findings",
+                        ps->findings, "dropped", ps->dropped);
+  if (!o || (ps->error && json_object_set_new(o, "error", json_string(ps->error))) ||
+      (ps->requests > 1 && json_object_set_new(o, "requests", json_integer(ps->requests))) ||
+      (ps->cached && json_object_set_new(o, "cached", json_boolean(ps->cached == ps->requests))) ||
+      (ps->not_needed && json_object_set_new(o, "not_needed", json_integer(ps->not_needed)))) {
+    json_decref(o);
+    return NULL;
+  }
+  return o;
+}
+
+/* Builds the result JSON; NULL when any part of it could not be allocated, so that the done
+ * callback reports QR_E_NOMEM instead of a result with findings, passes or errors missing. */
+static json_t *build_result(qr_review *r, int *failed_all) {
+  json_t *findings = json_array(), *passes = json_array(), *rejected = json_array();
+  json_t *errors = json_array(), *omitted = json_array();
+  bool ok = findings && passes && rejected && errors && omitted;
+  for (size_t i = 0; ok && i < r->merged.n; i++)
+    if (r->merged.items[i].severity >= r->repo->min_severity)
+      ok = !json_array_append_new(findings, finding_json(r, &r->merged.items[i]));
+  for (size_t i = 0; ok && i < r->rejected.n; i++) {
+    json_t *o = finding_json(r, &r->rejected.items[i].finding);
+    if (o && json_object_set_new(o, "reason", json_string(r->rejected.items[i].reason))) {
+      json_decref(o);
+      o = NULL;
+    }
+    ok = !json_array_append_new(rejected, o);
+  }
+  double cost = 0;
+  int n_ok = 0, ran = 0;
+  for (size_t i = 0; ok && i < r->n_passes; i++) {
+    pass_state *ps = &r->passes[i];
+    if (ps->requests == 0) continue; /* nothing to review for this pass */
+    ok = !json_array_append_new(passes, pass_json(ps));
+    cost += ps->cost_usd;
+    if (!strcmp(ps->status, "skipped")) continue; /* a missing analyzer degrades nothing */
+    /* "every pass failed" means no model could be reached: local passes do not count. */
+    ran += !ps->local;
+    n_ok += !ps->local && !strcmp(ps->status, "ok");
+    if (ok && strcmp(ps->status, "ok"))
+      ok = !json_array_append_new(errors,
+                                  json_sprintf("%s × %s: %s", ps->model, ps->strategy, ps->error));
+  }
+  if (r->judge_asked && !r->judge_pass) ok = false;
+  if (ok && r->judge_pass) {
+    cost += json_real_value(json_object_get(r->judge_pass, "cost_usd"));
+    ok = !json_array_append(passes, r->judge_pass);
+  }
+  if (ok && r->judge_error)
+    ok = !json_array_append_new(errors, json_sprintf("judge: %s", r->judge_error));
+  if (ok && r->budget_stopped)
+    ok = !json_array_append_new(errors, json_sprintf("budget: %d requests not sent", r->budget_stopped));
+  if (ok && r->cut) ok = !json_array_append_new(errors, json_string("deadline: the result is partial"));
+  for (size_t i = 0; ok && r->omitted_snapshot && r->omitted_snapshot[i]; i++)
+    ok = !json_array_append_new(omitted, json_string(r->omitted_snapshot[i]));
+  for (size_t i = 0; ok && r->ctx && i < r->ctx->n_omitted; i++)
+    ok = !json_array_append_new(omitted, json_string(r->ctx->omitted[i]));
+  *failed_all = ran > 0 && n_ok == 0;
+  if (!ok) {
+    json_decref(findings);
+    json_decref(passes);
+    json_decref(rejected);
+    json_decref(errors);
+    json_decref(omitted);
+    return NULL;
+  }
+  return json_pack("{s:o, s:o, s:o, s:o, s:f, s:b, s:b, s:b, s:o, s:O}", "findings", findings,
+                   "passes", passes, "rejected", rejected, "omitted_files", omitted, "cost_usd",
+                   cost, "degraded", json_array_size(errors) > 0, "partial", r->cut || r->canceled,
+                   "canceled", r->canceled, "errors", errors, "notes", r->notes);
+}
+
+static void emit(qr_review *r) {
+  int failed_all = 0;
+  json_t *result = build_result(r, &failed_all);
+  int status = r->canceled ? QR_E_CANCELED : failed_all ? QR_E_PROVIDER : QR_OK;
+  if (result) r->done(r, status, result, r->data);
+  else r->done(r, QR_E_NOMEM, NULL, r->data);
+  json_decref(result);
+  review_free(r);
+}
+
+static void on_timer_closed(uv_handle_t *h) {
+  qr_review *r = h->data;
+  if (--r->open_timers == 0) review_free_now(r);
+}
+
+/* ---- the judge ------------------------------------------------------------------------------ */
+
+/* Applies the judge's answer (or records why it could not) and lists the judge in `passes`. */
+static void judge_finish(qr_review *r, int status, const char *reason, const char *message,
+                         const qr_completion *c, bool cached) {
+  const qr_config_judge *j = &r->cfg->judge;
+  qr_err e = {0};
+  if (!status) status = qr_judge_apply(&r->merged, c->text, strlen(c->text), &r->rejected, &e);
+  if (status) {
+    r->judge_error = qr_asprintf("%s: %s — the consensus result stands", reason ? reason : "verdicts",
+                                 message ? message : e.msg);
+    QR_WARN("judge: %s", r->judge_error);
+  } else if (!cached) {
+    cache_put(r, r->judge_slot.key, c);
+  }
+  bool billed = c && !cached;
+  r->judge_pass = json_pack(
+      "{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:f, s:i}", "role", "judge", "model", j->model,
+      "strategy", "judge", "status", status ? (status == QR_E_TIMEOUT ? "timeout" : "failed") : "ok",
+      "latency_ms", (json_int_t)(qr_now_ms() - r->judge_slot.t_start), "input_tokens",
+      (json_int_t)(billed ? c->input_tokens : 0), "output_tokens",
+      (json_int_t)(billed ? c->output_tokens : 0), "cost_usd", billed ? c->cost_usd : 0.0,
+      "rejected", (int)r->rejected.n);
+  /* The judge was asked: its entry must be complete, or the result reports out of memory
+   * rather than hide a call (build_result checks judge_asked). */
+  r->judge_asked = true;
+  if (r->judge_pass &&
+      ((r->judge_error && json_object_set_new(r->judge_pass, "error", json_string(r->judge_error))) ||
+       (cached && json_object_set_new(r->judge_pass, "cached", json_true())))) {
+    json_decref(r->judge_pass);
+    r->judge_pass = NULL;
+  }
+  emit(r);
+}
+
+static void on_judge_done(int status, const char *reason, const char *message, qr_completion *c,
+                          void *data) {
+  qr_review *r = ((call_slot *)data)->review;
+  r->judge_slot.call = NULL;
+  qr_budget_charge(&r->budget, r->judge_slot.estimate, c ? c->cost_usd : 0);
+  ledger_call(r, "judge", "judge", r->cfg->judge.m, c, status ? reason : "ok",
+              r->judge_slot.t_start, 0);
+  judge_finish(r, status, reason, message, c, false);
+}
+
+/* The judge sees the clusters in a shuffled order; the shuffle is seeded by their fingerprints
+ * so the same clusters make the same request (and hit the cache). */
+static uint64_t judge_seed(const qr_review *r) {
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < r->merged.n; i++)
+    for (const char *p = r->merged.items[i].fingerprint; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
+  return h;
+}
+
+/* Sends the judge's prompt, or answers it from the cache; false when it was not sent. */
+static bool judge_send(qr_review *r, const qr_prompt *prompt, char *why, size_t why_len) {
+  const qr_config_model *m = r->cfg->judge.m;
+  call_slot *slot = &r->judge_slot;
+  qr_cache_entry entry = {0};
+  qr_completion c;
+  cache_key(r, m, "judge", prompt->system, prompt->user, slot->key);
+  if (cache_get(r, slot->key, &entry, &c)) {
+    judge_finish(r, 0, NULL, NULL, &c, true);
+    qr_cache_entry_clear(&entry);
+    return true;
+  }
+  slot->estimate = qr_budget_estimate(m, prompt);
+  if (!qr_budget_allows(&r->budget, slot->estimate, why, why_len)) return false;
+  int rc = qr_provider_call(r->http, m, prompt, &r->cfg->limits, on_judge_done, slot, &slot->call);
+  if (rc) {
+    snprintf(why, why_len, "not sent: %s", qr_strerror(rc));
+    return false;
+  }
+  qr_provider_on_retry(slot->call, on_judge_retry);
+  qr_budget_hold(&r->budget, slot->estimate);
+  return true;
+}
+
+/* Starts the model judge when configured and there is something to judge; else emits. */
+static void judge_or_emit(qr_review *r) {
+  const qr_config_judge *j = &r->cfg->judge;
+  if (r->canceled || !j->m || strcmp(j->mode, "model") || r->merged.n == 0) {
+    emit(r);
+    return;
+  }
+  qr_prompt prompt = {0};
+  qr_err e = {0};
+  char why[sizeof e.msg] = "";
+  r->judge_slot.review = r;
+  r->judge_slot.request = SIZE_MAX;
+  r->judge_slot.t_start = qr_now_ms();
+  /* The judge is shown code too: from a redacted copy, like every pass. */
+  qr_snapshot *clean = NULL;
+  int rc = qr_redact_snapshot(r->snap, &clean, NULL, &e);
+  if (!rc) rc = qr_judge_build_prompt(&r->merged, clean, judge_seed(r), &prompt, &e);
+  qr_snapshot_free(clean);
+  if (rc) snprintf(why, sizeof why, "%s", e.msg);
+  bool sent = !rc && judge_send(r, &prompt, why, sizeof why);
+  qr_prompt_clear(&prompt);
+  if (!sent) {
+    r->judge_error = qr_asprintf("judge not asked: %s — the consensus result stands", why);
+    emit(r);
+  }
+}
+
+/* How many passes read each file successfully: the denominator of a finding's agreement. */
+static qr_judge_coverage *coverage(const qr_review *r) {
+  size_t nf = r->snap->n_files, np = r->n_passes;
+  qr_judge_coverage *cov = qr_calloc(nf, sizeof *cov);
+  bool *seen = qr_calloc(nf * np, sizeof *seen);
+  if (!cov || !seen) {
+    qr_free(cov);
+    qr_free(seen);
+    return NULL;
+  }
+  /* A pass that answered "no issues" where others found an error is not counted as agreeing
+   * that the code is fine (a prompt-injected or lazy pass must not dilute real agreement). */
+  bool *has_error = qr_calloc(nf, sizeof *has_error);
+  if (!has_error) {
+    qr_free(cov);
+    qr_free(seen);
+    return NULL;
+  }
+  for (size_t i = 0; i < r->found.n; i++)
+    for (size_t f = 0; f < nf; f++)
+      if (r->found.items[i].severity == QR_SEV_ERROR &&
+          !strcmp(r->found.items[i].file, r->snap->files[f].path))
+        has_error[f] = true;
+  for (size_t i = 0; i < r->plan->n_requests; i++) {
+    const qr_plan_request *req = &r->plan->requests[i];
+    const qr_context_chunk *ch = &r->ctx->chunks[req->chunk];
+    for (size_t k = 0; r->slots[i].ok && k < ch->n_files; k++)
+      for (size_t f = 0; f < nf; f++)
+        if (!strcmp(ch->files[k], r->snap->files[f].path) &&
+            !(r->slots[i].found == 0 && has_error[f]))
+          seen[f * np + (size_t)req->pass] = true;
+  }
+  qr_free(has_error);
+  for (size_t p = 0; p < np; p++) {
+    const pass_state *ps = &r->passes[p];
+    if (!ps->local || strcmp(ps->status, "ok")) continue;
+    for (size_t f = 0; f < nf; f++)
+      seen[f * np + p] = ps->tool ? qr_tool_covers(ps->tool, r->snap->files[f].lang)
+                                  : r->snap->files[f].lang != NULL;
+  }
+  for (size_t f = 0; f < nf; f++) {
+    cov[f].file = r->snap->files[f].path;
+    for (size_t p = 0; p < np; p++) cov[f].passes += seen[f * np + p];
+  }
+  qr_free(seen);
+  return cov;
+}
+
+static void finish_review(qr_review *r) {
+  if (r->finishing) return; /* a late deadline or cancel may ask again */
+  r->finishing = true;
+  qr_judge_options o = {.min_votes = r->cfg->judge.min_votes,
+                        .min_confidence = r->cfg->judge.min_confidence,
+                        .max_findings = r->cfg->judge.max_findings};
+  qr_err e = {0};
+  r->cov = coverage(r);
+  int rc = r->cov
+               ? qr_judge_consensus(&r->found, r->snap, r->cov, r->snap->n_files, &o, &r->merged, &e)
+               : qr_err_set(&e, QR_E_NOMEM, "out of memory");
+  if (rc) r->judge_error = qr_asprintf("consensus merge failed: %s", e.msg);
+  judge_or_emit(r);
+}
+
+/* ---- start and cancel ----------------------------------------------------------------------- */
+
+/* Tokens of a pass's prompt without code (system part + strategy), the largest over all
+ * passes: limits.max_input_tokens_per_pass covers the whole request, the chunks the rest. */
+static int prompt_overhead(const qr_config *cfg) {
+  int max = 0;
+  for (size_t i = 0; i < cfg->n_passes; i++) {
+    qr_prompt p = {0};
+    if (!cfg->passes[i].s || qr_prompt_build(cfg->passes[i].s, "", &p, NULL)) continue;
+    int n = qr_estimate_tokens(p.system, strlen(p.system)) + qr_estimate_tokens(p.user, strlen(p.user));
+    max = QR_MAX(max, n);
+    qr_prompt_clear(&p);
+  }
+  return max;
+}
+
+/* One pass_state per configured pass, plus the rule pack when enabled. Local passes get one
+ * "request" when the change has a reviewable file (their only unit of work). */
+static int init_passes(qr_review *r, const qr_review_params *p, qr_err *e) {
+  const qr_config *cfg = r->cfg;
+  bool rules = cfg->rules.enabled;
+  if (rules && !p->rules) {
+    int rc = qr_rules_load((const char *const *)cfg->rules.folders, cfg->rules.n_folders,
+                           &r->own_rules, e);
+    if (rc) return rc;
+  }
+  r->rules = p->rules ? p->rules : r->own_rules;
+  r->n_passes = cfg->n_passes + (rules ? 1 : 0);
+  r->passes = qr_calloc(r->n_passes, sizeof *r->passes);
+  r->tool_runs = qr_calloc(r->n_passes, sizeof *r->tool_runs);
+  if (!r->passes || !r->tool_runs) return qr_err_set(e, QR_E_NOMEM, "out of memory");
+  int work = r->snap->n_files > 0;
+  for (size_t i = 0; i < r->n_passes; i++) {
+    pass_state *ps = &r->passes[i];
+    const qr_config_pass *cp = i < cfg->n_passes ? &cfg->passes[i] : NULL;
+    ps->review = r;
+    ps->status = "ok";
+    ps->local = !cp || cp->tool;
+    ps->tool = cp ? cp->tool : NULL;
+    ps->strategy = !cp ? "tree-sitter" : cp->tool ? "analyzer" : cp->strategy;
+    ps->model = !cp ? qr_strdup("rules") : cp->tool ? qr_asprintf("tool:%s", cp->tool)
+                                                    : qr_strdup(cp->model);
+    if (!ps->model) return qr_err_set(e, QR_E_NOMEM, "out of memory");
+    if (cp && !cp->tool && !qr_repo_config_allows_strategy(r->repo, cp->strategy)) {
+      ps->narrowed = true;
+      ps->status = "skipped";
+      ps->error = qr_asprintf("strategy not among those %s asks for", r->repo->path);
+      if (!ps->error) return qr_err_set(e, QR_E_NOMEM, "out of memory");
+    }
+    if (ps->local) {
+      ps->requests = work;
+      r->n_local += (size_t)work;
+    }
+  }
+  return QR_OK;
+}
+
+/* The ledger, the day's spend for the budget, and the cache. None is required: a review whose
+ * ledger or cache cannot be opened goes on without it (and says so in the log). */
+static void open_accounting(qr_review *r) {
+  const qr_config *cfg = r->cfg;
+  qr_err e = {0};
+  qr_ledger_review_id(r->review_id);
+  if (qr_ledger_open(NULL, &r->ledger, &e)) QR_WARN("ledger: %s (calls are not recorded)", e.msg);
+  double spent = 0;
+  e.msg[0] = '\0';
+  if (cfg->limits.max_usd_per_day > 0 &&
+      qr_ledger_spent_since(NULL, qr_budget_day_start(time(NULL)), &spent, &e))
+    QR_WARN("ledger: %s (today's spend counted as 0)", e.msg);
+  qr_budget_init(&r->budget, cfg->limits.max_usd_per_review, cfg->limits.max_usd_per_day, spent);
+  e.msg[0] = '\0';
+  if (cfg->cache.enabled &&
+      qr_cache_open(NULL, (size_t)cfg->cache.max_mb << 20, &r->cache, &e))
+    QR_WARN("cache: %s (reviewing without a cache)", e.msg);
+}
+
+/* The repository's .quorum.json narrows the review: files it ignores leave the diff (and are
+ * listed), and what it may not set is reported. A broken file is reported, never fatal. */
+static int narrow_by_repository(qr_review *r, qr_err *e) {
+  qr_err re = {0};
+  r->notes = json_array();
+  if (!r->notes) return qr_err_set(e, QR_E_NOMEM, "out of memory");
+  if (qr_repo_config_load(r->root, &r->repo, &re)) {
+    if (re.code == QR_E_NOMEM) return qr_err_set(e, QR_E_NOMEM, "out of memory");
+    if (json_array_append_new(r->notes, json_sprintf("repository config not used: %s", re.msg)))
+      return qr_err_set(e, QR_E_NOMEM, "out of memory");
+    r->repo = qr_calloc(1, sizeof *r->repo);
+    if (!r->repo) return qr_err_set(e, QR_E_NOMEM, "out of memory");
+    return QR_OK;
+  }
+  for (size_t i = 0; i < r->repo->n_warnings; i++)
+    if (json_array_append_new(r->notes, json_string(r->repo->warnings[i])))
+      return qr_err_set(e, QR_E_NOMEM, "out of memory");
+  for (size_t i = 0; i < r->diff->n_files;) {
+    const char *path = r->diff->files[i].path;
+    if (!qr_repo_config_ignores(r->repo, path)) {
+      i++;
+      continue;
+    }
+    if (json_array_append_new(r->notes, json_sprintf("%s: ignored by %s", path, r->repo->path)))
+      return qr_err_set(e, QR_E_NOMEM, "out of memory");
+    qr_diff_remove(r->diff, i);
+  }
+  return QR_OK;
+}
+
+/* The repository's instructions follow each strategy's, at the very end of the prompt, so
+ * passes still share the cached prefix. */
+static int add_repository_instructions(qr_review *r, qr_err *e) {
+  if (!r->repo->instructions) return QR_OK;
+  for (size_t i = 0; i < r->plan->n_requests; i++) {
+    qr_prompt *p = &r->plan->requests[i].prompt;
+    char *user = qr_asprintf("%s\n\nInstructions from the repository's %s:\n%s", p->user,
+                             r->repo->path, r->repo->instructions);
+    if (!user) return qr_err_set(e, QR_E_NOMEM, "out of memory");
+    qr_free(p->user);
+    p->user = user;
+  }
+  return QR_OK;
+}
+
+/* Builds everything the requests need; errors here are input errors (never a partial review). */
+static int prepare(qr_review *r, const qr_review_params *p, qr_err *e) {
+  size_t cap = p->max_diff_bytes ? p->max_diff_bytes : DEFAULT_MAX_DIFF;
+  int rc = qr_diff_parse(p->diff, p->diff_len, cap, &r->diff, e);
+  if (rc) return rc;
+  rc = narrow_by_repository(r, e);
+  if (rc) return rc;
+  rc = qr_snapshot_from_diff(r->diff, r->root, MAX_FILE_BYTES, &r->snap, &r->omitted_snapshot, e);
+  if (rc) return rc;
+  int budget = r->cfg->limits.max_input_tokens_per_pass - prompt_overhead(r->cfg);
+  if (budget < MIN_CHUNK_TOKENS)
+    return qr_err_set(e, QR_E_CONFIG,
+                      "limits.max_input_tokens_per_pass (%d) leaves no room for code after the prompt",
+                      r->cfg->limits.max_input_tokens_per_pass);
+  rc = qr_context_build(r->diff, r->snap, budget, &r->ctx, e);
+  if (rc) return rc;
+  rc = qr_plan_build(r->cfg, r->ctx, &r->plan, e);
+  if (!rc) rc = add_repository_instructions(r, e);
+  if (rc) return rc;
+  r->slots = qr_calloc(r->plan->n_requests, sizeof *r->slots);
+  if (!r->slots) return qr_err_set(e, QR_E_NOMEM, "out of memory");
+  rc = init_passes(r, p, e);
+  if (rc) return rc;
+  open_accounting(r);
+  for (size_t i = 0; i < r->plan->n_requests; i++) r->passes[r->plan->requests[i].pass].requests++;
+  return QR_OK;
+}
+
+/* Aborts every running call (each calls back, canceled) and analyzer (they never call back,
+ * so they are accounted for here); when nothing is left to call back, finishes from the loop. */
+static void stop_running(qr_review *r, int status, const char *reason) {
+  for (size_t i = 0; i < r->plan->n_requests; i++)
+    if (r->slots[i].call) qr_provider_cancel(r->slots[i].call);
+  for (size_t i = 0; i < r->n_passes; i++)
+    if (r->tool_runs[i]) {
+      qr_tool_cancel(r->tool_runs[i]);
+      r->tool_runs[i] = NULL;
+      pass_fail(&r->passes[i], status, reason, NULL);
+      r->tools_running--;
+      r->finished++;
+    }
+  if (r->started && r->in_flight == 0 && r->tools_running == 0)
+    uv_timer_start(&r->timer, on_deferred_finish, 0, 0);
+}
+
+static void on_start(uv_timer_t *t) { start_all(t->data); }
+
+/* limits.deadline_ms: what has not started is skipped, what runs is cut, and the judge gets
+ * what arrived; the result says it is partial. */
+static void on_deadline(uv_timer_t *t) {
+  qr_review *r = t->data;
+  if (r->canceled || r->finishing) return;
+  r->cut = true;
+  QR_WARN("review: deadline of %d ms reached; judging what arrived", r->cfg->limits.deadline_ms);
+  for (size_t i = 0; i < r->plan->n_requests; i++) {
+    if (r->slots[i].review) continue; /* sent, answered or skipped already */
+    r->slots[i].review = r;
+    pass_state *ps = &r->passes[r->plan->requests[i].pass];
+    pass_fail(ps, QR_E_TIMEOUT, "deadline", "not started before limits.deadline_ms");
+    ps->finished++;
+    r->finished++;
+  }
+  r->next = r->plan->n_requests;
+  stop_running(r, QR_E_TIMEOUT, "deadline");
+}
+static void on_deferred_finish(uv_timer_t *t) { start_requests(t->data); }
+
+int qr_review_start(uv_loop_t *loop, qr_http *http, const qr_review_params *p,
+                    qr_review_done_cb done, qr_review_progress_cb progress, void *data,
+                    qr_review **out, qr_err *e) {
+  if (!p->config || (p->config->n_passes == 0 && !p->config->rules.enabled))
+    return qr_err_set(e, QR_E_CONFIG, "no review passes are configured (see README: Configuration)");
+  qr_review *r = qr_calloc(1, sizeof *r);
+  if (!r) return qr_err_set(e, QR_E_NOMEM, "out of memory");
+  r->loop = loop;
+  r->http = http;
+  r->cfg = p->config;
+  r->done = done;
+  r->progress = progress;
+  r->allow_context = p->allow_context;
+  r->data = data;
+  qr_finding_list_init(&r->found);
+  qr_finding_list_init(&r->merged);
+  qr_judge_rejections_init(&r->rejected);
+  r->root = qr_strdup(p->root ? p->root : ".");
+  int rc = r->root ? prepare(r, p, e) : qr_err_set(e, QR_E_NOMEM, "out of memory");
+  if (!rc) {
+    /* Start on the next loop turn so `done` is never called from inside this function. */
+    uv_timer_init(loop, &r->timer);
+    uv_timer_init(loop, &r->deadline);
+    r->timer.data = r->deadline.data = r;
+    r->open_timers = 2;
+    uv_timer_start(&r->timer, on_start, 0, 0);
+    if (r->cfg->limits.deadline_ms > 0)
+      uv_timer_start(&r->deadline, on_deadline, (uint64_t)r->cfg->limits.deadline_ms, 0);
+  } else {
+    review_free(r);
+    return rc;
+  }
+  if (out) *out = r;
+  return QR_OK;
+}
+
+void qr_review_cancel(qr_review *r) {
+  if (r->canceled) return;
+  r->canceled = true;
+  if (r->judge_slot.call) qr_provider_cancel(r->judge_slot.call);
+  stop_running(r, QR_E_CANCELED, "canceled");
+}

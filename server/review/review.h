@@ -1,0 +1,44 @@
+/* review.h — one review, end to end, on the libuv loop: diff → snapshot → tree-sitter context →
+ * plan (pass × chunk requests) → provider calls in parallel (up to limits.concurrency) →
+ * findings parsed and validated → consensus merge → optional model judge → the result JSON.
+ * Every surface (CLI, LSP `quorum/review`, editor diagnostics) drives this one engine. */
+#ifndef QR_REVIEW_H
+#define QR_REVIEW_H
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "common.h"
+#include "config/config.h"
+#include "providers/http.h"
+
+typedef struct qr_review qr_review;
+
+typedef struct qr_review_params {
+  const char *diff;      /* unified diff text; borrowed for the duration of qr_review_start only */
+  size_t diff_len;
+  const char *root;      /* repository root the new side is read from; borrowed (copied) */
+  const qr_config *config; /* borrowed: must outlive the review */
+  size_t max_diff_bytes; /* 0: default 64 MiB */
+  const struct qr_rules *rules; /* borrowed, may be NULL: the review loads the configured pack */
+  bool allow_context;    /* keep findings on unchanged lines of reviewed files (--context) */
+} qr_review_params;
+
+/* Called once when the review ends (also after qr_review_cancel). `result` is borrowed and
+ * valid during the call: the JSON documented in README ("findings", "passes", "omitted_files",
+ * "cost_usd", "degraded", …). status is 0, QR_E_CANCELED, or QR_E_PROVIDER when every pass
+ * failed (result is still complete and says why). After the callback the review frees itself. */
+typedef void (*qr_review_done_cb)(qr_review *r, int status, json_t *result, void *data);
+/* Called after each request finishes: `done` of `total` requests, cost so far. May be NULL. */
+typedef void (*qr_review_progress_cb)(qr_review *r, int done, int total, double cost_usd,
+                                      void *data);
+
+/* Starts a review. Input errors (bad diff, no passes) return QR_E_* with `e` set and never call
+ * `done`. On success *out (may be NULL) is a handle valid until `done` runs. */
+int qr_review_start(uv_loop_t *loop, qr_http *http, const qr_review_params *p,
+                    qr_review_done_cb done, qr_review_progress_cb progress, void *data,
+                    qr_review **out, qr_err *e);
+/* Aborts the review's transfers; `done` follows with QR_E_CANCELED and a partial result. */
+void qr_review_cancel(qr_review *r);
+
+#endif
