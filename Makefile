@@ -13,8 +13,8 @@ DEB_LIBS  := libuv1-dev libcurl4-openssl-dev libjansson-dev libtree-sitter-dev l
 DEB_TOOLS := pkg-config:pkg-config npm:npm node:nodejs python3:python3 git:git \
              cppcheck:cppcheck shellcheck:shellcheck pyflakes3:pyflakes3
 # What only the tests need: real editors.
-TEST_LIBS  := elpa-eglot
-TEST_TOOLS := nvim:neovim emacs:emacs-nox
+TEST_LIBS  := elpa-eglot libclang-rt-14-dev
+TEST_TOOLS := nvim:neovim emacs:emacs-nox clang:clang pre-commit:pre-commit
 
 GRAMMAR_DIR := grammars/node_modules
 # language name : source folder inside the npm package
@@ -25,6 +25,8 @@ GRAMMARS := bash:tree-sitter-bash/src c:tree-sitter-c/src cpp:tree-sitter-cpp/sr
 GRAMMAR_STAMP := $(GRAMMAR_DIR)/.quorum-stamp
 VSCODE        := clients/vscode
 VSCODE_STAMP  := $(VSCODE)/node_modules/.quorum-stamp
+VALIDATORS       := tests/validators
+VALIDATORS_STAMP := $(VALIDATORS)/node_modules/.quorum-stamp
 GRAMMAR_LIB   := build/grammars/libgrammars.a
 
 SERVER_SRC := $(filter-out server/lsp/main.c,$(wildcard server/*.c server/*/*.c))
@@ -32,8 +34,9 @@ SERVER_ASM := $(wildcard server/*/*.S)
 CLI_SRC    := $(wildcard clients/cli/*.c)
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS  := $(patsubst tests/fuzz/fuzz_%.c,build/fuzz/%,$(FUZZ_SRC))
 
-.PHONY: all deps test-deps vscode-deps vsix torture soak valgrind grammars run test unit e2e bench fuzz clean distclean
+.PHONY: all deps test-deps vscode-deps vsix torture soak valgrind grammars run test unit e2e bench fuzz fuzzers clean distclean
 
 all: bin/quorum-ls bin/quorum
 
@@ -151,7 +154,7 @@ run: all
 
 # bin/quorum-ls too: the memory bound of hostile input is measured on the release build
 # (ASan's quarantine keeps freed buffers and would measure the sanitizer, not quorum).
-test: test-deps $(TEST_BINS) bin/quorum-ls $(VSCODE_STAMP)
+test: test-deps $(TEST_BINS) $(FUZZ_BINS) bin/quorum-ls $(VSCODE_STAMP) $(VALIDATORS_STAMP)
 	@tests/run.sh
 
 # Robustness runs beyond `make test`: every allocation failed in turn (make test runs it too),
@@ -168,6 +171,16 @@ valgrind: all
 bench: all build/rel/libquorum.a $(GRAMMAR_LIB)
 	python3 bench/run.py
 
+# --- third-party validators the tests run outputs through (tests/validators, pinned) ---------
+# SARIF multitool and reviewdog's rdformat validator. Without the npm registry the tests that
+# need them say so and skip; everything else still runs. Scripts stay off: the one the
+# multitool's Linux package runs is the chmod below.
+$(VALIDATORS_STAMP): $(VALIDATORS)/package.json $(VALIDATORS)/package-lock.json | deps
+	@cd $(VALIDATORS) && if npm ci --ignore-scripts --no-audit --no-fund --loglevel=error; then \
+	  chmod u+x node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool; \
+	else mkdir -p node_modules; echo "validators: npm ci failed (registry unreachable?)"; fi
+	@touch $@
+
 # --- the VS Code extension (clients/vscode) --------------------------------------------------
 vscode-deps: $(VSCODE_STAMP)
 $(VSCODE_STAMP): $(VSCODE)/package.json $(VSCODE)/package-lock.json | deps
@@ -179,20 +192,31 @@ vsix: bin/quorum-ls $(VSCODE_STAMP)
 	@mkdir -p $(VSCODE)/bin && cp bin/quorum-ls $(VSCODE)/bin/
 	cd $(VSCODE) && npm run --silent vsix
 
-# libFuzzer runs (clang); FUZZ_SECONDS each. New corpus entries land in tests/fuzz/corpus/<name>/.
+# libFuzzer builds (clang): the engine compiled once with fuzzer coverage, one binary a harness.
+# `make fuzz` runs each for FUZZ_SECONDS; new corpus entries land in tests/fuzz/corpus/<name>/.
+# make test builds them too and runs each for a few seconds (tests/e2e/test_fuzz).
 FUZZ_SECONDS ?= 60
-fuzz: deps $(GRAMMAR_LIB)
-	@command -v clang >/dev/null || { echo "fuzz: clang is needed (apt-get install clang)"; exit 1; }
-	@mkdir -p build/fuzz
-	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c | sed 's/^fuzz_//'); \
-	  clang -O1 -g -fsanitize=fuzzer,address,undefined $(WARN) $(PKG_CFLAGS) -Iserver -o build/fuzz/$$n \
-	    $$f $(SERVER_SRC) $(GRAMMAR_LIB) $(PKG_LIBS) || exit 1; \
-	  mkdir -p tests/fuzz/corpus/$$n; \
-	  build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) tests/fuzz/corpus/$$n || exit 1; done
+FUZZ_CFLAGS  := -O1 -g -fsanitize=fuzzer-no-link,address,undefined $(WARN)
+build/fuzz/obj/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) -Iserver -c $< -o $@
+build/fuzz/obj/%.o: %.S
+	@mkdir -p $(dir $@)
+	clang -Iserver -c $< -o $@
+$(patsubst %.S,build/fuzz/obj/%.o,$(SERVER_ASM)): \
+  $(wildcard server/review/strategies/*.md server/local/rules/*/*.scm examples/configs/*.json)
+build/fuzz/libquorum.a: $(patsubst %.c,build/fuzz/obj/%.o,$(SERVER_SRC)) $(patsubst %.S,build/fuzz/obj/%.o,$(SERVER_ASM))
+	rm -f $@ && ar rcs $@ $^
+build/fuzz/%: build/fuzz/obj/tests/fuzz/fuzz_%.o build/fuzz/libquorum.a $(GRAMMAR_LIB)
+	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
+fuzzers: $(FUZZ_BINS)
+fuzz: $(FUZZ_BINS)
+	@for b in $(FUZZ_BINS); do n=$${b##*/}; mkdir -p tests/fuzz/corpus/$$n; \
+	  $$b -max_total_time=$(FUZZ_SECONDS) tests/fuzz/corpus/$$n || exit 1; done
 
 clean:
 	rm -rf build bin clients/vscode/out clients/vscode/bin clients/vscode/*.vsix
 distclean: clean
-	rm -rf $(GRAMMAR_DIR) clients/vscode/node_modules
+	rm -rf $(GRAMMAR_DIR) clients/vscode/node_modules $(VALIDATORS)/node_modules
 
 -include $(shell find build -name '*.d' 2>/dev/null)
