@@ -9,10 +9,12 @@
  * pylint takes seconds. flake8 would add pycodestyle's style noise on top of pyflakes. */
 #include "local/tools.h"
 
+#include <ctype.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -41,6 +43,7 @@ struct adapter {
   const char *const *args;   /* arguments before the files; NULL-terminated */
   int max_ok_exit;           /* exit statuses above this mean the tool itself failed */
   parse_fn parse;
+  bool noqa;                 /* honours flake8's "# noqa" comments (the tool does not) */
 };
 
 #define STRV(...) ((const char *const[]){__VA_ARGS__, NULL})
@@ -60,14 +63,15 @@ static const adapter adapters[] = {
     /* The template puts everything on one line in a fixed order; cppcheck writes to stderr and
      * exits 0 whatever it finds. */
     {"cppcheck", STRV("cppcheck"), STRV("c", "cpp"),
-     STRV("--quiet", "--enable=warning,style,performance,portability",
+     STRV("--quiet", "--enable=warning,style,performance,portability", "--inline-suppr",
           "--template={file}:{line}:{column}:{severity}:{id}:{message}"),
-     0, parse_cppcheck},
+     0, parse_cppcheck, false},
     /* json1 carries line ranges and codes; exit 1 means "found something". */
-    {"shellcheck", STRV("shellcheck"), STRV("bash"), STRV("--format=json1"), 1, parse_shellcheck},
+    {"shellcheck", STRV("shellcheck"), STRV("bash"), STRV("--format=json1"), 1, parse_shellcheck,
+     false},
     /* Debian names it pyflakes3; exit 1 means "found something". */
     {"pyflakes", STRV("pyflakes3", "pyflakes"), STRV("python"), (const char *const[]){NULL}, 1,
-     parse_pyflakes},
+     parse_pyflakes, true},
 };
 
 static const adapter *find_builtin(const char *name) {
@@ -352,15 +356,41 @@ static int parse_cppcheck(const char *tool, const char *out, size_t out_len, con
 }
 
 /* pyflakes: "path:line:col: message" (older releases: "path:line: message"); syntax errors go
- * to stderr in the same form, followed by the source line and a caret, which match no file. */
-static qr_severity pyflakes_severity(const char *msg, size_t n) {
-  static const char *const minor[] = {"imported but unused", "is assigned to but never used",
-                                      "redefinition of unused"};
+ * to stderr in the same form, followed by the source line and a caret, which match no file.
+ * pyflakes prints no codes; flake8's names for its messages (F401 …) are what projects write in
+ * "# noqa: F401", so each message gets its code, matched by the message's fixed words. */
+static const struct {
+  const char *words, *code;
+} pyflakes_codes[] = {
+    {"imported but unused", "F401"}, {"shadowed by loop variable", "F402"},
+    {"import *' used", "F403"}, {"from __future__ imports must occur", "F404"},
+    {"defined from star imports", "F405"}, {"f-string is missing placeholders", "F541"},
+    {"dictionary key", "F601"}, {"assertion is always true", "F631"},
+    {"use ==/!= to compare", "F632"}, {"'if tuple literal' is always true", "F634"},
+    {"'break' outside loop", "F701"}, {"'continue' not properly in loop", "F702"},
+    {"'yield' outside function", "F704"}, {"'return' outside function", "F706"},
+    {"redefinition of unused", "F811"}, {"in __all__", "F822"},
+    {"undefined name", "F821"}, {"referenced before assignment", "F823"},
+    {"duplicate argument", "F831"}, {"is assigned to but never used", "F841"},
+    {"is annotated but never used", "F842"}, {"'raise NotImplemented'", "F901"},
+};
+
+/* flake8's code for a pyflakes message (msg need not be NUL-terminated); "E999" for syntax
+ * errors, NULL when unknown. */
+static const char *pyflakes_code(const char *msg, size_t n) {
   char buf[MAX_MESSAGE + 1];
   snprintf(buf, sizeof buf, "%.*s", (int)QR_MIN(n, (size_t)MAX_MESSAGE), msg);
-  for (size_t i = 0; i < QR_ARRAY_LEN(minor); i++)
-    if (strstr(buf, minor[i])) return QR_SEV_INFO;
-  return strstr(buf, "undefined name") || strstr(buf, "syntax") ? QR_SEV_ERROR : QR_SEV_WARNING;
+  for (size_t i = 0; i < QR_ARRAY_LEN(pyflakes_codes); i++)
+    if (strstr(buf, pyflakes_codes[i].words)) return pyflakes_codes[i].code;
+  return strstr(buf, "syntax") ? "E999" : NULL;
+}
+
+static qr_severity pyflakes_severity(const char *code) {
+  static const char *const minor[] = {"F401", "F841", "F811"};
+  for (size_t i = 0; code && i < QR_ARRAY_LEN(minor); i++)
+    if (!strcmp(code, minor[i])) return QR_SEV_INFO;
+  return code && (!strcmp(code, "F821") || !strcmp(code, "F822") || !strcmp(code, "E999"))
+             ? QR_SEV_ERROR : QR_SEV_WARNING;
 }
 
 static int pyflakes_line(const char *line, size_t len, void *arg) {
@@ -368,9 +398,12 @@ static int pyflakes_line(const char *line, size_t len, void *arg) {
   const char *p;
   int ln, fi = match_file(line, len, c->files, c->n_files, &p);
   if (fi < 0 || !read_location(&p, line + len, &ln) || p == line + len) return 0;
-  size_t n = (size_t)(line + len - p);
-  return add_finding(c->l, "pyflakes", c->files[fi], ln, ln, pyflakes_severity(p, n),
-                     "correctness", p, n);
+  size_t n = QR_MIN((size_t)(line + len - p), (size_t)MAX_MESSAGE);
+  const char *code = pyflakes_code(p, n);
+  char msg[MAX_MESSAGE + 16];
+  snprintf(msg, sizeof msg, code ? "%.*s (%s)" : "%.*s", (int)n, p, code);
+  return add_finding(c->l, "pyflakes", c->files[fi], ln, ln, pyflakes_severity(code),
+                     "correctness", msg, strlen(msg));
 }
 
 static int parse_pyflakes(const char *tool, const char *out, size_t out_len, const char *err,
@@ -560,6 +593,58 @@ int qr_tool_parse(const char *name, const char *out_text, size_t out_len, const 
                   n_files, out, e);
 }
 
+/* --- a project's own suppressions: flake8's "# noqa" ------------------------------------- */
+
+/* A line's "# noqa" comment: flake8's rule (#\s*noqa, case-insensitive; ":" right after it and
+ * codes make it apply to those codes and their prefixes only, anything else to every code). */
+typedef struct noqa_line {
+  size_t file;  /* index in the run's files */
+  int line;     /* 1-based */
+  char *codes;  /* owned; "F401,E501" upper-cased; NULL: every code */
+} noqa_line;
+
+/* The codes listed at [q, end) ("F401, E501"), upper-cased and comma-separated into buf. */
+static void noqa_codes(const char *q, const char *end, char *buf, size_t size) {
+  size_t k = 0;
+  while (q < end && isalpha((unsigned char)*q)) {
+    const char *c = q;
+    while (q < end && isalpha((unsigned char)*q)) q++;
+    const char *d = q;
+    while (q < end && isdigit((unsigned char)*q)) q++;
+    if (q == d || k + (size_t)(q - c) + 2 > size) break; /* letters without digits end it */
+    if (k) buf[k++] = ',';
+    for (const char *x = c; x < q; x++) buf[k++] = (char)toupper((unsigned char)*x);
+    while (q < end && (*q == ',' || *q == ' ' || *q == '\t')) q++;
+  }
+  buf[k] = '\0';
+}
+
+/* The noqa comment of [p, p+n): 1 and *codes (new string, or NULL: every code), 0 when the
+ * line has none, QR_E_NOMEM. */
+static int parse_noqa(const char *p, size_t n, char **codes) {
+  for (const char *end = p + n, *h; (h = memchr(p, '#', (size_t)(end - p))); p = h + 1) {
+    const char *q = h + 1;
+    while (q < end && (*q == ' ' || *q == '\t')) q++;
+    if (end - q < 4 || strncasecmp(q, "noqa", 4)) continue;
+    q += 4;
+    char buf[256] = "";
+    if (q < end && *q == ':') noqa_codes(q + 1 + (q + 1 < end && q[1] == ' '), end, buf, sizeof buf);
+    *codes = buf[0] ? qr_strdup(buf) : NULL;
+    return buf[0] && !*codes ? QR_E_NOMEM : 1;
+  }
+  return 0;
+}
+
+/* Whether `code` is among the comma-separated `codes` or starts with one of them. */
+static bool code_listed(const char *codes, const char *code) {
+  for (const char *p = codes; code && *p;) {
+    size_t n = strcspn(p, ",");
+    if (n && !strncmp(code, p, n)) return true;
+    p += n + (p[n] == ',');
+  }
+  return false;
+}
+
 /* --- running ----------------------------------------------------------------------------- */
 
 struct qr_tool_run {
@@ -573,6 +658,8 @@ struct qr_tool_run {
   qr_buf obuf, ebuf;
   char **files;  /* repository-relative paths; owned */
   size_t n_files;
+  noqa_line *noqa; /* owned array: the "# noqa" comments of files (adapters with a->noqa) */
+  size_t n_noqa;
   int handles;   /* initialized handles not yet closed */
   bool spawned, exited, out_eof, err_eof, finished, canceled;
   int64_t exit_status;
@@ -584,11 +671,55 @@ struct qr_tool_run {
 
 static void run_free(qr_tool_run *r) {
   generic_release(r->g);
+  for (size_t i = 0; i < r->n_noqa; i++) qr_free(r->noqa[i].codes);
+  qr_free(r->noqa);
   for (size_t i = 0; i < r->n_files; i++) qr_free(r->files[i]);
   qr_free(r->files);
   qr_buf_free(&r->obuf);
   qr_buf_free(&r->ebuf);
   qr_free(r);
+}
+
+/* Records the noqa comments of file fi (its text in the snapshot). */
+static int collect_noqa(qr_tool_run *r, size_t fi, const qr_snapshot_file *sf) {
+  size_t alloc = r->n_noqa;
+  for (size_t ln = 1; ln <= sf->n_lines; ln++) {
+    const char *t;
+    size_t n;
+    char *codes;
+    if (!qr_snapshot_line(sf, (int)ln, &t, &n)) continue;
+    int found = parse_noqa(t, n, &codes);
+    if (found < 0 || (found && qr_grow(&r->noqa, &alloc, r->n_noqa + 1, sizeof *r->noqa, 8))) {
+      if (found > 0) qr_free(codes);
+      return QR_E_NOMEM;
+    }
+    if (found) r->noqa[r->n_noqa++] = (noqa_line){fi, (int)ln, codes};
+  }
+  return 0;
+}
+
+/* Whether the project suppressed finding f on its line ("# noqa", or "# noqa: CODE"). */
+static bool noqa_suppressed(const qr_tool_run *r, const qr_finding *f) {
+  for (size_t i = 0; i < r->n_noqa; i++) {
+    const noqa_line *q = &r->noqa[i];
+    if (q->line != f->start_line || strcmp(r->files[q->file], f->file)) continue;
+    return !q->codes || code_listed(q->codes, pyflakes_code(f->message, strlen(f->message)));
+  }
+  return false;
+}
+
+/* Drops the findings the project suppressed; returns how many. */
+static size_t drop_suppressed(const qr_tool_run *r, qr_finding_list *l) {
+  size_t kept = 0, n = l->n;
+  for (size_t i = 0; i < n; i++) {
+    if (r->n_noqa && noqa_suppressed(r, &l->items[i])) {
+      qr_finding_clear(&l->items[i]);
+      continue;
+    }
+    l->items[kept++] = l->items[i];
+  }
+  l->n = kept;
+  return n - kept;
 }
 
 static void on_close(uv_handle_t *h) {
@@ -635,6 +766,8 @@ static void finish(qr_tool_run *r) {
                          r->ebuf.data ? r->ebuf.data : "", r->ebuf.len,
                          (const char *const *)r->files, r->n_files, &l, &e);
     if (status) snprintf(r->reason, sizeof r->reason, "%.200s", e.msg);
+    size_t dropped = status ? 0 : drop_suppressed(r, &l);
+    if (dropped) QR_INFO("%s: %zu finding(s) left out: the project suppressed them (# noqa)", r->a->name, dropped);
   }
   if (!r->canceled) r->cb(status, r->reason[0] ? r->reason : NULL, &l, r->data);
   qr_finding_list_free(&l);
@@ -711,6 +844,7 @@ static int collect_files(qr_tool_run *r, const qr_diff *d, const qr_snapshot *s)
     const qr_snapshot_file *sf = qr_snapshot_find(s, df->path);
     if (!qr_diff_file_reviewable(df) || !sf || !adapter_covers(r->a, sf->lang)) continue;
     if (!(r->files[r->n_files++] = qr_strdup(df->path))) return QR_E_NOMEM;
+    if (r->a->noqa && collect_noqa(r, r->n_files - 1, sf)) return QR_E_NOMEM;
   }
   return 0;
 }
