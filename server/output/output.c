@@ -1,8 +1,10 @@
-/* output.c — the format switch, the text and JSON renderings, and the helpers the other
- * format modules (outputs_ci.c, outputs_github.c) share. */
+/* output.c — the format switch, above the format modules (outputs_ci.c, outputs_github.c), and
+ * the text and JSON renderings. The helpers every format uses are in output_common.c. */
 #include "output/output.h"
 
 #include <string.h>
+
+#include "output/output_common.h"
 
 /* Names in qr_format order. */
 static const char *const format_name[] = {"text",  "json",   "sarif",  "rdjsonl",
@@ -19,37 +21,11 @@ int qr_format_parse(const char *name, qr_format *out) {
   return QR_E_INVAL;
 }
 
-const char *qr_output_str(const json_t *o, const char *key, const char *def) {
-  const char *s = json_string_value(json_object_get(o, key));
-  return s ? s : def;
-}
-
-long long qr_output_int(const json_t *o, const char *key) {
-  return json_integer_value(json_object_get(o, key));
-}
-
 static const char *sev_color(const char *sev) {
   if (!strcmp(sev, "error")) return "\033[1;31m";
   if (!strcmp(sev, "warning")) return "\033[1;33m";
   if (!strcmp(sev, "info")) return "\033[1;36m";
   return "\033[1;37m";
-}
-
-static bool is_pass(const json_t *p) { return !strcmp(qr_output_str(p, "role", ""), "pass"); }
-
-int qr_output_passes_ran(const json_t *result) {
-  size_t i;
-  json_t *p;
-  int n = 0;
-  json_array_foreach(json_object_get(result, "passes"), i, p) {
-    if (is_pass(p) && strcmp(qr_output_str(p, "status", ""), "skipped")) n++;
-  }
-  return n;
-}
-
-long long qr_output_seen(const json_t *finding, int ran) {
-  long long seen = qr_output_int(finding, "seen");
-  return seen > 0 ? seen : ran;
 }
 
 static void print_finding(FILE *out, const json_t *f, int ran, bool color) {
@@ -61,22 +37,6 @@ static void print_finding(FILE *out, const json_t *f, int ran, bool color) {
           qr_output_int(f, "votes"), qr_output_seen(f, ran));
 }
 
-char *qr_output_summary_line(const json_t *result) {
-  size_t i;
-  json_t *v;
-  int counts[5] = {0}, ok = 0;
-  json_array_foreach(json_object_get(result, "findings"), i, v)
-    counts[qr_severity_parse(json_string_value(json_object_get(v, "severity")))]++;
-  json_array_foreach(json_object_get(result, "passes"), i, v) {
-    if (is_pass(v) && !strcmp(qr_output_str(v, "status", ""), "ok")) ok++;
-  }
-  return qr_asprintf("%zu findings (%d errors, %d warnings, %d info, %d hints); %d/%d passes ok; $%.4f",
-                     json_array_size(json_object_get(result, "findings")), counts[QR_SEV_ERROR],
-                     counts[QR_SEV_WARNING], counts[QR_SEV_INFO], counts[QR_SEV_HINT], ok,
-                     qr_output_passes_ran(result),
-                     json_real_value(json_object_get(result, "cost_usd")));
-}
-
 /* Which passes ran, and — when none was a model — how to add one. */
 static void print_panel(FILE *out, const json_t *result) {
   size_t i;
@@ -86,7 +46,7 @@ static void print_panel(FILE *out, const json_t *result) {
   json_array_foreach(json_object_get(result, "passes"), i, v) {
     const char *m = qr_output_str(v, "model", "?"), *st = qr_output_str(v, "status", "?");
     bool local = !strcmp(m, "rules") || !strncmp(m, "tool:", 5);
-    model |= !local && is_pass(v);
+    model |= !local && qr_output_is_pass(v);
     fprintf(out, " %s%s%s%s%s", m, local ? "" : "×", local ? "" : qr_output_str(v, "strategy", ""),
             strcmp(st, "ok") ? " " : "", strcmp(st, "ok") ? st : "");
     fputc(i + 1 < json_array_size(json_object_get(result, "passes")) ? ',' : '\n', out);
@@ -154,17 +114,6 @@ int qr_output_write(FILE *out, qr_format fmt, const json_t *result, const qr_out
     return dump(out, qr_output_github(result, o->diff, NULL, NULL), false);
   }
   return QR_E_INVAL;
-}
-
-qr_severity qr_output_max_severity(const json_t *result) {
-  size_t i;
-  json_t *f;
-  qr_severity max = 0;
-  json_array_foreach(json_object_get(result, "findings"), i, f) {
-    qr_severity s = qr_severity_parse(json_string_value(json_object_get(f, "severity")));
-    if (s > max) max = s;
-  }
-  return max;
 }
 
 json_t *qr_output_filter(const json_t *result, double min_confidence) {

@@ -4,7 +4,8 @@
  * rdjsonl and rdjson (reviewdog), gitlab (Code Quality), checks (GitHub check-run outputs of
  * at most 50 annotations each) and github (a pull-request review payload whose comments sit
  * on the diff's right side). text and json live in output.c, the CI formats in outputs_ci.c,
- * the GitHub review payload and the pull-request summary in outputs_github.c.
+ * the GitHub review payload and the pull-request summary in outputs_github.c; the helpers they
+ * share are in output_common.h.
  *
  * Every builder takes the result borrowed and returns a new jansson reference (NULL when out
  * of memory); the caller json_decref()s it. */
@@ -17,6 +18,7 @@
 
 #include "change/diff.h"
 #include "judge/findings.h"
+#include "output/output_common.h" /* the helpers the formats share, qr_output_max_severity */
 
 typedef enum {
   QR_FORMAT_TEXT = 0,
@@ -49,8 +51,6 @@ int qr_output_write(FILE *out, qr_format fmt, const json_t *result, const qr_out
 int qr_output_text(FILE *out, const json_t *result, bool color);
 /* The result as indented JSON. */
 int qr_output_json(FILE *out, const json_t *result);
-/* The highest severity among the result's findings (0 when none). */
-qr_severity qr_output_max_severity(const json_t *result);
 /* A copy of `result` (new reference) without the findings whose confidence is below `min`. */
 json_t *qr_output_filter(const json_t *result, double min_confidence);
 
@@ -95,19 +95,5 @@ int qr_output_github_seen(const char *body, json_t *seen);
  * severity, passes, cost, and every file not reviewed — the result's omitted_files and the
  * `skipped` array (borrowed, may be NULL) of {"file", "reason"} objects. */
 char *qr_output_github_summary(const json_t *result, const json_t *skipped);
-
-/* ---- helpers shared by the format modules ------------------------------------------------ */
-
-/* The string member `key` of `o`, or `def`. Borrowed. */
-const char *qr_output_str(const json_t *o, const char *key, const char *def);
-/* The integer member `key` of `o`, or 0. */
-long long qr_output_int(const json_t *o, const char *key);
-/* How many passes ran (role "pass", any status but skipped). */
-int qr_output_passes_ran(const json_t *result);
-/* The denominator of a finding's votes: its "seen" (passes that read its file) when the engine
- * gave one, else `ran`. */
-long long qr_output_seen(const json_t *finding, int ran);
-/* "N findings (… errors, …); ok/ran passes ok; $cost" — new string (qr_free), NULL: no memory. */
-char *qr_output_summary_line(const json_t *result);
 
 #endif

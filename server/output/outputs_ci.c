@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "output/output.h"
+#include "output/output_common.h"
 
 #define SARIF_SCHEMA "https://json.schemastore.org/sarif-2.1.0.json"
 #define TOOL_URI "https://github.com/quorum-review/quorum"

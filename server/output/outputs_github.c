@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "output/output.h"
+#include "output/output_common.h"
 
 #define MAX_BODY (256u << 10) /* GitHub rejects comment bodies over 65,536 chars; stay far below */
 
