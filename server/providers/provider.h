@@ -116,7 +116,7 @@ void qr_provider_request_free(qr_provider_request *r);
 int qr_provider_parse_response(const qr_config_model *m, long http_code, const char *body,
                                size_t len, qr_completion *c, char *reason, qr_err *e);
 
-/* ---- the adapter interface ------------------------------------------------------------- */
+/* ---- the adapter interface (helpers in provider_adapter.c) ---------------------------- */
 
 /* What an adapter fills while reading one response. */
 typedef struct qr_provider_parse {
@@ -158,6 +158,8 @@ int qr_provider_append(qr_provider_parse *ps, qr_buf *b, const char *s, size_t n
 int qr_provider_set_string(qr_provider_parse *ps, char **dst, json_t *j);
 /* Serializes j (borrowed) with jansson's compact flags, appending to b. */
 int qr_provider_dump(qr_provider_parse *ps, qr_buf *b, json_t *j);
+/* json_dump_callback sink appending to the qr_buf `data`: 0, or -1 when it is full. */
+int qr_provider_dump_cb(const char *buf, size_t size, void *data);
 /* The message of an {error:{message}} object (borrowed from err), or NULL. */
 const char *qr_provider_error_message(json_t *err);
 /* Reads an integer usage field when present. */
