@@ -3,6 +3,8 @@
  * chosen), and workspace/executeCommand (quorum.reviewFile, reviewChanges, reviewStaged,
  * dismiss, explain, clear). The findings come from the file states lsp_review.c keeps; the
  * structs are in lsp_review_internal.h. */
+#include "lsp/lsp_actions.h"
+
 #include <string.h>
 
 #include "lsp/lsp_diagnostics.h"
@@ -99,7 +101,7 @@ static void add_actions(qr_lsp_review *lr, file_state *f, json_t *fi, json_t *di
   }
 }
 
-void qr_lsp_on_code_action(qr_rpc *rpc, qr_rpc_request *req, json_t *params, void *data) {
+static void on_code_action(qr_rpc *rpc, qr_rpc_request *req, json_t *params, void *data) {
   qr_lsp_review *lr = data;
   const char *uri = qr_lsp_uri_param(params);
   json_t *range = json_object_get(params, "range");
@@ -119,7 +121,7 @@ void qr_lsp_on_code_action(qr_rpc *rpc, qr_rpc_request *req, json_t *params, voi
   qr_rpc_reply(req, out);
 }
 
-void qr_lsp_on_code_action_resolve(qr_rpc *rpc, qr_rpc_request *req, json_t *params, void *data) {
+static void on_code_action_resolve(qr_rpc *rpc, qr_rpc_request *req, json_t *params, void *data) {
   qr_lsp_review *lr = data;
   json_t *d = json_object_get(params, "data");
   const char *uri = json_string_value(json_object_get(d, "uri"));
@@ -164,7 +166,7 @@ static char *explain(file_state *f, json_t *fi) {
   return out;
 }
 
-void qr_lsp_on_execute(qr_rpc *rpc, qr_rpc_request *req, json_t *params, void *data) {
+static void on_execute(qr_rpc *rpc, qr_rpc_request *req, json_t *params, void *data) {
   qr_lsp_review *lr = data;
   const char *cmd = json_string_value(json_object_get(params, "command"));
   json_t *args = json_object_get(params, "arguments"), *a0 = json_array_get(args, 0);
@@ -210,7 +212,7 @@ void qr_lsp_on_execute(qr_rpc *rpc, qr_rpc_request *req, json_t *params, void *d
 
 /* ---- capabilities --------------------------------------------------------------------------------- */
 
-int qr_lsp_actions_add_capabilities(qr_server *s) {
+static int add_capabilities(qr_server *s) {
   json_t *cmds = json_array();
   for (size_t i = 0; cmds && i < QR_ARRAY_LEN(commands); i++)
     json_array_append_new(cmds, json_string(commands[i]));
@@ -221,5 +223,19 @@ int qr_lsp_actions_add_capabilities(qr_server *s) {
   else json_decref(ca);
   if (!rc) rc = json_object_set_new(s->capabilities, "executeCommandProvider", ec) ? QR_E_NOMEM : 0;
   else json_decref(ec);
+  return rc;
+}
+
+int qr_lsp_actions_register(qr_lsp_review *lr) {
+  static const struct {
+    const char *method;
+    qr_rpc_method_cb cb;
+  } reqs[] = {{"textDocument/codeAction", on_code_action},
+              {"codeAction/resolve", on_code_action_resolve},
+              {"workspace/executeCommand", on_execute}};
+  int rc = add_capabilities(lr->srv);
+  qr_rpc *rpc = qr_server_rpc(lr->srv);
+  for (size_t i = 0; !rc && i < QR_ARRAY_LEN(reqs); i++)
+    rc = qr_rpc_on_request(rpc, reqs[i].method, reqs[i].cb, lr);
   return rc;
 }

@@ -764,9 +764,6 @@ static int register_handlers(qr_lsp_review *lr) {
     qr_rpc_method_cb cb;
   } reqs[] = {{"quorum/review", on_quorum_review},
               {"quorum/ledger", on_quorum_ledger},
-              {"textDocument/codeAction", qr_lsp_on_code_action},
-              {"codeAction/resolve", qr_lsp_on_code_action_resolve},
-              {"workspace/executeCommand", qr_lsp_on_execute},
               {"textDocument/diagnostic", on_pull_diagnostics}};
   static const struct {
     const char *method;
@@ -790,7 +787,6 @@ int qr_lsp_review_new(qr_server *s, const qr_lsp_review_options *o, qr_lsp_revie
   lr->debounce_ms = QR_LSP_REVIEW_DEFAULT_DEBOUNCE_MS;
   int rc = o && o->config_path && !(lr->flag_config = qr_strdup(o->config_path)) ? QR_E_NOMEM : 0;
   if (!rc) rc = qr_http_new(s->loop, &lr->http, e);
-  if (!rc) rc = qr_lsp_actions_add_capabilities(s);
   if (!rc) rc = register_handlers(lr);
   if (rc) {
     if (!e || !e->code) qr_err_set(e, rc, "cannot set up reviews: %s", qr_strerror(rc));

@@ -6,8 +6,8 @@
  * ({diff?, root, base?, staged?} → the engine's result JSON) that the CLI and bots use.
  *
  * Usage (main.c): after qr_server_init, qr_lsp_review_new(&s, &opts, &lr, &e) registers the
- * handlers and capabilities; after the loop has stopped, qr_lsp_review_close(lr) *before*
- * qr_server_dispose, then run the loop until it is empty so canceled reviews can finish. */
+ * review handlers and qr_lsp_actions_register(lr) (lsp_actions.h) the code actions and
+ * commands; after the loop has stopped, qr_lsp_review_close(lr) *before* qr_server_dispose, then run the loop until it is empty so canceled reviews can finish. */
 #ifndef QR_LSP_REVIEW_H
 #define QR_LSP_REVIEW_H
 
@@ -23,8 +23,8 @@ typedef struct qr_lsp_review_options {
   const char *config_path; /* --config; NULL: $QUORUM_CONFIG, then the user config. Copied. */
 } qr_lsp_review_options;
 
-/* Registers the review handlers on s (which must outlive it) and adds codeActionProvider and
- * executeCommandProvider to s->capabilities. *out is new; release it with qr_lsp_review_close.
+/* Registers the review handlers on s (which must outlive it); the code actions and commands are
+ * registered by qr_lsp_actions_register. *out is new; release it with qr_lsp_review_close.
  * The configuration is loaded when the client sends `initialized`. */
 int qr_lsp_review_new(qr_server *s, const qr_lsp_review_options *o, qr_lsp_review **out,
                       qr_err *e);

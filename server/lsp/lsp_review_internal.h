@@ -1,7 +1,8 @@
-/* lsp_review_internal.h — what lsp_review.c (jobs, file states, publishing, configuration) and
- * lsp_actions.c (code actions and workspace/executeCommand) share: the module's structs and the
- * few helpers the actions call back into. Not part of the public API (see lsp_review.h); only
- * those two files include it. */
+/* lsp_review_internal.h — the editor's review state, owned by lsp_review.c (jobs, file states,
+ * publishing, configuration), and the few functions lsp_actions.c (code actions and
+ * workspace/executeCommand) uses on it. The actions sit above the reviews: lsp_review.c never
+ * calls lsp_actions.c. Not part of the public API (see lsp_review.h); only those two files
+ * include it. */
 #ifndef QR_LSP_REVIEW_INTERNAL_H
 #define QR_LSP_REVIEW_INTERNAL_H
 
@@ -93,15 +94,5 @@ int qr_lsp_review_document(qr_lsp_review *lr, const char *uri);
  * command's first argument, borrowed: {root}, a URI, or {uri}; else the cwd). 0, or
  * QR_E_INVAL when there is no folder to review. */
 int qr_lsp_review_changes(qr_lsp_review *lr, json_t *arg, bool staged);
-
-/* ---- lsp_actions.c --------------------------------------------------------------------------- */
-
-/* Adds codeActionProvider and executeCommandProvider to s->capabilities: 0 or QR_E_NOMEM. */
-int qr_lsp_actions_add_capabilities(qr_server *s);
-/* Request handlers (qr_rpc_method_cb) for textDocument/codeAction, codeAction/resolve and
- * workspace/executeCommand; data is the qr_lsp_review. */
-void qr_lsp_on_code_action(qr_rpc *rpc, qr_rpc_request *req, json_t *params, void *data);
-void qr_lsp_on_code_action_resolve(qr_rpc *rpc, qr_rpc_request *req, json_t *params, void *data);
-void qr_lsp_on_execute(qr_rpc *rpc, qr_rpc_request *req, json_t *params, void *data);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "lsp/lsp.h"
+#include "lsp/lsp_actions.h"
 #include "lsp/lsp_review.h"
 #include "version.h"
 
@@ -104,6 +105,9 @@ int main(int argc, char **argv) {
     status = 2;
   } else if (qr_lsp_review_new(&s, &review_opts, &review, &e)) {
     QR_ERROR("quorum-ls: %s", e.msg);
+    status = 2;
+  } else if (qr_lsp_actions_register(review)) {
+    QR_ERROR("quorum-ls: cannot set up code actions: out of memory");
     status = 2;
   } else if (qr_server_start(&s)) {
     QR_ERROR("quorum-ls: cannot read stdin");
