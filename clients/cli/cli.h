@@ -1,7 +1,8 @@
 /* cli.h — what the CLI's commands share: exit codes, the review and output options common to
  * `quorum review` and `quorum pr`, running a review to completion on the loop, and turning its
- * result into output and an exit code. Commands: review (quorum.c), install-hook (hook.c),
- * pr (pr.c, over the GitHub client in github.c), ledger and cache (ledger.c). */
+ * result into output and an exit code (cli.c). The commands use it, never the other way:
+ * review (quorum.c), install-hook (hook.c), pr (pr.c, over the GitHub client in github.c),
+ * ledger and cache (ledger.c); their entry points are in commands.h. */
 #ifndef QR_CLI_H
 #define QR_CLI_H
 
@@ -61,11 +62,5 @@ int cli_review(uv_loop_t *loop, qr_http *http, const qr_config *cfg, const char 
 /* Prints `result` to stdout in the chosen format (`diff` is needed by the github format and
  * may be NULL otherwise) and returns the exit code for it and the engine `status`. */
 int cli_finish(const json_t *result, int status, const qr_diff *diff, const cli_opts *o);
-
-/* Commands. argv[0] is the command name. */
-int cli_install_hook(int argc, char **argv);
-int cli_pr(int argc, char **argv);
-int cli_ledger(int argc, char **argv); /* ledger.c */
-int cli_cache(int argc, char **argv);  /* ledger.c */
 
 #endif

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "commands.h"
 #include "change/git.h"
 
 #define HOOK_TAG "# installed by quorum install-hook"

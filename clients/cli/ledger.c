@@ -14,6 +14,7 @@
 
 #include "store/cache.h"
 #include "cli.h"
+#include "commands.h"
 #include "store/ledger.h"
 
 /* Text output is held in memory before printing: a whole ledger is at most

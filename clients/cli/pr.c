@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "commands.h"
 #include "github.h"
 #include "log.h"
 
