@@ -227,15 +227,10 @@ static int add_capabilities(qr_server *s) {
 }
 
 int qr_lsp_actions_register(qr_lsp_review *lr) {
-  static const struct {
-    const char *method;
-    qr_rpc_method_cb cb;
-  } reqs[] = {{"textDocument/codeAction", on_code_action},
-              {"codeAction/resolve", on_code_action_resolve},
-              {"workspace/executeCommand", on_execute}};
-  int rc = add_capabilities(lr->srv);
   qr_rpc *rpc = qr_server_rpc(lr->srv);
-  for (size_t i = 0; !rc && i < QR_ARRAY_LEN(reqs); i++)
-    rc = qr_rpc_on_request(rpc, reqs[i].method, reqs[i].cb, lr);
+  int rc = add_capabilities(lr->srv);
+  if (!rc) rc = qr_rpc_on_request(rpc, "textDocument/codeAction", on_code_action, lr);
+  if (!rc) rc = qr_rpc_on_request(rpc, "codeAction/resolve", on_code_action_resolve, lr);
+  if (!rc) rc = qr_rpc_on_request(rpc, "workspace/executeCommand", on_execute, lr);
   return rc;
 }
