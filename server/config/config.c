@@ -552,6 +552,25 @@ static int parse_cache(parser *p, json_t *root, qr_config *c) {
   return rc;
 }
 
+/* A non-empty array of non-empty strings at `key` of v, copied into *out (n of them). */
+static int get_string_array(parser *p, json_t *v, const char *section, const char *key,
+                            char ***out, size_t *n) {
+  json_t *a = json_object_get(v, key);
+  char kp[KEYPATH_LEN];
+  snprintf(kp, sizeof kp, "%s.%s", section, key);
+  if (!json_is_array(a)) return fail(p, kp, "expected an array of strings");
+  if (!(*out = qr_calloc(json_array_size(a) + 1, sizeof **out))) return nomem(p);
+  size_t i;
+  json_t *f;
+  json_array_foreach(a, i, f) {
+    snprintf(kp, sizeof kp, "%s.%s[%zu]", section, key, i);
+    if (!json_is_string(f) || !json_string_length(f)) return fail(p, kp, "expected a non-empty string");
+    if (!((*out)[*n] = qr_strdup(json_string_value(f)))) return nomem(p);
+    (*n)++;
+  }
+  return 0;
+}
+
 static int parse_rules(parser *p, json_t *root, qr_config *c) {
   static const char *const keys[] = {"enabled", "folders", NULL};
   c->rules.enabled = true;
@@ -559,21 +578,26 @@ static int parse_rules(parser *p, json_t *root, qr_config *c) {
   if (!v) return 0;
   int rc = check_object(p, v, "rules", keys);
   if (!rc) rc = get_bool(p, v, "rules", "enabled", &c->rules.enabled);
-  json_t *a = json_object_get(v, "folders");
-  if (rc || !a) return rc;
-  if (!json_is_array(a)) return fail(p, "rules.folders", "expected an array of folder names");
-  c->rules.folders = qr_calloc(json_array_size(a) + 1, sizeof *c->rules.folders);
-  if (!c->rules.folders) return nomem(p);
-  size_t i;
-  json_t *f;
-  json_array_foreach(a, i, f) {
-    char kp[KEYPATH_LEN];
-    snprintf(kp, sizeof kp, "rules.folders[%zu]", i);
-    if (!json_is_string(f) || !json_string_length(f)) return fail(p, kp, "expected a non-empty string");
-    if (!(c->rules.folders[c->rules.n_folders] = qr_strdup(json_string_value(f)))) return nomem(p);
-    c->rules.n_folders++;
+  if (rc || !json_object_get(v, "folders")) return rc;
+  return get_string_array(p, v, "rules", "folders", &c->rules.folders, &c->rules.n_folders);
+}
+
+/* "include_generated": true/false, or the globs of such files to review anyway. */
+static int parse_review(parser *p, json_t *root, qr_config *c) {
+  static const char *const keys[] = {"include_generated", NULL};
+  json_t *v = json_object_get(root, "review");
+  if (!v) return 0;
+  int rc = check_object(p, v, "review", keys);
+  json_t *inc = json_object_get(v, "include_generated");
+  if (rc || !inc) return rc;
+  if (json_is_boolean(inc)) {
+    c->review.include_generated = json_is_true(inc);
+    return 0;
   }
-  return 0;
+  if (!json_is_array(inc))
+    return fail(p, "review.include_generated", "expected true, false or an array of globs");
+  return get_string_array(p, v, "review", "include_generated", &c->review.include,
+                          &c->review.n_include);
 }
 
 /* Marks the passes of the first-wave models; each listed alias must be a configured model. */
@@ -621,8 +645,8 @@ static int parse_plan(parser *p, json_t *root, qr_config *c) {
 
 /* --- public API ------------------------------------------------------------------------------ */
 
-static const char *const top_keys[] = {"providers", "models", "strategies", "passes",
-                                       "judge", "limits", "rules", "cache", "plan", NULL};
+static const char *const top_keys[] = {"providers", "models", "strategies", "passes", "judge",
+                                       "limits", "rules", "cache", "plan", "review", NULL};
 
 static int parse_root(parser *p, json_t *root, qr_config *c) {
   if (!json_is_object(root)) return fail(p, "(top level)", "expected an object");
@@ -637,6 +661,7 @@ static int parse_root(parser *p, json_t *root, qr_config *c) {
   if (!rc) rc = parse_rules(p, root, c);
   if (!rc) rc = parse_cache(p, root, c);
   if (!rc) rc = parse_plan(p, root, c);
+  if (!rc) rc = parse_review(p, root, c);
   return rc;
 }
 
@@ -738,6 +763,8 @@ void qr_config_free(qr_config *c) {
   qr_free(c->passes);
   for (size_t i = 0; i < c->rules.n_folders; i++) qr_free(c->rules.folders[i]);
   qr_free(c->rules.folders);
+  for (size_t i = 0; i < c->review.n_include; i++) qr_free(c->review.include[i]);
+  qr_free(c->review.include);
   qr_free(c->judge.mode);
   qr_free(c->judge.model);
   qr_free(c->path);

@@ -105,6 +105,15 @@ typedef struct qr_config_rules {
   size_t n_folders;
 } qr_config_rules;
 
+/* What a review leaves out (`"review": {"include_generated": true}` or a list of globs):
+ * generated, vendored, lock and minified files are not reviewed (change/generated.h) unless
+ * the user brings them back here. */
+typedef struct qr_config_review {
+  bool include_generated;  /* every such file; default false */
+  char **include;          /* owned strings; globs of such files to review anyway */
+  size_t n_include;
+} qr_config_review;
+
 typedef struct qr_config {
   qr_config_provider *providers; size_t n_providers;
   qr_config_model *models;       size_t n_models;
@@ -115,6 +124,7 @@ typedef struct qr_config {
   qr_config_rules rules;
   qr_config_cache cache;
   qr_config_plan plan;
+  qr_config_review review;
   char *path; /* the file it came from, or NULL for defaults; owned */
 } qr_config;
 

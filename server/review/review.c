@@ -11,6 +11,7 @@
 #include "store/cache.h"
 #include "change/context.h"
 #include "change/diff.h"
+#include "change/generated.h"
 #include "judge/findings.h"
 #include "judge/judge.h"
 #include "store/ledger.h"
@@ -968,6 +969,14 @@ static int add_repository_instructions(qr_review *r, qr_err *e) {
   return QR_OK;
 }
 
+/* Generated, vendored, lock and minified files leave the diff before anything is planned
+ * (change/generated.h), named in omitted_files; the user's config may bring them back. */
+static int leave_out_generated(qr_review *r, qr_err *e) {
+  const qr_config_review *c = &r->cfg->review;
+  qr_generated_opts o = {c->include_generated, (const char *const *)c->include, c->n_include};
+  return qr_generated_leave_out(r->diff, r->snap, r->root, &o, &r->omitted_snapshot, e);
+}
+
 /* Builds everything the requests need; errors here are input errors (never a partial review). */
 static int prepare(qr_review *r, const qr_review_params *p, qr_err *e) {
   size_t cap = p->max_diff_bytes ? p->max_diff_bytes : DEFAULT_MAX_DIFF;
@@ -976,6 +985,7 @@ static int prepare(qr_review *r, const qr_review_params *p, qr_err *e) {
   rc = narrow_by_repository(r, e);
   if (rc) return rc;
   rc = qr_snapshot_from_diff(r->diff, r->root, MAX_FILE_BYTES, &r->snap, &r->omitted_snapshot, e);
+  if (!rc) rc = leave_out_generated(r, e);
   if (rc) return rc;
   int budget = r->cfg->limits.max_input_tokens_per_pass - prompt_overhead(r->cfg);
   if (budget < MIN_CHUNK_TOKENS)
