@@ -63,6 +63,7 @@ void qr_finding_clear(qr_finding *f) {
   qr_free(f->category);
   qr_free(f->message);
   qr_free(f->evidence);
+  qr_free(f->rule);
   fix_free(f->fix);
   for (size_t i = 0; i < f->n_sources; i++) {
     qr_free(f->sources[i].model);
@@ -89,10 +90,12 @@ int qr_finding_copy(qr_finding *dst, const qr_finding *src) {
   d.category = qr_strdup(src->category);
   d.message = qr_strdup(src->message);
   d.evidence = qr_strdup(src->evidence);
+  d.rule = qr_strdup(src->rule);
   d.fix = src->fix ? fix_copy(src->fix) : NULL;
   d.sources = NULL;
   d.n_sources = 0;
   bool ok = d.file && d.category && d.message && (d.evidence || !src->evidence) &&
+            (d.rule || !src->rule) &&
             (d.fix || !src->fix);
   for (size_t i = 0; ok && i < src->n_sources; i++)
     ok = !qr_finding_add_source(&d, src->sources[i].model, src->sources[i].strategy,

@@ -40,6 +40,10 @@ typedef struct qr_finding {
   char *category;  /* owned, never NULL ("" when absent) */
   char *message;   /* owned, never NULL */
   char *evidence;  /* owned, NULL when absent */
+  char *rule;      /* owned, NULL when none: the kind of problem, stable across reviews — a rule
+                    * pack id ("c-gets"), an analyzer's code ("cppcheck/arrayIndexOutOfBounds",
+                    * "shellcheck/SC2086", "pyflakes/F401"), or for merged findings without one
+                    * the judge's problem class ("quorum/bounds") or category ("quorum/security") */
   qr_fix *fix;     /* owned, NULL when absent or invalid */
   bool evidence_matched; /* evidence was found verbatim in the code at (or moved to) these lines */
   bool relocated;        /* validation moved it to where its evidence is */

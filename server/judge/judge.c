@@ -307,18 +307,40 @@ static int problem_words(const merge_ctx *mc, const cluster_set *c, int leader, 
   return rc;
 }
 
-/* file, enclosing definitions of the core line, problem words: nothing that moves with lines. */
+/* The merged finding's rule: a member's own (rule pack or analyzer, the first in pass order),
+ * else the problem class the members share ("#bounds" → "quorum/bounds"), else its category. */
+static int merged_rule(const merge_ctx *mc, const cluster_set *c, int leader, const char *words,
+                       qr_finding *out) {
+  const qr_finding *own = NULL;
+  for (int i = leader; i >= 0; i = c->next[i]) {
+    const qr_finding *m = &mc->in->items[c->idx[i]];
+    if (m->rule && m->n_sources && (!own || m->sources[0].pass < own->sources[0].pass)) own = m;
+  }
+  const char *concept = strchr(words, '#');
+  if (own) out->rule = qr_strdup(own->rule);
+  else if (concept && (concept == words || concept[-1] == ' '))
+    out->rule = qr_asprintf("quorum/%.*s", (int)strcspn(concept + 1, " "), concept + 1);
+  else out->rule = qr_asprintf("quorum/%s", *out->category ? out->category : "general");
+  return out->rule ? QR_OK : QR_E_NOMEM;
+}
+
+/* file, enclosing definitions of the core line, problem words: nothing that moves with lines.
+ * The problem words also name the merged finding's rule. */
 static int fingerprint(const merge_ctx *mc, const cluster_set *c, int leader, qr_finding *out) {
-  qr_buf b;
+  qr_buf b, words;
   qr_buf_init(&b, 64 * 1024);
+  qr_buf_init(&words, 64 * 1024);
   int rc = qr_buf_printf(&b, "%s\n", out->file);
   if (!rc && mc->sfile) rc = qr_judge_enclosing_path(mc->tree, mc->sfile, out->start_line, &b);
   if (!rc) rc = qr_buf_puts(&b, "\n");
-  if (!rc) rc = problem_words(mc, c, leader, &b);
+  if (!rc) rc = problem_words(mc, c, leader, &words);
+  if (!rc && words.len) rc = qr_buf_append(&b, words.data, words.len);
   if (!rc)
     snprintf(out->fingerprint, sizeof out->fingerprint, "%016llx",
              (unsigned long long)qr_judge_hash(b.data, b.len));
+  if (!rc) rc = merged_rule(mc, c, leader, words.data ? words.data : "", out);
   qr_buf_free(&b);
+  qr_buf_free(&words);
   return rc;
 }
 

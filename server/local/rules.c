@@ -590,9 +590,10 @@ static int report(scan *s, const TSQueryMatch *m) {
   f.severity = s->r->info.severity;
   f.category = qr_strdup(s->r->category);
   f.message = qr_strdup(s->r->message);
+  f.rule = qr_strdup(s->r->id);
   f.evidence = evidence_of(s, n);
   f.evidence_matched = true;
-  int rc = !f.file || !f.category || !f.message || !f.evidence ? QR_E_NOMEM : 0;
+  int rc = !f.file || !f.category || !f.message || !f.evidence || !f.rule ? QR_E_NOMEM : 0;
   if (!rc && s->r->fix) rc = build_fix(s, m, &f.fix);
   if (!rc) rc = qr_finding_add_source(&f, s->r->model, s->r->category, -1);
   if (!rc) rc = qr_finding_list_push(s->out, &f);

@@ -236,20 +236,22 @@ bool qr_tool_available(const char *name) {
 
 /* --- parsing ----------------------------------------------------------------------------- */
 
-/* Appends one finding; the message is cleaned of control characters and capped. */
-static int add_finding(qr_finding_list *l, const char *tool, const char *file, int line,
-                       int end_line, qr_severity sev, const char *category, const char *msg,
-                       size_t msg_len) {
+/* Appends one finding; the message is cleaned of control characters and capped. Its rule is
+ * "tool/code" ("cppcheck/nullPointer"), or the tool's name when it gives no code. */
+static int add_finding(qr_finding_list *l, const char *tool, const char *code, const char *file,
+                       int line, int end_line, qr_severity sev, const char *category,
+                       const char *msg, size_t msg_len) {
   char *raw = qr_strndup(msg, QR_MIN(msg_len, (size_t)MAX_MESSAGE));
   char *model = qr_asprintf("tool:%s", tool);
   qr_finding f = {0};
+  f.rule = code && *code ? qr_asprintf("%s/%.64s", tool, code) : qr_strdup(tool);
   f.file = qr_strdup(file);
   f.start_line = line;
   f.end_line = end_line < line ? line : end_line;
   f.severity = sev;
   f.category = qr_strdup(category);
   f.message = raw ? qr_findings_clean_text(raw) : NULL;
-  int rc = f.file && f.category && f.message && model ? 0 : QR_E_NOMEM;
+  int rc = f.file && f.category && f.message && f.rule && model ? 0 : QR_E_NOMEM;
   if (!rc) rc = qr_finding_add_source(&f, model, "analyzer", -1);
   if (!rc) rc = qr_finding_list_push(l, &f);
   qr_finding_clear(&f);
@@ -341,10 +343,11 @@ static int cppcheck_line(const char *line, size_t len, void *arg) {
   const char *cat = field_is(sev, sev_n, "performance") ? "performance"
                   : field_is(sev, sev_n, "portability") ? "portability"
                   : field_is(sev, sev_n, "style") ? "maintainability" : "correctness";
-  char msg[MAX_MESSAGE + 64];
-  snprintf(msg, sizeof msg, "%.*s (cppcheck %.*s)", (int)QR_MIN((size_t)(end - p), (size_t)MAX_MESSAGE),
-           p, (int)QR_MIN(id_n, (size_t)48), id);
-  return add_finding(c->l, "cppcheck", c->files[fi], ln, ln, s, cat, msg, strlen(msg));
+  char msg[MAX_MESSAGE + 64], code[49];
+  snprintf(code, sizeof code, "%.*s", (int)QR_MIN(id_n, sizeof code - 1), id);
+  snprintf(msg, sizeof msg, "%.*s (cppcheck %s)", (int)QR_MIN((size_t)(end - p), (size_t)MAX_MESSAGE),
+           p, code);
+  return add_finding(c->l, "cppcheck", code, c->files[fi], ln, ln, s, cat, msg, strlen(msg));
 }
 
 static int parse_cppcheck(const char *tool, const char *out, size_t out_len, const char *err,
@@ -402,7 +405,7 @@ static int pyflakes_line(const char *line, size_t len, void *arg) {
   const char *code = pyflakes_code(p, n);
   char msg[MAX_MESSAGE + 16];
   snprintf(msg, sizeof msg, code ? "%.*s (%s)" : "%.*s", (int)n, p, code);
-  return add_finding(c->l, "pyflakes", c->files[fi], ln, ln, pyflakes_severity(code),
+  return add_finding(c->l, "pyflakes", code, c->files[fi], ln, ln, pyflakes_severity(code),
                      "correctness", msg, strlen(msg));
 }
 
@@ -449,10 +452,10 @@ static int parse_shellcheck(const char *tool, const char *out, size_t out_len, c
     if (fi < 0 || !level || !msg || line < 1 || line > 100000000 || end > 100000000) continue;
     qr_severity s = !strcmp(level, "error") ? QR_SEV_ERROR : !strcmp(level, "warning") ? QR_SEV_WARNING
                   : !strcmp(level, "info") ? QR_SEV_INFO : QR_SEV_HINT;
-    char text[MAX_MESSAGE + 32];
-    snprintf(text, sizeof text, "%.*s (SC%lld)", MAX_MESSAGE, msg,
-             (long long)json_integer_value(json_object_get(c, "code")));
-    rc = add_finding(l, "shellcheck", files[fi], (int)line, (int)end, s,
+    char text[MAX_MESSAGE + 32], code[24];
+    snprintf(code, sizeof code, "SC%lld", (long long)json_integer_value(json_object_get(c, "code")));
+    snprintf(text, sizeof text, "%.*s (%s)", MAX_MESSAGE, msg, code);
+    rc = add_finding(l, "shellcheck", code, files[fi], (int)line, (int)end, s,
                      s == QR_SEV_HINT ? "maintainability" : "correctness", text, strlen(text));
     if (rc) break;
   }
@@ -517,7 +520,7 @@ static int sarif_result(const char *tool, json_t *res, const char *const *files,
   char text[MAX_MESSAGE + 64];
   int tl = snprintf(text, sizeof text, "%.*s", MAX_MESSAGE, msg);
   if (rule) snprintf(text + tl, sizeof text - (size_t)tl, " (%.48s)", rule);
-  return add_finding(l, tool, files[fi], (int)line, (int)end,
+  return add_finding(l, tool, rule, files[fi], (int)line, (int)end,
                      sarif_severity(json_string_value(json_object_get(res, "level"))),
                      "correctness", text, strlen(text));
 }
@@ -569,7 +572,8 @@ static int gcc_line(const char *line, size_t len, void *arg) {
     }
   }
   if (p == end) return 0;
-  return add_finding(c->l, c->tool, c->files[fi], ln, ln, sev, "correctness", p, (size_t)(end - p));
+  return add_finding(c->l, c->tool, NULL, c->files[fi], ln, ln, sev, "correctness", p,
+                     (size_t)(end - p));
 }
 
 /* Compilers write diagnostics to stderr, most linters to stdout: both are read. */

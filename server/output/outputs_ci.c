@@ -31,15 +31,106 @@ static const char *sarif_level(const char *sev) {
   return "note";
 }
 
-/* The index of `id` in the rules array, appending a rule for it when new. */
-static size_t rule_index(json_t *rules, const char *id) {
+/* The judge's problem classes (judge_terms.c), as SARIF rules: short and full description. */
+static const struct {
+  const char *id, *brief, *full;
+} problem_classes[] = {
+    {"quorum/release", "Resource not released", "A file, socket, lock or allocation is acquired and not released on every path (a leak, or a missing close, free or cleanup)."},
+    {"quorum/inject", "Injection", "Input reaches code, markup or a command without escaping: cross-site scripting, shell or code injection, eval of built strings."},
+    {"quorum/null", "Null dereference", "A value that can be null, nil or None is dereferenced or used without a check."},
+    {"quorum/bounds", "Out-of-bounds access", "An index, length or size is off: a buffer overflow or overrun, an off-by-one, a missing terminator, an undersized allocation."},
+    {"quorum/unchecked", "Unchecked result", "An error, a return value or an exception is ignored, discarded or swallowed."},
+    {"quorum/async", "Unawaited async work", "An asynchronous call or promise is not awaited, so its errors and ordering are lost."},
+    {"quorum/race", "Race condition", "Shared state is used concurrently without synchronisation."},
+    {"quorum/partial", "Partial or truncated data", "A read, write or copy can be partial or truncated and the code takes it as whole."},
+    {"quorum/equality", "Wrong equality", "A comparison uses the wrong equality (coercing ==, identity for values, or the reverse)."},
+    {"quorum/tempfile", "Insecure temporary file", "A temporary file with a predictable name or a symlink race."},
+    {"quorum/secret", "Hard-coded secret", "A credential, password or key is written in the code."},
+    {"quorum/divzero", "Division by zero", "A division or modulo whose divisor can be zero."},
+    {"quorum/traversal", "Path traversal", "A path built from input can leave the intended directory."},
+    {"quorum/sql", "SQL injection", "A query is built from input instead of using parameters."},
+    {"quorum/perf", "Performance", "Work that is slower than it needs to be (quadratic loops, repeated I/O)."},
+    {"quorum/deadlock", "Deadlock", "Locks or waits that can block each other forever."},
+    {"quorum/uaf", "Use after free", "Memory is used after it was freed, or freed twice."},
+    {"quorum/crypto", "Weak cryptography", "A weak hash or an insecure random source is used where security depends on it."},
+    {"quorum/unused", "Unused or dead code", "Code, a variable or an import that is never used or never reached."},
+    {"quorum/quoting", "Unquoted expansion", "A shell expansion is not quoted, so it is split into words and globbed."},
+    {"quorum/deserialize", "Unsafe deserialization", "Untrusted data is deserialised with a format that can run code or build arbitrary objects."},
+    {"quorum/auth", "Missing authorization", "An operation does not check who may perform it."},
+    {"quorum/ssrf", "Server-side request forgery", "A request's destination comes from input (SSRF or an open redirect)."},
+};
+
+/* The first sentence of s (at most 120 bytes), for a short description. */
+static char *first_sentence(const char *s) {
+  size_t n = strcspn(s, "\n");
+  for (const char *p = s; (p = strstr(p, ". ")) && (size_t)(p - s) < n; p++) {
+    n = (size_t)(p - s) + 1;
+    break;
+  }
+  return qr_asprintf("%.*s", (int)QR_MIN(n, (size_t)120), s);
+}
+
+/* A SARIF reportingDescriptor for rule `id`, described from its first finding `f`: what GitHub
+ * code scanning requires (short and full description, help); no `name` (it would repeat the
+ * id, which SARIF discourages). */
+static json_t *rule_descriptor(const char *id, const json_t *f) {
+  const char *msg = qr_output_str(f, "message", ""), *slash = strchr(id, '/');
+  char *brief = NULL, *full = NULL, *help = NULL, *uri = NULL;
+  for (size_t i = 0; i < QR_ARRAY_LEN(problem_classes); i++)
+    if (!strcmp(id, problem_classes[i].id)) {
+      brief = qr_strdup(problem_classes[i].brief);
+      full = qr_strdup(problem_classes[i].full);
+    }
+  if (brief) {
+    help = qr_asprintf("%s Reported by quorum's model passes and merged by its judge; each "
+                       "result says how many passes agree.", full);
+  } else if (!strncmp(id, "quorum/", 7)) {
+    brief = qr_asprintf("Model review: %s", id + 7);
+    full = qr_asprintf("Findings of quorum's model passes in the category \"%s\" that name no "
+                       "known problem class.", id + 7);
+    help = qr_asprintf("%s Each result says how many passes agree.", full);
+  } else if (!slash) {
+    brief = first_sentence(msg);
+    full = qr_strdup(msg);
+    help = qr_asprintf("quorum's rule pack rule %s (a tree-sitter query): %s Turn the rule pass off "
+                       "with \"rules\": {\"enabled\": false}.", id, msg);
+  } else {
+    const char *tool_code = slash + 1;
+    brief = qr_asprintf("%.*s %s", (int)(slash - id), id, tool_code);
+    full = qr_asprintf("The analyzer %.*s reports %s, for example: %s", (int)(slash - id), id,
+                       tool_code, msg);
+    help = qr_asprintf("%s The project's own suppressions hold (shellcheck directives, "
+                       "cppcheck-suppress comments, # noqa).", full);
+    if (!strncmp(id, "shellcheck/", 11)) uri = qr_asprintf("https://www.shellcheck.net/wiki/%s", tool_code);
+    if (!strncmp(id, "pyflakes/", 9))
+      uri = qr_strdup("https://flake8.pycqa.org/en/latest/user/error-codes.html");
+  }
+  json_t *d = brief && full && help
+                  ? json_pack("{s:s, s:{s:s}, s:{s:s}, s:{s:s}}", "id", id, "shortDescription",
+                              "text", brief, "fullDescription", "text", full, "help", "text", help)
+                  : NULL;
+  if (d && uri) json_object_set_new(d, "helpUri", json_string(uri));
+  qr_free(brief);
+  qr_free(full);
+  qr_free(help);
+  qr_free(uri);
+  return d;
+}
+
+/* A finding's rule id: its own, or (results of older builds) its category. */
+static const char *rule_id(const json_t *f) {
+  const char *r = qr_output_str(f, "rule", "");
+  return *r ? r : category(f);
+}
+
+/* The index of `id` in the rules array, appending a descriptor for it when new. */
+static size_t rule_index(json_t *rules, const char *id, const json_t *f) {
   size_t i;
   json_t *r;
   json_array_foreach(rules, i, r) {
     if (!strcmp(qr_output_str(r, "id", ""), id)) return i;
   }
-  json_array_append_new(rules, json_pack("{s:s, s:s, s:{s:s}}", "id", id, "name", id,
-                                         "shortDescription", "text", id));
+  json_array_append_new(rules, rule_descriptor(id, f));
   return json_array_size(rules) - 1;
 }
 
@@ -63,7 +154,7 @@ static json_t *sarif_fix(const json_t *f, const json_t *fix) {
 }
 
 static json_t *sarif_result(const json_t *f, json_t *rules) {
-  const char *rule = category(f);
+  const char *rule = rule_id(f);
   json_t *region = line_region(qr_output_int(f, "start_line"), qr_output_int(f, "end_line"),
                                qr_output_int(f, "start_column"));
   json_t *props = json_pack("{s:s, s:I, s:O*, s:I, s:O*}", "severity",
@@ -76,7 +167,7 @@ static json_t *sarif_result(const json_t *f, json_t *rules) {
   if (conf) json_object_set(props, "confidence", conf);
   json_t *r = json_pack(
       "{s:s, s:I, s:s, s:{s:s}, s:[{s:{s:{s:s, s:s}, s:o}}], s:{s:s}, s:o}", "ruleId", rule,
-      "ruleIndex", (json_int_t)rule_index(rules, rule), "level",
+      "ruleIndex", (json_int_t)rule_index(rules, rule, f), "level",
       sarif_level(qr_output_str(f, "severity", "")), "message", "text",
       qr_output_str(f, "message", ""), "locations", "physicalLocation", "artifactLocation",
       "uri", qr_output_str(f, "file", ""), "uriBaseId", "%SRCROOT%", "region", region,
@@ -134,7 +225,7 @@ static json_t *rd_diagnostic(const json_t *f) {
                         qr_output_str(f, "message", ""), "location", "path",
                         qr_output_str(f, "file", ""), "range", range, "severity",
                         rd_severity(qr_output_str(f, "severity", "")), "source", "name", "quorum",
-                        "code", "value", category(f));
+                        "code", "value", rule_id(f));
   json_t *fix = json_object_get(f, "fix");
   if (d && fix) json_object_set_new(d, "suggestions", json_pack("[o]", rd_suggestion(fix)));
   return d;
@@ -174,7 +265,7 @@ json_t *qr_output_gitlab(const json_t *result) {
     if (unique) json_object_set_new(used, unique, json_true());
     json_array_append_new(
         out, json_pack("{s:s, s:s, s:s*, s:s, s:{s:s, s:{s:I, s:I}}}", "description",
-                       qr_output_str(f, "message", ""), "check_name", category(f), "fingerprint",
+                       qr_output_str(f, "message", ""), "check_name", rule_id(f), "fingerprint",
                        unique, "severity", gitlab_severity(qr_output_str(f, "severity", "")),
                        "location", "path", qr_output_str(f, "file", ""), "lines", "begin",
                        (json_int_t)qr_output_int(f, "start_line"), "end",
