@@ -44,6 +44,8 @@ typedef struct rule {
   qr_rule_info info; /* strings borrowed from the owned fields below */
   char *id, *message, *category, *fix, *model; /* model: "rule:<id>" */
   const qr_language *lang;
+  const char *text;    /* a built-in rule's query text (the embedded pack), compiled on first
+                        * use; NULL once compiled, and for user rules (compiled at load) */
   TSQuery *query;
   uint32_t finding;    /* capture id of @finding */
   uint32_t fix_target; /* @fix when present, else @finding */
@@ -69,15 +71,23 @@ static void pred_clear(predicate *p) {
   if (p->has_re) regfree(&p->re);
 }
 
+/* Frees the compiled query and its predicates. */
+static void drop_query(rule *r) {
+  if (r->query) ts_query_delete(r->query);
+  for (size_t i = 0; i < r->n_preds; i++) pred_clear(&r->preds[i]);
+  qr_free(r->preds);
+  r->query = NULL;
+  r->preds = NULL;
+  r->n_preds = 0;
+}
+
 static void rule_clear(rule *r) {
   qr_free(r->id);
   qr_free(r->message);
   qr_free(r->category);
   qr_free(r->fix);
   qr_free(r->model);
-  if (r->query) ts_query_delete(r->query);
-  for (size_t i = 0; i < r->n_preds; i++) pred_clear(&r->preds[i]);
-  qr_free(r->preds);
+  drop_query(r);
   memset(r, 0, sizeof *r);
 }
 
@@ -268,17 +278,9 @@ static int line_of(const char *text, uint32_t off) {
   return line;
 }
 
-/* Fills r (zeroed) from its metadata and query text for language `lang`. */
-static int compile_rule(rule *r, const meta *m, const qr_language *lang, const char *text,
-                        const char *origin, bool builtin, qr_err *e) {
-  r->lang = lang;
-  r->id = qr_strdup(m->id);
-  r->message = qr_strdup(m->message);
-  r->category = qr_strdup(m->category);
-  r->fix = qr_strdup(m->fix);
-  r->model = qr_asprintf("rule:%s", m->id);
-  if (!r->id || !r->message || !r->category || !r->model || (m->fix && !r->fix))
-    return qr_err_set(e, QR_E_NOMEM, "out of memory");
+/* Compiles r's query `text` for its language: captures, fix template, predicates. */
+static int compile_query(rule *r, const char *text, const char *origin, qr_err *e) {
+  const qr_language *lang = r->lang;
   uint32_t off = 0;
   TSQueryError qe = TSQueryErrorNone;
   r->query = ts_query_new(lang->load(), text, (uint32_t)strlen(text), &off, &qe);
@@ -289,10 +291,45 @@ static int compile_rule(rule *r, const meta *m, const qr_language *lang, const c
     return qr_err_set(e, QR_E_CONFIG, "%s: the query has no @finding capture", origin);
   if (!capture_id(r->query, "fix", 3, &r->fix_target)) r->fix_target = r->finding;
   int rc = check_fix_template(r, origin, e);
-  if (!rc) rc = compile_preds(r, origin, e);
+  return rc ? rc : compile_preds(r, origin, e);
+}
+
+/* Fills r (zeroed) from its metadata for language `lang`. A user rule's query is compiled now,
+ * so a mistake is reported when the pack loads; a built-in one (tested, embedded) when a file
+ * of its language is first reviewed, so start-up pays only for the languages in the change. */
+static int compile_rule(rule *r, const meta *m, const qr_language *lang, const char *text,
+                        const char *origin, bool builtin, qr_err *e) {
+  r->lang = lang;
+  r->id = qr_strdup(m->id);
+  r->message = qr_strdup(m->message);
+  r->category = qr_strdup(m->category);
+  r->fix = qr_strdup(m->fix);
+  r->model = qr_asprintf("rule:%s", m->id);
+  if (!r->id || !r->message || !r->category || !r->model || (m->fix && !r->fix))
+    return qr_err_set(e, QR_E_NOMEM, "out of memory");
   r->info = (qr_rule_info){r->id, lang->name, r->message, r->category,
                            qr_severity_parse(m->severity), r->fix != NULL, builtin};
-  return rc;
+  if (builtin) {
+    r->text = text;
+    return 0;
+  }
+  return compile_query(r, text, origin, e);
+}
+
+int qr_rules_prepare(qr_rules *rs, const qr_language *lang, qr_err *e) {
+  for (size_t i = 0; rs && i < rs->n; i++) {
+    rule *r = &rs->items[i];
+    if (!r->text || (lang && r->lang != lang)) continue;
+    char origin[300];
+    snprintf(origin, sizeof origin, "built-in rule %s/%s.scm", r->lang->name, r->id);
+    int rc = compile_query(r, r->text, origin, e);
+    if (rc) { /* what was built goes, so the next review tries again from scratch */
+      drop_query(r);
+      return rc;
+    }
+    r->text = NULL;
+  }
+  return 0;
 }
 
 /* Adds (or, for the same id and language, replaces) one compiled rule. */
@@ -617,12 +654,14 @@ static int run_rule(scan *s, TSNode root, qr_err *e) {
 }
 
 /* Parses one file and runs every rule of its language over it. */
-static int run_file(const qr_rules *r, scan *s, qr_err *e) {
+static int run_file(qr_rules *r, scan *s, qr_err *e) {
+  int rc = qr_rules_prepare(r, s->f->lang, e);
+  if (rc) return rc;
   TSParser *parser = ts_parser_new();
   TSTree *tree = NULL;
   if (parser && ts_parser_set_language(parser, s->f->lang->load()))
     tree = ts_parser_parse_string(parser, NULL, s->f->text, (uint32_t)s->f->len);
-  int rc = tree ? 0 : qr_err_set(e, QR_E_PARSE, "%s: tree-sitter could not parse it", s->f->path);
+  rc = tree ? 0 : qr_err_set(e, QR_E_PARSE, "%s: tree-sitter could not parse it", s->f->path);
   for (size_t i = 0; !rc && i < r->n; i++) {
     if (r->items[i].lang != s->f->lang) continue;
     s->r = &r->items[i];
@@ -633,7 +672,7 @@ static int run_file(const qr_rules *r, scan *s, qr_err *e) {
   return rc;
 }
 
-int qr_rules_run(const qr_rules *r, const qr_diff *d, const qr_snapshot *s, bool allow_context,
+int qr_rules_run(qr_rules *r, const qr_diff *d, const qr_snapshot *s, bool allow_context,
                  qr_finding_list *out, qr_err *e) {
   if (!r || !d || !s || !out) return qr_err_set(e, QR_E_INVAL, "qr_rules_run: NULL argument");
   for (size_t i = 0; i < s->n_files; i++) {

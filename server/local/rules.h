@@ -37,7 +37,8 @@ typedef struct qr_rule_info {
 
 /* The built-in pack plus every *.scm under the user folders (`<folder>/<language>/<id>.scm`).
  * A malformed rule (bad header, query that does not compile, unknown predicate or language
- * folder) is a QR_E_CONFIG error naming the file. *out is new; free with qr_rules_free. */
+ * folder) is a QR_E_CONFIG error naming the file. Built-in queries are compiled lazily, per
+ * language, when qr_rules_run first meets a file of it. *out is new; free with qr_rules_free. */
 int qr_rules_load(const char *const *user_folders, size_t n_folders, qr_rules **out, qr_err *e);
 void qr_rules_free(qr_rules *r); /* NULL is a no-op */
 
@@ -46,11 +47,17 @@ size_t qr_rules_count(const qr_rules *r);
 /* Rule i (< count), borrowed; NULL when out of range. */
 const qr_rule_info *qr_rules_get(const qr_rules *r, size_t i);
 
+/* Compiles the queries of the built-in rules of `lang` (NULL: of every language) not compiled
+ * yet; qr_rules_run does it for the languages it meets. QR_E_CONFIG names a rule that does not
+ * compile. */
+struct qr_language;
+int qr_rules_prepare(qr_rules *r, const struct qr_language *lang, qr_err *e);
+
 /* Runs every rule of each file's language on each reviewable snapshot file of the diff.
  * Findings are kept only when they touch an added line, unless allow_context. Appends to
  * `out`; each finding has one source: model "rule:<id>", strategy = the rule's category,
  * pass -1 (the caller sets the pass index it gives the rule pack). */
-int qr_rules_run(const qr_rules *r, const qr_diff *d, const qr_snapshot *s, bool allow_context,
+int qr_rules_run(qr_rules *r, const qr_diff *d, const qr_snapshot *s, bool allow_context,
                  qr_finding_list *out, qr_err *e);
 
 #endif

@@ -117,10 +117,18 @@ static json_t *rule_descriptor(const char *id, const json_t *f) {
   return d;
 }
 
-/* A finding's rule id: its own, or (results of older builds) its category. */
-static const char *rule_id(const json_t *f) {
+/* A finding's rule, or (results of older builds) its category. */
+static const char *rule_or_category(const json_t *f) {
   const char *r = qr_output_str(f, "rule", "");
   return *r ? r : category(f);
+}
+
+/* A finding's rule id: its own, or (results of older builds) "quorum/<category>", in buf. */
+static const char *rule_id(const json_t *f, char *buf, size_t size) {
+  const char *r = qr_output_str(f, "rule", "");
+  if (*r) return r;
+  snprintf(buf, size, "quorum/%s", category(f));
+  return buf;
 }
 
 /* The index of `id` in the rules array, appending a descriptor for it when new. */
@@ -154,7 +162,8 @@ static json_t *sarif_fix(const json_t *f, const json_t *fix) {
 }
 
 static json_t *sarif_result(const json_t *f, json_t *rules) {
-  const char *rule = rule_id(f);
+  char buf[128];
+  const char *rule = rule_id(f, buf, sizeof buf);
   json_t *region = line_region(qr_output_int(f, "start_line"), qr_output_int(f, "end_line"),
                                qr_output_int(f, "start_column"));
   json_t *props = json_pack("{s:s, s:I, s:O*, s:I, s:O*}", "severity",
@@ -225,7 +234,7 @@ static json_t *rd_diagnostic(const json_t *f) {
                         qr_output_str(f, "message", ""), "location", "path",
                         qr_output_str(f, "file", ""), "range", range, "severity",
                         rd_severity(qr_output_str(f, "severity", "")), "source", "name", "quorum",
-                        "code", "value", rule_id(f));
+                        "code", "value", rule_or_category(f));
   json_t *fix = json_object_get(f, "fix");
   if (d && fix) json_object_set_new(d, "suggestions", json_pack("[o]", rd_suggestion(fix)));
   return d;
@@ -265,7 +274,7 @@ json_t *qr_output_gitlab(const json_t *result) {
     if (unique) json_object_set_new(used, unique, json_true());
     json_array_append_new(
         out, json_pack("{s:s, s:s, s:s*, s:s, s:{s:s, s:{s:I, s:I}}}", "description",
-                       qr_output_str(f, "message", ""), "check_name", rule_id(f), "fingerprint",
+                       qr_output_str(f, "message", ""), "check_name", rule_or_category(f), "fingerprint",
                        unique, "severity", gitlab_severity(qr_output_str(f, "severity", "")),
                        "location", "path", qr_output_str(f, "file", ""), "lines", "begin",
                        (json_int_t)qr_output_int(f, "start_line"), "end",

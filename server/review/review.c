@@ -75,7 +75,7 @@ struct qr_review {
   pass_state *passes;   /* the configured passes, then the rule pack when enabled */
   size_t n_passes;
   qr_rules *own_rules;  /* loaded here when the caller gave none; owned */
-  const qr_rules *rules;
+  qr_rules *rules;
   call_slot *slots;     /* one per plan request */
   size_t next, in_flight, finished;
   size_t tools_running; /* analyzer runs not yet done */

@@ -20,7 +20,8 @@ typedef struct qr_review_params {
   const char *root;      /* repository root the new side is read from; borrowed (copied) */
   const qr_config *config; /* borrowed: must outlive the review */
   size_t max_diff_bytes; /* 0: default 64 MiB */
-  const struct qr_rules *rules; /* borrowed, may be NULL: the review loads the configured pack */
+  struct qr_rules *rules; /* borrowed (it compiles queries as languages come up), may be NULL:
+                           * the review loads the configured pack */
   bool allow_context;    /* keep findings on unchanged lines of reviewed files (--context) */
 } qr_review_params;
 
