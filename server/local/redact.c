@@ -1,24 +1,33 @@
-/* redact.c — finds secrets in code and replaces them with placeholders (see redact.h).
+/* redact.c — finds secrets in text and replaces them with placeholders (see redact.h).
  *
  * The rules are hand-written matchers rather than regular expressions: each is tried at every
- * position and rejects on its first byte, so a scan is linear in the text. Provider formats
- * follow gitleaks' rules; a generic rule catches high-entropy values assigned to names such as
- * `password`, `client_secret` or `API_KEY`. False positives only cost a little context; a miss
- * sends a secret to a third party, so the rules err on the side of redacting. */
+ * position, rejects on its first bytes and reads a bounded run, so a scan is linear in the text
+ * (times a constant: the longest run a rule reads). Service formats follow gitleaks' default
+ * rules: the prefixed tokens are one table; its keyword rules ("heroku … = value") are the
+ * generic rule with the service names as secret names. False positives only cost a little
+ * context; a miss sends a secret to a third party, so the rules err on the side of redacting. */
 #include "local/redact.h"
 
 #include <ctype.h>
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #define MIN_KEY_RUN 40            /* base64 bytes in a row: key bodies have lines of 64 */
-#define MAX_KEY_LABEL 64          /* "RSA ", "OPENSSH ", "ENCRYPTED " … before "PRIVATE KEY" */
+#define MAX_KEY_LABEL 100         /* "RSA ", "OPENSSH ", "ENCRYPTED " … before "PRIVATE KEY" */
 #define MAX_IDENT 64              /* longer names are not checked (keeps the scan linear) */
 #define MAX_VALUE 512
+#define MAX_TOKEN 1024            /* the longest service token read (1Password's are ~800) */
+#define MAX_LINE_LOOK 256         /* how far back a rule looks for its context on the line */
 #define MIN_QUOTED 8               /* a quoted value shorter than this is not a secret */
-#define MIN_BARE 12                /* an unquoted value needs more to tell it from code */
+#define MIN_BARE 12                /* an unquoted identifier needs more to tell it from code */
+#define MIN_BARE_SYMBOLS 6         /* an unquoted value with digits or symbols */
 #define QUOTED_ENTROPY 3.0         /* bits per byte; gitleaks' generic rule uses 3.5 */
+#define PASSWORD_ENTROPY 2.5       /* values of password-like names: people pick weak ones */
 #define BARE_ENTROPY 3.5
+#define MIN_REMEMBERED 8
+#define MAX_REMEMBERED 512
+#define N_REMEMBERED 16
 
 static const struct {
   const char *id, *kind;
@@ -32,6 +41,10 @@ static const struct {
     [QR_SECRET_PRIVATE_KEY] = {"private-key", "private key"},
     [QR_SECRET_JWT] = {"jwt", "JSON Web Token"},
     [QR_SECRET_GENERIC] = {"generic-secret", "password or secret"},
+    [QR_SECRET_SERVICE_TOKEN] = {"service-token", "service API token"},
+    [QR_SECRET_URL_CREDENTIAL] = {"url-credential", "password in a URL"},
+    [QR_SECRET_AUTH_HEADER] = {"auth-header", "HTTP credential"},
+    [QR_SECRET_CONFIGURED_KEY] = {"configured-key", "configured API key"},
 };
 
 const char *qr_redact_rule_id(qr_secret_rule rule) {
@@ -42,24 +55,61 @@ const char *qr_redact_rule_kind(qr_secret_rule rule) {
   return (unsigned)rule < QR_SECRET_N_RULES ? rules[rule].kind : "secret";
 }
 
+/* ---- remembered keys ------------------------------------------------------------------------ */
+
+static struct {
+  char *value[N_REMEMBERED];
+  size_t len[N_REMEMBERED];
+  size_t n;
+} remembered;
+
+void qr_redact_remember_key(const char *value) {
+  size_t n = value ? strlen(value) : 0;
+  if (n < MIN_REMEMBERED || n > MAX_REMEMBERED || remembered.n == N_REMEMBERED) return;
+  for (size_t k = 0; k < remembered.n; k++)
+    if (remembered.len[k] == n && !memcmp(remembered.value[k], value, n)) return;
+  char *copy = qr_strndup(value, n);
+  if (!copy) return; /* the format rules still apply */
+  remembered.value[remembered.n] = copy;
+  remembered.len[remembered.n++] = n;
+}
+
+void qr_redact_forget_keys(void) {
+  for (size_t k = 0; k < remembered.n; k++) {
+    memset(remembered.value[k], 0, remembered.len[k]);
+    qr_free(remembered.value[k]);
+  }
+  memset(&remembered, 0, sizeof remembered);
+}
+
 /* ---- matchers ----------------------------------------------------------------------------- */
 
-/* A secret found at [start, end) of the text. */
+/* A secret found at [start, end) of the text; label (static, may be NULL) names it in the
+ * placeholder instead of the rule's id. */
 typedef struct match {
   qr_secret_rule rule;
   size_t start, end;
+  const char *label;
 } match;
 
 typedef struct scan {
   const char *t;
   size_t len;
   size_t fresh; /* just past the last redaction: a boundary, as its placeholder ends in ']' */
+  bool k8s;     /* the text declares a Kubernetes Secret: its data values are secrets */
 } scan;
 
 static bool is_word(char c) { return isalnum((unsigned char)c) || c == '_'; }
 static bool is_b64url(char c) { return isalnum((unsigned char)c) || c == '_' || c == '-'; }
 static bool is_alnum(char c) { return isalnum((unsigned char)c); }
+static bool is_digit(char c) { return isdigit((unsigned char)c); }
+static bool is_hex(char c) { return isxdigit((unsigned char)c); }
 static bool is_upper_digit(char c) { return isupper((unsigned char)c) || isdigit((unsigned char)c); }
+static bool is_b64(char c) { return is_alnum(c) || c == '+' || c == '/' || c == '='; }
+static bool is_hexdash(char c) { return is_hex(c) || c == '-'; }
+static bool is_wordish(char c) { return is_b64url(c) || c == '.' || c == '='; }
+static bool is_blank(char c) { return c == ' ' || c == '\t'; }
+static bool is_teams(char c) { return is_b64url(c) || c == '@' || c == '/'; }
 
 /* Tokens must not start inside a longer word ("task-…" holds "sk-"). */
 static bool at_boundary(const scan *s, size_t i) {
@@ -68,7 +118,12 @@ static bool at_boundary(const scan *s, size_t i) {
 
 static bool has_prefix(const scan *s, size_t i, const char *p) {
   size_t n = strlen(p);
-  return n <= s->len - i && !memcmp(s->t + i, p, n);
+  return i <= s->len && n <= s->len - i && !memcmp(s->t + i, p, n);
+}
+
+static bool has_prefix_nocase(const scan *s, size_t i, const char *p) {
+  size_t n = strlen(p);
+  return i <= s->len && n <= s->len - i && !strncasecmp(s->t + i, p, n);
 }
 
 /* How many bytes from i satisfy `ok` (at most max). */
@@ -78,14 +133,33 @@ static size_t run(const scan *s, size_t i, bool (*ok)(char), size_t max) {
   return n;
 }
 
+static bool has_digit(const char *p, size_t n) {
+  for (size_t k = 0; k < n; k++)
+    if (isdigit((unsigned char)p[k])) return true;
+  return false;
+}
+
 /* A token: `prefix` at a boundary, then at least `min` bytes of `body`. */
 static bool token(const scan *s, size_t i, const char *prefix, bool (*body)(char), size_t min,
                   qr_secret_rule rule, match *m) {
   if (!has_prefix(s, i, prefix) || !at_boundary(s, i)) return false;
   size_t p = strlen(prefix), n = run(s, i + p, body, MAX_VALUE);
   if (n < min) return false;
-  *m = (match){rule, i, i + p + n};
+  *m = (match){rule, i, i + p + n, NULL};
   return true;
+}
+
+/* A remembered key, whole or cut short by the end of the text. */
+static bool match_remembered(const scan *s, size_t i, match *m) {
+  for (size_t k = 0; k < remembered.n; k++) {
+    size_t n = QR_MIN(remembered.len[k], s->len - i);
+    if (s->t[i] == remembered.value[k][0] && (n == remembered.len[k] || n >= MIN_REMEMBERED) &&
+        !memcmp(s->t + i, remembered.value[k], n)) {
+      *m = (match){QR_SECRET_CONFIGURED_KEY, i, i + n, NULL};
+      return true;
+    }
+  }
+  return false;
 }
 
 /* AKIA… and its siblings: 4 prefix characters and 16 more, upper case and digits. */
@@ -94,18 +168,10 @@ static bool match_aws(const scan *s, size_t i, match *m) {
   if (s->t[i] != 'A' || !at_boundary(s, i)) return false;
   for (size_t k = 0; k < QR_ARRAY_LEN(prefixes); k++)
     if (has_prefix(s, i, prefixes[k]) && run(s, i, is_upper_digit, 21) == 20) {
-      *m = (match){QR_SECRET_AWS_ACCESS_KEY, i, i + 20};
+      *m = (match){QR_SECRET_AWS_ACCESS_KEY, i, i + 20, NULL};
       return true;
     }
   return false;
-}
-
-static bool match_github(const scan *s, size_t i, match *m) {
-  static const char *const prefixes[] = {"ghp_", "gho_", "ghs_", "ghu_", "ghr_"};
-  if (s->t[i] != 'g') return false;
-  for (size_t k = 0; k < QR_ARRAY_LEN(prefixes); k++)
-    if (token(s, i, prefixes[k], is_alnum, 36, QR_SECRET_GITHUB_TOKEN, m)) return true;
-  return token(s, i, "github_pat_", is_word, 22, QR_SECRET_GITHUB_TOKEN, m);
 }
 
 /* sk-ant-…, sk-or-v1-… and the OpenAI formats (sk-…, sk-proj-…, sk-svcacct-…). */
@@ -116,53 +182,58 @@ static bool match_sk(const scan *s, size_t i, match *m) {
          token(s, i, "sk-", is_b64url, 20, QR_SECRET_OPENAI_KEY, m);
 }
 
-static bool is_slack_body(char c) { return is_alnum(c) || c == '-'; }
-
-static bool match_slack(const scan *s, size_t i, match *m) {
-  if (s->t[i] != 'x' || !has_prefix(s, i, "xox") || i + 4 >= s->len ||
-      !strchr("baprs", s->t[i + 3]) || s->t[i + 4] != '-')
-    return false;
-  char prefix[6] = {'x', 'o', 'x', s->t[i + 3], '-', 0};
-  return token(s, i, prefix, is_slack_body, 10, QR_SECRET_SLACK_TOKEN, m);
-}
-
 /* header.payload.signature, both JSON parts starting with '{"' (base64 "eyJ"); the signature
  * may be empty (alg "none"). */
 static bool match_jwt(const scan *s, size_t i, match *m) {
   if (s->t[i] != 'e' || !has_prefix(s, i, "eyJ") || !at_boundary(s, i)) return false;
-  size_t a = run(s, i, is_b64url, SIZE_MAX), p = i + a;
+  size_t a = run(s, i, is_b64url, MAX_TOKEN), p = i + a;
   if (a < 13 || p >= s->len || s->t[p] != '.' || !has_prefix(s, p + 1, "eyJ")) return false;
-  size_t b = run(s, p + 1, is_b64url, SIZE_MAX), q = p + 1 + b;
+  size_t b = run(s, p + 1, is_b64url, MAX_TOKEN), q = p + 1 + b;
   if (b < 13 || q >= s->len || s->t[q] != '.') return false;
-  *m = (match){QR_SECRET_JWT, i, q + 1 + run(s, q + 1, is_b64url, SIZE_MAX)};
+  *m = (match){QR_SECRET_JWT, i, q + 1 + run(s, q + 1, is_b64url, MAX_TOKEN), NULL};
   return true;
 }
 
-/* "-----BEGIN … PRIVATE KEY-----" at i: the length of that marker, or 0. The label ("RSA ",
- * "OPENSSH ") is upper case, digits, blanks and '_', so one marker never reaches into the next. */
+/* ---- private key blocks ---- */
+
+/* "-----BEGIN … PRIVATE KEY-----" (or "… PRIVATE KEY BLOCK-----", PGP) at i: the length of
+ * that marker, or 0. The label ("RSA ", "OPENSSH ") is upper case, digits, blanks, '_' and
+ * '-', so one marker never reaches into the next. */
 static size_t key_marker(const scan *s, size_t i, const char *begin_or_end) {
   if (!has_prefix(s, i, begin_or_end)) return 0;
   size_t p = i + strlen(begin_or_end);
   for (size_t k = 0; k <= MAX_KEY_LABEL && p + k < s->len; k++) {
     if (has_prefix(s, p + k, "PRIVATE KEY-----")) return p + k + strlen("PRIVATE KEY-----") - i;
+    if (has_prefix(s, p + k, "PRIVATE KEY BLOCK-----"))
+      return p + k + strlen("PRIVATE KEY BLOCK-----") - i;
     char c = s->t[p + k];
-    if (!is_upper_digit(c) && c != ' ' && c != '_') return 0;
+    if (!is_upper_digit(c) && c != ' ' && c != '_' && c != '-') return 0;
   }
   return 0;
 }
 
-static bool is_b64(char c) { return is_alnum(c) || c == '+' || c == '/' || c == '='; }
+/* An armor header inside a key block: "Proc-Type: 4,ENCRYPTED", "DEK-Info: …" (encrypted PEM),
+ * "Version: …", "Comment: …" (PGP). A blank line may follow one. */
+static bool header_line(const scan *s, size_t i) {
+  size_t n = 0;
+  while (i + n < s->len && n < 32 && (isalpha((unsigned char)s->t[i + n]) || s->t[i + n] == '-'))
+    n++;
+  return n >= 4 && i + n < s->len && s->t[i + n] == ':';
+}
 
-/* Whether the line at i can only be part of a key body: base64 wrapped in the indentation,
- * quotes and "\n" escapes of a string literal, or an encrypted key's header. */
-static bool keyish_line(const scan *s, size_t i) {
-  size_t eol = i;
-  while (eol < s->len && s->t[eol] != '\n') eol++;
-  if (has_prefix(s, i, "Proc-Type:") || has_prefix(s, i, "DEK-Info:")) return true;
+/* Whether the line [i, eol) can only be part of a key body: base64 wrapped in the
+ * indentation, quotes and "\n" escapes of a string literal, or an armor header. */
+static bool keyish_line(const scan *s, size_t i, size_t eol) {
   while (i < eol && strchr(" \t\"'`", s->t[i])) i++;
+  if (header_line(s, i)) return true;
   while (eol > i && strchr(" \t\r\"'`,;+", s->t[eol - 1])) eol--;
   if (eol - i >= 2 && s->t[eol - 2] == '\\' && s->t[eol - 1] == 'n') eol -= 2;
   return eol > i && run(s, i, is_b64, eol - i) == eol - i;
+}
+
+static bool blank_line(const scan *s, size_t i, size_t eol) {
+  while (i < eol && strchr(" \t\r\"'`", s->t[i])) i++;
+  return i == eol || (eol - i == 2 && s->t[i] == '\\' && s->t[i + 1] == 'n');
 }
 
 /* The end of an END marker within [p, eol), or 0. */
@@ -174,18 +245,24 @@ static size_t find_end(const scan *s, size_t p, size_t eol) {
   return 0;
 }
 
-/* From BEGIN through END, line by line: the BEGIN line, then body lines. Without an END (a
- * cut or mangled block), through the body lines, so the body never leaks. Each line is looked
- * at once, which keeps the scan linear however many BEGIN markers a file holds. */
+/* From BEGIN through END, line by line: the BEGIN line, then body lines (a blank line only
+ * after armor headers). Without an END (a cut or mangled block), through the body lines, so
+ * the body never leaks. Each line is looked at once, which keeps the scan linear however many
+ * BEGIN markers a file holds. */
 static bool match_private_key(const scan *s, size_t i, match *m) {
   size_t begin = s->t[i] == '-' ? key_marker(s, i, "-----BEGIN ") : 0;
   if (!begin) return false;
   size_t p = i + begin, last = p, end = 0;
+  bool after_header = false;
   for (bool first = true; !end; first = false) {
     size_t eol = p;
     while (eol < s->len && s->t[eol] != '\n') eol++;
     if ((end = find_end(s, p, eol))) break;
-    if (!first && !keyish_line(s, p)) break;
+    if (!first) {
+      bool blank = blank_line(s, p, eol);
+      if (blank ? !after_header : !keyish_line(s, p, eol)) break;
+      after_header = !blank && header_line(s, p);
+    }
     last = eol;
     if (eol >= s->len) break;
     p = eol + 1;
@@ -193,17 +270,404 @@ static bool match_private_key(const scan *s, size_t i, match *m) {
   end = end ? end : last;
   for (p = i + begin; p < end; p++) /* a key body has long base64 runs; a marker in code has none */
     if (run(s, p, is_b64, MIN_KEY_RUN) == MIN_KEY_RUN) {
-      *m = (match){QR_SECRET_PRIVATE_KEY, i, end};
+      *m = (match){QR_SECRET_PRIVATE_KEY, i, end, NULL};
       return true;
     }
   return false;
 }
 
+/* ---- service tokens: a fixed prefix and a body (gitleaks' prefixed rules) ---- */
+
+/* EXACT: the body is exactly `min` long; INSIDE: may start mid-word (a URL's host part) */
+enum { NEED_DIGIT = 1, EXACT = 2, INSIDE = 4 };
+
+static const struct service {
+  const char *prefix;
+  bool (*body)(char);
+  unsigned short min;
+  unsigned char flags;
+  qr_secret_rule rule;
+  const char *label;
+} services[] = {
+    {"ghp_", is_alnum, 36, 0, QR_SECRET_GITHUB_TOKEN, NULL},
+    {"gho_", is_alnum, 36, 0, QR_SECRET_GITHUB_TOKEN, NULL},
+    {"ghu_", is_alnum, 36, 0, QR_SECRET_GITHUB_TOKEN, NULL},
+    {"ghs_", is_alnum, 36, 0, QR_SECRET_GITHUB_TOKEN, NULL},
+    {"ghr_", is_alnum, 36, 0, QR_SECRET_GITHUB_TOKEN, NULL},
+    {"github_pat_", is_word, 22, 0, QR_SECRET_GITHUB_TOKEN, NULL},
+    {"xoxa-", is_b64url, 10, 0, QR_SECRET_SLACK_TOKEN, NULL},
+    {"xoxb-", is_b64url, 10, 0, QR_SECRET_SLACK_TOKEN, NULL},
+    {"xoxe-", is_b64url, 10, 0, QR_SECRET_SLACK_TOKEN, NULL},
+    {"xoxe.xox", is_b64url, 10, 0, QR_SECRET_SLACK_TOKEN, NULL},
+    {"xoxo-", is_b64url, 10, 0, QR_SECRET_SLACK_TOKEN, NULL},
+    {"xoxp-", is_b64url, 10, 0, QR_SECRET_SLACK_TOKEN, NULL},
+    {"xoxr-", is_b64url, 10, 0, QR_SECRET_SLACK_TOKEN, NULL},
+    {"xoxs-", is_b64url, 10, 0, QR_SECRET_SLACK_TOKEN, NULL},
+    {"xapp-", is_b64url, 10, 0, QR_SECRET_SLACK_TOKEN, NULL},
+    {"hooks.slack.com/", is_b64, 30, INSIDE, QR_SECRET_SLACK_TOKEN, "slack-webhook"},
+    {"sk_live_", is_alnum, 10, 0, QR_SECRET_SERVICE_TOKEN, "stripe-key"},
+    {"sk_test_", is_alnum, 10, 0, QR_SECRET_SERVICE_TOKEN, "stripe-key"},
+    {"sk_prod_", is_alnum, 10, 0, QR_SECRET_SERVICE_TOKEN, "stripe-key"},
+    {"rk_live_", is_alnum, 10, 0, QR_SECRET_SERVICE_TOKEN, "stripe-key"},
+    {"rk_test_", is_alnum, 10, 0, QR_SECRET_SERVICE_TOKEN, "stripe-key"},
+    {"rk_prod_", is_alnum, 10, 0, QR_SECRET_SERVICE_TOKEN, "stripe-key"},
+    {"whsec_", is_alnum, 24, 0, QR_SECRET_SERVICE_TOKEN, "stripe-key"},
+    {"AIza", is_b64url, 35, 0, QR_SECRET_SERVICE_TOKEN, "google-api-key"},
+    {"SG.", is_wordish, 60, 0, QR_SECRET_SERVICE_TOKEN, "sendgrid-key"},
+    {"xkeysib-", is_b64url, 64, 0, QR_SECRET_SERVICE_TOKEN, "sendinblue-key"},
+    {"glpat-", is_b64url, 20, 0, QR_SECRET_SERVICE_TOKEN, "gitlab-token"},
+    {"glcbt-", is_b64url, 20, 0, QR_SECRET_SERVICE_TOKEN, "gitlab-token"},
+    {"gldt-", is_b64url, 20, 0, QR_SECRET_SERVICE_TOKEN, "gitlab-token"},
+    {"glffct-", is_b64url, 20, 0, QR_SECRET_SERVICE_TOKEN, "gitlab-token"},
+    {"glft-", is_b64url, 20, 0, QR_SECRET_SERVICE_TOKEN, "gitlab-token"},
+    {"glimt-", is_b64url, 25, 0, QR_SECRET_SERVICE_TOKEN, "gitlab-token"},
+    {"glagent-", is_b64url, 50, 0, QR_SECRET_SERVICE_TOKEN, "gitlab-token"},
+    {"gloas-", is_b64url, 64, 0, QR_SECRET_SERVICE_TOKEN, "gitlab-token"},
+    {"glptt-", is_hex, 40, 0, QR_SECRET_SERVICE_TOKEN, "gitlab-token"},
+    {"glrt-", is_b64url, 20, 0, QR_SECRET_SERVICE_TOKEN, "gitlab-token"},
+    {"glsoat-", is_b64url, 20, 0, QR_SECRET_SERVICE_TOKEN, "gitlab-token"},
+    {"GR1348941", is_b64url, 20, 0, QR_SECRET_SERVICE_TOKEN, "gitlab-token"},
+    {"_gitlab_session=", is_alnum, 32, 0, QR_SECRET_SERVICE_TOKEN, "gitlab-token"},
+    {"glc_", is_b64, 32, 0, QR_SECRET_SERVICE_TOKEN, "grafana-token"},
+    {"glsa_", is_word, 41, 0, QR_SECRET_SERVICE_TOKEN, "grafana-token"},
+    {"eyJrIjoi", is_b64, 70, 0, QR_SECRET_SERVICE_TOKEN, "grafana-token"},
+    {"npm_", is_alnum, 36, 0, QR_SECRET_SERVICE_TOKEN, "npm-token"},
+    {"pypi-AgEIcHlwaS5vcmc", is_b64url, 50, 0, QR_SECRET_SERVICE_TOKEN, "pypi-token"},
+    {"rubygems_", is_hex, 48, 0, QR_SECRET_SERVICE_TOKEN, "rubygems-token"},
+    {"CLOJARS_", is_alnum, 60, 0, QR_SECRET_SERVICE_TOKEN, "clojars-token"},
+    {"hf_", is_alnum, 34, 0, QR_SECRET_SERVICE_TOKEN, "huggingface-token"},
+    {"api_org_", is_alnum, 34, 0, QR_SECRET_SERVICE_TOKEN, "huggingface-token"},
+    {"dop_v1_", is_hex, 64, 0, QR_SECRET_SERVICE_TOKEN, "digitalocean-token"},
+    {"doo_v1_", is_hex, 64, 0, QR_SECRET_SERVICE_TOKEN, "digitalocean-token"},
+    {"dor_v1_", is_hex, 64, 0, QR_SECRET_SERVICE_TOKEN, "digitalocean-token"},
+    {"dapi", is_hex, 32, NEED_DIGIT, QR_SECRET_SERVICE_TOKEN, "databricks-token"},
+    {"dp.pt.", is_alnum, 43, 0, QR_SECRET_SERVICE_TOKEN, "doppler-token"},
+    {"dt0c01.", is_wordish, 89, 0, QR_SECRET_SERVICE_TOKEN, "dynatrace-token"},
+    {"duffel_test_", is_wordish, 43, 0, QR_SECRET_SERVICE_TOKEN, "duffel-token"},
+    {"duffel_live_", is_wordish, 43, 0, QR_SECRET_SERVICE_TOKEN, "duffel-token"},
+    {"EZAK", is_alnum, 54, 0, QR_SECRET_SERVICE_TOKEN, "easypost-token"},
+    {"EZTK", is_alnum, 54, 0, QR_SECRET_SERVICE_TOKEN, "easypost-token"},
+    {"EAAM", is_alnum, 100, 0, QR_SECRET_SERVICE_TOKEN, "facebook-token"},
+    {"EAAC", is_alnum, 100, 0, QR_SECRET_SERVICE_TOKEN, "facebook-token"},
+    {"EAAA", is_b64url, 22, NEED_DIGIT, QR_SECRET_SERVICE_TOKEN, "square-token"},
+    {"sq0atp-", is_b64url, 22, 0, QR_SECRET_SERVICE_TOKEN, "square-token"},
+    {"sq0csp-", is_b64url, 22, 0, QR_SECRET_SERVICE_TOKEN, "square-token"},
+    {"FLWSECK_TEST-", is_b64url, 12, 0, QR_SECRET_SERVICE_TOKEN, "flutterwave-key"},
+    {"FLWSECK-", is_b64url, 12, 0, QR_SECRET_SERVICE_TOKEN, "flutterwave-key"},
+    {"FLWPUBK_TEST-", is_b64url, 32, 0, QR_SECRET_SERVICE_TOKEN, "flutterwave-key"},
+    {"fo1_", is_b64url, 43, 0, QR_SECRET_SERVICE_TOKEN, "flyio-token"},
+    {"fm1a_", is_b64, 100, 0, QR_SECRET_SERVICE_TOKEN, "flyio-token"},
+    {"fm1r_", is_b64, 100, 0, QR_SECRET_SERVICE_TOKEN, "flyio-token"},
+    {"fm2_", is_b64, 100, 0, QR_SECRET_SERVICE_TOKEN, "flyio-token"},
+    {"fio-u-", is_wordish, 64, 0, QR_SECRET_SERVICE_TOKEN, "frameio-token"},
+    {"ops_eyJ", is_b64, 200, 0, QR_SECRET_SERVICE_TOKEN, "1password-token"},
+    {"p8e-", is_alnum, 32, 0, QR_SECRET_SERVICE_TOKEN, "adobe-secret"},
+    {"AGE-SECRET-KEY-1", is_alnum, 58, 0, QR_SECRET_SERVICE_TOKEN, "age-key"},
+    {"LTAI", is_alnum, 20, NEED_DIGIT, QR_SECRET_SERVICE_TOKEN, "alibaba-key"},
+    {"ATATT3", is_wordish, 150, 0, QR_SECRET_SERVICE_TOKEN, "atlassian-token"},
+    {"4b1d", is_alnum, 38, 0, QR_SECRET_SERVICE_TOKEN, "clickhouse-key"},
+    {"v1.0-", is_hexdash, 170, 0, QR_SECRET_SERVICE_TOKEN, "cloudflare-key"},
+    {"ico-", is_alnum, 32, NEED_DIGIT, QR_SECRET_SERVICE_TOKEN, "infracost-token"},
+    {"s-s4t2ud-", is_hex, 64, 0, QR_SECRET_SERVICE_TOKEN, "intra42-secret"},
+    {"s-s4t2af-", is_hex, 64, 0, QR_SECRET_SERVICE_TOKEN, "intra42-secret"},
+    {"lin_api_", is_alnum, 40, 0, QR_SECRET_SERVICE_TOKEN, "linear-key"},
+    {"API-", is_upper_digit, 26, EXACT | NEED_DIGIT, QR_SECRET_SERVICE_TOKEN, "octopus-key"},
+    {"sha256~", is_b64url, 43, 0, QR_SECRET_SERVICE_TOKEN, "openshift-token"},
+    {"pscale_tkn_", is_wordish, 32, 0, QR_SECRET_SERVICE_TOKEN, "planetscale-token"},
+    {"pscale_oauth_", is_wordish, 32, 0, QR_SECRET_SERVICE_TOKEN, "planetscale-token"},
+    {"pscale_pw_", is_wordish, 32, 0, QR_SECRET_SERVICE_TOKEN, "planetscale-token"},
+    {"PMAK-", is_hexdash, 59, 0, QR_SECRET_SERVICE_TOKEN, "postman-key"},
+    {"pnu_", is_alnum, 36, 0, QR_SECRET_SERVICE_TOKEN, "prefect-token"},
+    {"pul-", is_hex, 40, 0, QR_SECRET_SERVICE_TOKEN, "pulumi-token"},
+    {"rdme_", is_alnum, 70, 0, QR_SECRET_SERVICE_TOKEN, "readme-token"},
+    {"tk-us-", is_b64url, 48, 0, QR_SECRET_SERVICE_TOKEN, "scalingo-token"},
+    {"sntrys_eyJ", is_b64, 60, 0, QR_SECRET_SERVICE_TOKEN, "sentry-token"},
+    {"sntryu_", is_hex, 64, 0, QR_SECRET_SERVICE_TOKEN, "sentry-token"},
+    {"sm_aat_", is_alnum, 16, 0, QR_SECRET_SERVICE_TOKEN, "settlemint-token"},
+    {"sm_pat_", is_alnum, 16, 0, QR_SECRET_SERVICE_TOKEN, "settlemint-token"},
+    {"sm_sat_", is_alnum, 16, 0, QR_SECRET_SERVICE_TOKEN, "settlemint-token"},
+    {"shippo_live_", is_hex, 40, 0, QR_SECRET_SERVICE_TOKEN, "shippo-token"},
+    {"shippo_test_", is_hex, 40, 0, QR_SECRET_SERVICE_TOKEN, "shippo-token"},
+    {"shpat_", is_hex, 32, 0, QR_SECRET_SERVICE_TOKEN, "shopify-token"},
+    {"shpca_", is_hex, 32, 0, QR_SECRET_SERVICE_TOKEN, "shopify-token"},
+    {"shppa_", is_hex, 32, 0, QR_SECRET_SERVICE_TOKEN, "shopify-token"},
+    {"shpss_", is_hex, 32, 0, QR_SECRET_SERVICE_TOKEN, "shopify-token"},
+    {"sgp_", is_word, 40, 0, QR_SECRET_SERVICE_TOKEN, "sourcegraph-token"},
+    {"SK", is_hex, 32, EXACT | NEED_DIGIT, QR_SECRET_SERVICE_TOKEN, "twilio-key"},
+    {"hvs.", is_b64url, 90, 0, QR_SECRET_SERVICE_TOKEN, "vault-token"},
+    {"hvb.", is_b64url, 138, 0, QR_SECRET_SERVICE_TOKEN, "vault-token"},
+    {"s.", is_alnum, 24, EXACT | NEED_DIGIT, QR_SECRET_SERVICE_TOKEN, "vault-token"},
+    {"tfp_", is_wordish, 59, 0, QR_SECRET_SERVICE_TOKEN, "typeform-token"},
+    {"AQVN", is_b64url, 35, NEED_DIGIT, QR_SECRET_SERVICE_TOKEN, "yandex-key"},
+    {"t1.", is_wordish, 86, 0, QR_SECRET_SERVICE_TOKEN, "yandex-token"},
+    {"dnkey-", is_wordish, 70, 0, QR_SECRET_SERVICE_TOKEN, "defined-networking-token"},
+    {"NRAK-", is_alnum, 27, 0, QR_SECRET_SERVICE_TOKEN, "newrelic-key"},
+    {"NRII-", is_b64url, 32, 0, QR_SECRET_SERVICE_TOKEN, "newrelic-key"},
+    {"NRJS-", is_hex, 19, 0, QR_SECRET_SERVICE_TOKEN, "newrelic-key"},
+    {"key-", is_hex, 32, EXACT | NEED_DIGIT, QR_SECRET_SERVICE_TOKEN, "mailgun-key"},
+    {"pubkey-", is_hex, 32, EXACT | NEED_DIGIT, QR_SECRET_SERVICE_TOKEN, "mailgun-key"},
+    {"test_pub_", is_hex, 31, EXACT, QR_SECRET_SERVICE_TOKEN, "lob-key"},
+    {"test_", is_hex, 35, EXACT | NEED_DIGIT, QR_SECRET_SERVICE_TOKEN, "lob-key"},
+    {"pk.eyJ", is_wordish, 80, 0, QR_SECRET_SERVICE_TOKEN, "mapbox-token"},
+    {"sk.eyJ", is_wordish, 80, 0, QR_SECRET_SERVICE_TOKEN, "mapbox-token"},
+    {"ZXlK", is_b64, 40, 0, QR_SECRET_JWT, NULL},
+    {"sc_", is_wordish, 50, NEED_DIGIT, QR_SECRET_SERVICE_TOKEN, "authress-key"},
+    {"authress_", is_wordish, 50, NEED_DIGIT, QR_SECRET_SERVICE_TOKEN, "authress-key"},
+    {"webhook.office.com/webhookb2/", is_teams, 40, INSIDE, QR_SECRET_SERVICE_TOKEN,
+     "teams-webhook"},
+};
+
+/* services[] indexed by first byte, built once. */
+static struct {
+  pthread_once_t once;
+  unsigned short start[257], order[QR_ARRAY_LEN(services)];
+} by_first = {PTHREAD_ONCE_INIT, {0}, {0}};
+
+static void index_services(void) {
+  for (size_t k = 0; k < QR_ARRAY_LEN(services); k++)
+    by_first.start[(unsigned char)services[k].prefix[0] + 1]++;
+  for (size_t c = 1; c <= 256; c++) by_first.start[c] += by_first.start[c - 1];
+  unsigned short next[256];
+  memcpy(next, by_first.start, sizeof next);
+  for (size_t k = 0; k < QR_ARRAY_LEN(services); k++)
+    by_first.order[next[(unsigned char)services[k].prefix[0]]++] = (unsigned short)k;
+}
+
+static bool service_token(const scan *s, size_t i, const struct service *sv, match *m) {
+  if (!has_prefix(s, i, sv->prefix) || (!(sv->flags & INSIDE) && !at_boundary(s, i)))
+    return false;
+  size_t p = i + strlen(sv->prefix), n = run(s, p, sv->body, MAX_TOKEN);
+  if (n < sv->min || ((sv->flags & EXACT) && (n != sv->min || (p + n < s->len &&
+                                                              is_word(s->t[p + n])))))
+    return false;
+  if ((sv->flags & NEED_DIGIT) && !has_digit(s->t + p, n)) return false;
+  *m = (match){sv->rule, i, p + n, sv->label};
+  return true;
+}
+
+static bool match_service(const scan *s, size_t i, match *m) {
+  unsigned char c = (unsigned char)s->t[i];
+  for (unsigned k = by_first.start[c]; k < by_first.start[c + 1]; k++)
+    if (service_token(s, i, &services[by_first.order[k]], m)) return true;
+  return false;
+}
+
+/* ---- tokens without a prefix ---- */
+
+static bool is_azure_char(char c) { return is_alnum(c) || c == '_' || c == '~' || c == '.'; }
+static bool is_azure_body(char c) { return is_azure_char(c) || c == '-'; }
+
+/* An Azure AD client secret: three characters, a digit, "Q~", then 31 to 34 more. */
+static bool match_azure_ad(const scan *s, size_t i, match *m) {
+  if (s->len - i < 40 || s->t[i + 4] != 'Q' || s->t[i + 5] != '~' || !is_digit(s->t[i + 3]) ||
+      run(s, i, is_azure_char, 3) != 3 || (i > 0 && i != s->fresh && is_azure_body(s->t[i - 1])))
+    return false;
+  size_t n = run(s, i + 6, is_azure_body, 40);
+  if (n < 31) return false;
+  *m = (match){QR_SECRET_SERVICE_TOKEN, i, i + 6 + n, "azure-ad-secret"};
+  return true;
+}
+
+/* Digits first: a Telegram bot token ("123456789:AA…") or a Facebook access token
+ * ("1234567890123456|…"). */
+static bool match_digits(const scan *s, size_t i, match *m) {
+  if (!is_digit(s->t[i]) || !at_boundary(s, i)) return false;
+  size_t d = run(s, i, is_digit, 17), p = i + d;
+  if (p + 1 >= s->len) return false;
+  if (d >= 5 && d <= 16 && s->t[p] == ':' && s->t[p + 1] == 'A') {
+    size_t n = run(s, p + 2, is_b64url, MAX_VALUE);
+    if (n >= 34) {
+      *m = (match){QR_SECRET_SERVICE_TOKEN, i, p + 2 + n, "telegram-token"};
+      return true;
+    }
+  }
+  if ((d == 15 || d == 16) && (s->t[p] == '|' || s->t[p] == '%')) {
+    size_t n = run(s, p + 1, is_b64url, MAX_VALUE);
+    if (n >= 27) {
+      *m = (match){QR_SECRET_SERVICE_TOKEN, i, p + 1 + n, "facebook-token"};
+      return true;
+    }
+  }
+  return false;
+}
+
+/* Words of a fixed shape: Terraform's "<14>.atlasv1.<60+>" and MaxMind's "<6>_<29>_mmk". */
+static bool match_shaped(const scan *s, size_t i, match *m) {
+  if (!is_alnum(s->t[i]) || !at_boundary(s, i)) return false;
+  if (has_prefix(s, i + 14, ".atlasv1.") && run(s, i, is_alnum, 14) == 14) {
+    size_t n = run(s, i + 23, is_wordish, MAX_VALUE);
+    if (n >= 60) {
+      *m = (match){QR_SECRET_SERVICE_TOKEN, i, i + 23 + n, "terraform-token"};
+      return true;
+    }
+  }
+  if (has_prefix(s, i + 36, "_mmk") && s->t[i + 6] == '_' && run(s, i, is_alnum, 6) == 6 &&
+      run(s, i + 7, is_alnum, 29) == 29) {
+    *m = (match){QR_SECRET_SERVICE_TOKEN, i, i + 40, "maxmind-key"};
+    return true;
+  }
+  return false;
+}
+
+/* ---- credentials in context: URLs, headers, .netrc, curl, XML settings, Kubernetes ---- */
+
+/* Templates and references are not secrets: "${DB_PASSWORD}", "{{ token }}", "%(pw)s",
+ * "<password>", "****", placeholders already there. */
+static bool is_reference(const char *p, size_t n) {
+  static const char *const marks[] = {"${", "{{", "%(", "%s", "$(", "[REDACTED:"};
+  for (size_t k = 0; k < QR_ARRAY_LEN(marks); k++)
+    if (memmem(p, n, marks[k], strlen(marks[k]))) return true;
+  static const char *const placeholders[] = {"password", "pass", "passwd", "pwd", "secret",
+                                             "token", "changeme", "changeit", "example"};
+  for (size_t k = 0; k < QR_ARRAY_LEN(placeholders); k++)
+    if (n == strlen(placeholders[k]) && !strncasecmp(p, placeholders[k], n)) return true;
+  size_t stars = 0;
+  for (size_t k = 0; k < n; k++) stars += p[k] == '*' || p[k] == 'x' || p[k] == 'X';
+  return n == 0 || stars == n || p[0] == '<' || p[0] == '$' || (p[0] == '%' && p[n - 1] == '%');
+}
+
+/* Names, templates and references are not secrets: "quoted-string", "_RSAPrivateKey". A
+ * secret has a digit or a symbol. */
+static bool looks_like_code(const char *p, size_t n) {
+  if (is_reference(p, n)) return true;
+  for (size_t k = 0; k < n; k++)
+    if (isdigit((unsigned char)p[k]) || strchr("!@#$%^&*+/=?~", p[k])) return false;
+  return true;
+}
+
+static bool url_stop(char c) {
+  return isspace((unsigned char)c) || strchr("/\"'`<>\\?#", c) || !c;
+}
+
+/* scheme://user:password@host — the password (the last '@' ends it). */
+static bool match_url_credential(const scan *s, size_t i, match *m) {
+  if (s->t[i] != ':' || !has_prefix(s, i, "://") || i == 0 || !is_alnum(s->t[i - 1])) return false;
+  size_t u = i + 3, colon = u;
+  while (colon < s->len && colon - u < MAX_IDENT * 4 && !url_stop(s->t[colon]) &&
+         s->t[colon] != ':' && s->t[colon] != '@')
+    colon++;
+  if (colon >= s->len || s->t[colon] != ':') return false;
+  size_t q = colon + 1, at = 0;
+  for (size_t p = q; p < s->len && p - q <= MAX_VALUE && !url_stop(s->t[p]); p++)
+    if (s->t[p] == '@') at = p;
+  if (!at || at == q || at + 1 >= s->len || !(is_alnum(s->t[at + 1]) || s->t[at + 1] == '['))
+    return false;
+  if (is_reference(s->t + q, at - q)) return false;
+  *m = (match){QR_SECRET_URL_CREDENTIAL, q, at, NULL};
+  return true;
+}
+
+static bool match_specific(const scan *s, size_t i, match *m);
+
+static bool is_header_token(char c) { return is_b64url(c) || (c && strchr(".~+/=", c)); }
+
+/* The line before i (at most MAX_LINE_LOOK bytes) holds `word`, case-insensitively. */
+static bool line_has(const scan *s, size_t i, const char *word) {
+  size_t a = i, n = strlen(word);
+  while (a > 0 && i - a < MAX_LINE_LOOK && s->t[a - 1] != '\n') a--;
+  for (size_t p = a; p + n <= i; p++)
+    if (!strncasecmp(s->t + p, word, n)) return true;
+  return false;
+}
+
+/* "Bearer <token>" anywhere; "Basic <base64>" after "Authorization". */
+static bool match_auth_header(const scan *s, size_t i, match *m) {
+  char c = (char)tolower((unsigned char)s->t[i]);
+  if ((c != 'b') || !at_boundary(s, i)) return false;
+  size_t p;
+  if (has_prefix_nocase(s, i, "bearer") && i + 6 < s->len && is_blank(s->t[i + 6]))
+    p = i + 7;
+  else if (has_prefix_nocase(s, i, "basic") && i + 5 < s->len && is_blank(s->t[i + 5]) &&
+           line_has(s, i, "authorization"))
+    p = i + 6;
+  else
+    return false;
+  size_t n = run(s, p, is_header_token, MAX_TOKEN);
+  match inner;
+  if (n < 8 || looks_like_code(s->t + p, n) || match_specific(s, p, &inner)) return false;
+  *m = (match){QR_SECRET_AUTH_HEADER, p, p + n, NULL};
+  return true;
+}
+
+static bool is_value_char(char c) { return c && !isspace((unsigned char)c) && !strchr("\"'`", c); }
+
+/* curl -u user:password / --user=user:password — the password. */
+static bool match_curl_user(const scan *s, size_t i, match *m) {
+  if (s->t[i] != '-' || i == 0 || !is_blank(s->t[i - 1])) return false;
+  size_t p = has_prefix(s, i, "--user") ? i + 6 : has_prefix(s, i, "-u") ? i + 2 : 0;
+  if (!p || p >= s->len || !(is_blank(s->t[p]) || s->t[p] == '=') || !line_has(s, i, "curl"))
+    return false;
+  p++;
+  while (p < s->len && (is_blank(s->t[p]) || s->t[p] == '"' || s->t[p] == '\'')) p++;
+  size_t n = run(s, p, is_value_char, MAX_VALUE);
+  const char *colon = memchr(s->t + p, ':', n);
+  if (!colon) return false;
+  size_t q = (size_t)(colon - s->t) + 1, end = p + n;
+  if (end - q < 3 || is_reference(s->t + q, end - q)) return false;
+  *m = (match){QR_SECRET_AUTH_HEADER, q, end, NULL};
+  return true;
+}
+
+/* .netrc: "machine h login u password p" (on one line or several). */
+static bool match_netrc(const scan *s, size_t i, match *m) {
+  if (s->t[i] != 'p' || !has_prefix(s, i, "password") || !at_boundary(s, i) ||
+      i + 8 >= s->len || !is_blank(s->t[i + 8]))
+    return false;
+  size_t a = i;
+  while (a > 0 && is_blank(s->t[a - 1])) a--;
+  if (a > 0 && s->t[a - 1] != '\n' && !line_has(s, i, "login ") && !line_has(s, i, "machine "))
+    return false;
+  size_t p = i + 8;
+  while (p < s->len && is_blank(s->t[p])) p++;
+  size_t n = run(s, p, is_value_char, MAX_VALUE);
+  if (n < 4 || looks_like_code(s->t + p, n)) return false;
+  *m = (match){QR_SECRET_GENERIC, p, p + n, NULL};
+  return true;
+}
+
+static bool secret_name(const char *name, size_t n, bool *service);
+
+/* <add key="DbPassword" value="…"/> (.NET settings, NuGet.config). */
+static bool match_xml_setting(const scan *s, size_t i, match *m) {
+  if (s->t[i] != '<' || !has_prefix(s, i, "<add key=\"")) return false;
+  size_t k = i + 10, kn = 0;
+  while (k + kn < s->len && kn <= MAX_IDENT && s->t[k + kn] != '"') kn++;
+  bool service;
+  if (k + kn >= s->len || kn > MAX_IDENT || !secret_name(s->t + k, kn, &service)) return false;
+  size_t p = k + kn + 1;
+  while (p < s->len && is_blank(s->t[p])) p++;
+  if (!has_prefix(s, p, "value=\"")) return false;
+  p += 7;
+  size_t n = 0;
+  while (p + n < s->len && n <= MAX_VALUE && s->t[p + n] != '"' && s->t[p + n] != '\n') n++;
+  if (p + n >= s->len || s->t[p + n] != '"' || n < 4 || is_reference(s->t + p, n)) return false;
+  *m = (match){QR_SECRET_GENERIC, p, p + n, NULL};
+  return true;
+}
+
+/* In a Kubernetes Secret, an indented "name: <base64>" line: the value. */
+static bool match_k8s_data(const scan *s, size_t i, match *m) {
+  if (!s->k8s || !is_blank(s->t[i]) || (i > 0 && s->t[i - 1] != '\n')) return false;
+  size_t p = i;
+  while (p < s->len && is_blank(s->t[p])) p++;
+  size_t n = run(s, p, is_b64url, MAX_IDENT);
+  p += n;
+  if (!n || p + 1 >= s->len || s->t[p] != ':' || !is_blank(s->t[p + 1])) return false;
+  while (p + 1 < s->len && is_blank(s->t[p + 1])) p++;
+  size_t v = p + 1, quote = v < s->len && (s->t[v] == '"' || s->t[v] == '\'');
+  v += quote;
+  size_t len = run(s, v, is_b64, MAX_TOKEN);
+  if (len < 10 || is_reference(s->t + v, len)) return false;
+  *m = (match){QR_SECRET_GENERIC, v, v + len, NULL};
+  return true;
+}
+
 static bool (*const specific[])(const scan *, size_t, match *) = {
-    match_aws, match_github, match_sk, match_slack, match_jwt, match_private_key};
+    match_remembered, match_private_key, match_aws, match_sk, match_jwt, match_service,
+    match_azure_ad, match_digits, match_shaped, match_url_credential, match_auth_header,
+    match_curl_user, match_netrc, match_xml_setting, match_k8s_data};
 
 static bool match_specific(const scan *s, size_t i, match *m) {
-  if (!strchr("Agsxe-", s->t[i]) || !s->t[i]) return false; /* no rule starts otherwise */
   for (size_t k = 0; k < QR_ARRAY_LEN(specific); k++)
     if (specific[k](s, i, m)) return true;
   return false;
@@ -213,17 +677,46 @@ static bool match_specific(const scan *s, size_t i, match *m) {
 
 static bool is_name(char c) { return is_word(c) || c == '-' || c == '.'; }
 
-/* Whether a name such as DB_PASSWORD, clientSecret or api-key names a secret: its last word
- * (words split at _ - . and lower→upper case changes) is a secret word, or is "key" after a
- * word that makes it one. Whole last words, so "tokenizer", "token_type" or "API_KEY_ENV"
- * (which name something else) do not count. */
-static bool secret_name(const char *name, size_t n) {
-  static const char *const words[] = {"password", "passwd", "pwd", "pw", "passphrase", "secret",
-                                      "secrets", "token", "apikey", "credential", "credentials",
-                                      "privatekey", "accesskey", "secretkey"};
-  static const char *const key_owners[] = {"api", "access", "private", "secret", "auth",
-                                           "signing", "encryption", "master", "client"};
+static bool in_list(const char *w, const char *const *list, size_t n) {
+  for (size_t k = 0; k < n; k++)
+    if (!strcmp(w, list[k])) return true;
+  return false;
+}
+
+/* Whether a name such as DB_PASSWORD, clientSecret, AccountKey or HEROKU_API names a secret
+ * (words split at _ - . and lower→upper case changes): a word is a secret word, "key" follows
+ * a word that makes it one, or a word names a service with tokens (gitleaks' keyword rules;
+ * *service is set, and the value must look more random). A last word naming something else
+ * ("token_type", "API_KEY_ENV", "password_length", "secret_name") rules it out. */
+static bool secret_name(const char *name, size_t n, bool *service) {
+  static const char *const words[] = {
+      "password", "passwd", "pwd", "pw", "pass", "passphrase", "secret", "secrets", "token",
+      "apikey", "credential", "credentials", "creds", "privatekey", "accesskey", "secretkey",
+      "authkey", "authtoken", "accesstoken", "auth", "sig"};
+  static const char *const key_owners[] = {
+      "api", "access", "private", "secret", "auth", "signing", "encryption", "master", "client",
+      "account", "app", "service", "storage", "license", "consumer", "webhook", "session", "jwt",
+      "hmac", "admin", "root", "deploy", "subscription", "shared", "aes", "cipher", "crypto"};
+  static const char *const service_names[] = {
+      "adafruit", "adobe", "airtable", "algolia", "alibaba", "asana", "atlassian", "confluence",
+      "jira", "beamer", "bitbucket", "bittrex", "meraki", "cloudflare", "codecov", "cohere",
+      "coinbase", "confluent", "contentful", "datadog", "dnkey", "discord", "droneci", "dropbox",
+      "etsy", "facebook", "fastly", "finicity", "finnhub", "flickr", "freshbooks", "gitter",
+      "gocardless", "heroku", "hubspot", "intercom", "jfrog", "artifactory", "bintray",
+      "kraken", "kucoin", "launchdarkly", "linkedin", "mailchimp", "mailgun", "mapbox",
+      "mattermost", "messagebird", "netlify", "newrelic", "nytimes", "okta", "plaid",
+      "privateai", "rapidapi", "sendbird", "sentry", "snyk", "sonar", "squarespace", "sumo",
+      "telegram", "travis", "twitch", "twitter", "typeform", "yandex", "zendesk", "sourcegraph",
+      "twilio", "contribsys", "stripe", "sendgrid", "gitlab", "slack"};
+  static const char *const not_values[] = {
+      "id", "ids", "name", "names", "url", "uri", "endpoint", "file", "path", "type", "length",
+      "len", "size", "env", "var", "count", "ttl", "expiry", "expires", "header", "field",
+      "prefix", "hint", "label", "format", "kind", "mode", "dir", "enabled", "required",
+      "policy", "regex", "pattern", "version", "region", "host", "domain", "user", "username",
+      "email", "reset", "hash", "hashed", "salt", "rounds", "min", "max", "validator", "ref", "refs",
+      "source", "store", "provider", "location", "manager", "arn"};
   char prev[16] = "", last[16] = "";
+  bool secret = false, owned_key = false, named_service = false;
   for (size_t a = 0; a < n;) {
     size_t b = a;
     while (b < n && is_alnum(name[b]) &&
@@ -238,12 +731,13 @@ static bool secret_name(const char *name, size_t n) {
     for (size_t k = 0; b - a < sizeof last && k < b - a; k++)
       last[k] = (char)tolower((unsigned char)name[a + k]);
     a = b;
+    secret |= in_list(last, words, QR_ARRAY_LEN(words));
+    owned_key |= !strcmp(last, "key") && in_list(prev, key_owners, QR_ARRAY_LEN(key_owners));
+    named_service |= in_list(last, service_names, QR_ARRAY_LEN(service_names));
   }
-  for (size_t k = 0; *last && k < QR_ARRAY_LEN(words); k++)
-    if (!strcmp(last, words[k])) return true;
-  for (size_t k = 0; !strcmp(last, "key") && k < QR_ARRAY_LEN(key_owners); k++)
-    if (!strcmp(prev, key_owners[k])) return true;
-  return false;
+  if (!*last || in_list(last, not_values, QR_ARRAY_LEN(not_values))) return false;
+  *service = named_service && !secret && !owned_key;
+  return secret || owned_key || named_service;
 }
 
 /* Shannon entropy of p[0..n) in bits per byte. */
@@ -259,70 +753,74 @@ static double entropy(const char *p, size_t n) {
   return h;
 }
 
-/* Names, templates and references are not secrets: "quoted-string", "_RSAPrivateKey",
- * "${DB_PASSWORD}", "{{ token }}", "%(pw)s". A secret has a digit or a symbol. */
-static bool looks_like_code(const char *p, size_t n) {
-  static const char *const marks[] = {"${", "{{", "%(", "%s", "[REDACTED:"};
-  for (size_t k = 0; k < QR_ARRAY_LEN(marks); k++)
-    if (memmem(p, n, marks[k], strlen(marks[k]))) return true;
-  for (size_t k = 0; k < n; k++)
-    if (isdigit((unsigned char)p[k]) || strchr("!@#$%^&*+/=?~", p[k])) return false;
-  return true;
+static bool is_bare_value(char c) { return is_alnum(c) || (c && strchr("+/=_.~!@#$%^&*-:", c)); }
+static bool is_identifier(char c) { return is_word(c) || c == '.'; }
+
+/* Where an unquoted value may end: blanks, separators, a closing quote or bracket. */
+static bool bare_end(char c) {
+  return isspace((unsigned char)c) || strchr(",;#\"'`)]}&<", c);
 }
 
-static bool is_bare_value(char c) { return is_alnum(c) || (c && strchr("+/=_.~!@#$%^&*-", c)); }
-
-/* The value after an assignment operator at v: quoted (the quotes stay) or bare. */
-static bool secret_value(const scan *s, size_t v, match *m) {
+/* The value after an assignment operator at v: quoted (the quotes stay) or bare. Values of
+ * password-like names may be weaker; those of a service's name must be token-like. */
+static bool secret_value(const scan *s, size_t v, bool service, match *m) {
   if (v >= s->len) return false;
   char q = s->t[v];
   size_t a, n;
-  double min_entropy;
+  double min_entropy = service ? BARE_ENTROPY - 0.5 : QUOTED_ENTROPY;
   if (q == '"' || q == '\'' || q == '`') {
     a = v + 1;
     for (n = 0; a + n < s->len && n <= MAX_VALUE && s->t[a + n] != q; n++)
       if (isspace((unsigned char)s->t[a + n])) return false;
     if (a + n >= s->len || s->t[a + n] != q || n < MIN_QUOTED) return false;
-    min_entropy = QUOTED_ENTROPY;
+    if (!service) min_entropy = PASSWORD_ENTROPY;
   } else {
     a = v;
     n = run(s, a, is_bare_value, MAX_VALUE + 1);
-    char after = a + n < s->len ? s->t[a + n] : '\n';
-    if (n < MIN_BARE || n > MAX_VALUE || !(isspace((unsigned char)after) || after == ',' ||
-                                           after == ';' || after == '#'))
-      return false;
-    bool digit = false, alpha = false;
-    for (size_t k = 0; k < n; k++) {
-      digit |= isdigit((unsigned char)s->t[a + k]) != 0;
-      alpha |= isalpha((unsigned char)s->t[a + k]) != 0;
-    }
-    if (!digit || !alpha || s->t[a] == '$') return false;
-    min_entropy = BARE_ENTROPY;
+    if (n > MAX_VALUE || (a + n < s->len && !bare_end(s->t[a + n]))) return false;
+    bool identifier = run(s, a, is_identifier, n) == n && !isdigit((unsigned char)s->t[a]);
+    if (n < (identifier ? MIN_BARE : MIN_BARE_SYMBOLS) || s->t[a] == '$') return false;
+    if (identifier) min_entropy = BARE_ENTROPY;
   }
+  if (service && (n < 16 || !has_digit(s->t + a, n))) return false;
   match inner;
   if (match_specific(s, a, &inner)) return false; /* reported under its own rule */
   if (looks_like_code(s->t + a, n) || entropy(s->t + a, n) < min_entropy) return false;
-  *m = (match){QR_SECRET_GENERIC, a, a + n};
+  *m = (match){QR_SECRET_GENERIC, a, a + n, NULL};
   return true;
 }
 
 static bool skip_blanks(const scan *s, size_t *p) {
-  while (*p < s->len && (s->t[*p] == ' ' || s->t[*p] == '\t')) (*p)++;
+  while (*p < s->len && is_blank(s->t[*p])) (*p)++;
   return *p < s->len;
 }
 
-/* NAME, an optional closing quote (JSON, dict keys), then = : := or =>, then the value. */
+/* Whether the name at i follows "#define" (C's assignment is a blank). */
+static bool after_define(const scan *s, size_t i) {
+  size_t p = i;
+  while (p > 0 && is_blank(s->t[p - 1])) p--;
+  return p < i && p >= 7 && !memcmp(s->t + p - 7, "#define", 7);
+}
+
+/* NAME, an optional closing quote (JSON, dict keys), then = : := => ?= or '>' after "<NAME"
+ * (XML), or blanks after "#define"; then the value. */
 static bool match_generic(const scan *s, size_t i, match *m) {
   if (!(isalpha((unsigned char)s->t[i]) || s->t[i] == '_') || !at_boundary(s, i)) return false;
   size_t n = run(s, i, is_name, MAX_IDENT + 1);
-  if (n > MAX_IDENT || !secret_name(s->t + i, n)) return false;
+  bool service = false;
+  if (n > MAX_IDENT || !secret_name(s->t + i, n, &service)) return false;
   size_t p = i + n;
   if (p < s->len && strchr("\"'`", s->t[p])) p++;
+  if (after_define(s, i) && p < s->len && is_blank(s->t[p])) {
+    skip_blanks(s, &p);
+    return secret_value(s, p, service, m);
+  }
   if (!skip_blanks(s, &p)) return false;
-  if (has_prefix(s, p, ":=") || has_prefix(s, p, "=>")) p += 2;
+  if (has_prefix(s, p, ":=") || has_prefix(s, p, "=>") || has_prefix(s, p, "?=")) p += 2;
   else if ((s->t[p] == '=' && !has_prefix(s, p, "==")) || s->t[p] == ':') p++;
+  else if (s->t[p] == '>' && i > 0 && s->t[i - 1] == '<') p++;
   else return false;
-  return skip_blanks(s, &p) && secret_value(s, p, m);
+  return skip_blanks(s, &p) && secret_value(s, p, service, m);
 }
 
 /* ---- the scan ------------------------------------------------------------------------------ */
@@ -346,10 +844,10 @@ static int add_item(qr_redacted *r, size_t *alloc, qr_redaction item) {
   return QR_OK;
 }
 
-/* Writes the placeholder for text[m->start, m->end): the rule id, then every newline the
- * secret spanned. */
+/* Writes the placeholder for text[m->start, m->end): the rule id (or the match's label), then
+ * every newline the secret spanned. */
 static int put_placeholder(qr_buf *out, const scan *s, const match *m) {
-  int rc = qr_buf_printf(out, "[REDACTED:%s]", rules[m->rule].id);
+  int rc = qr_buf_printf(out, "[REDACTED:%s]", m->label ? m->label : rules[m->rule].id);
   for (size_t k = m->start; !rc && k < m->end; k++)
     if (s->t[k] == '\n') rc = qr_buf_append(out, "\n", 1);
   return rc;
@@ -357,7 +855,9 @@ static int put_placeholder(qr_buf *out, const scan *s, const match *m) {
 
 int qr_redact(const char *text, size_t len, qr_redacted *out, qr_err *e) {
   memset(out, 0, sizeof *out);
-  scan s = {text ? text : "", text ? len : 0, 0};
+  pthread_once(&by_first.once, index_services);
+  scan s = {text ? text : "", text ? len : 0, 0, false};
+  s.k8s = memmem(s.t, s.len, "kind: Secret", 12) || memmem(s.t, s.len, "kind: \"Secret\"", 14);
   qr_buf buf;
   qr_buf_init(&buf, SIZE_MAX / 2);
   size_t copied = 0, line = 1, alloc = 0;
@@ -400,6 +900,51 @@ void qr_redacted_clear(qr_redacted *r) {
   qr_free(r->text);
   qr_free(r->items);
   memset(r, 0, sizeof *r);
+}
+
+/* ---- JSON documents and messages ------------------------------------------------------------ */
+
+static int redact_json_value(json_t *j, int *count, int depth, qr_err *e) {
+  if (depth > 64) return QR_OK; /* request bodies are a few levels deep; deeper is not ours */
+  if (json_is_string(j)) {
+    qr_redacted r;
+    int rc = qr_redact(json_string_value(j), json_string_length(j), &r, e);
+    /* whole characters are replaced by ASCII, so the text stays UTF-8 */
+    if (!rc && r.n && json_string_setn_nocheck(j, r.text, r.len))
+      rc = qr_err_set(e, QR_E_NOMEM, "redacting secrets: out of memory");
+    *count += (int)r.n;
+    qr_redacted_clear(&r);
+    return rc;
+  }
+  int rc = QR_OK;
+  if (json_is_array(j))
+    for (size_t k = 0; !rc && k < json_array_size(j); k++)
+      rc = redact_json_value(json_array_get(j, k), count, depth + 1, e);
+  const char *key;
+  json_t *v;
+  if (json_is_object(j))
+    json_object_foreach(j, key, v) {
+      if (rc) break;
+      rc = redact_json_value(v, count, depth + 1, e);
+    }
+  return rc;
+}
+
+int qr_redact_json(json_t *j, int *count, qr_err *e) {
+  int n = 0, rc = redact_json_value(j, &n, 0, e);
+  if (count) *count = n;
+  return rc;
+}
+
+void qr_redact_message(char *msg, size_t cap) {
+  if (!msg || !cap) return;
+  qr_redacted r;
+  if (qr_redact(msg, strnlen(msg, cap - 1), &r, NULL)) {
+    snprintf(msg, cap, "(message withheld: out of memory while removing secrets)");
+    return;
+  }
+  if (r.n) snprintf(msg, cap, "%s", r.text);
+  qr_redacted_clear(&r);
 }
 
 int qr_redact_snapshot(const qr_snapshot *s, qr_snapshot **out, int counts[QR_SECRET_N_RULES],
