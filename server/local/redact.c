@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 
 #define MIN_KEY_RUN 40            /* base64 bytes in a row: key bodies have lines of 64 */
@@ -28,6 +29,10 @@
 #define MIN_REMEMBERED 8
 #define MAX_REMEMBERED 512
 #define N_REMEMBERED 16
+#define MIN_FOUND 8                /* shorter found secrets are not scrubbed elsewhere */
+#define N_FOUND 4096
+#define FOUND_BITS 12
+#define FOUND_BUCKETS (1u << FOUND_BITS)
 
 static const struct {
   const char *id, *kind;
@@ -55,13 +60,27 @@ const char *qr_redact_rule_kind(qr_secret_rule rule) {
   return (unsigned)rule < QR_SECRET_N_RULES ? rules[rule].kind : "secret";
 }
 
-/* ---- remembered keys ------------------------------------------------------------------------ */
+/* ---- remembered keys and secrets ----------------------------------------------------------- */
 
+/* API keys quorum was configured with (matched whole or cut short at the end of a text). */
 static struct {
   char *value[N_REMEMBERED];
   size_t len[N_REMEMBERED];
   size_t n;
 } remembered;
+
+/* Secrets found in earlier text, so that a finding or analyzer message quoting one out of its
+ * context ("Conversion of string literal \"…\"") is redacted too; indexed by their first 4
+ * bytes. Values never hold '[', ']' or a newline, so one can never straddle a placeholder. */
+static struct {
+  char *value[N_FOUND];
+  unsigned short len[N_FOUND];
+  unsigned char rule[N_FOUND];
+  const char *label[N_FOUND]; /* static */
+  int next[N_FOUND];       /* index + 1 of the next in the bucket; 0 ends it */
+  int head[FOUND_BUCKETS]; /* index + 1 */
+  size_t n;
+} found;
 
 void qr_redact_remember_key(const char *value) {
   size_t n = value ? strlen(value) : 0;
@@ -74,22 +93,85 @@ void qr_redact_remember_key(const char *value) {
   remembered.len[remembered.n++] = n;
 }
 
-void qr_redact_forget_keys(void) {
+static void forget_found(void) {
+  for (size_t k = 0; k < found.n; k++) {
+    memset(found.value[k], 0, found.len[k]);
+    qr_free(found.value[k]);
+  }
+  memset(&found, 0, sizeof found);
+}
+
+void qr_redact_forget(void) {
   for (size_t k = 0; k < remembered.n; k++) {
     memset(remembered.value[k], 0, remembered.len[k]);
     qr_free(remembered.value[k]);
   }
   memset(&remembered, 0, sizeof remembered);
+  forget_found();
+}
+
+static unsigned found_bucket(const char *p) {
+  uint32_t h;
+  memcpy(&h, p, sizeof h);
+  return (h * 2654435761u) >> (32 - FOUND_BITS);
+}
+
+/* Remembers p[0..n) as a secret; whether it was new. When the table is full it starts over:
+ * a long-lived server forgets old secrets rather than growing. */
+static bool remember_found(const char *p, size_t n, qr_secret_rule rule, const char *label) {
+  if (n < MIN_FOUND || n > MAX_VALUE || memchr(p, '[', n) || memchr(p, ']', n) ||
+      memchr(p, '\n', n))
+    return false;
+  unsigned b = found_bucket(p);
+  for (int k = found.head[b]; k; k = found.next[k - 1])
+    if (found.len[k - 1] == n && !memcmp(found.value[k - 1], p, n)) return false;
+  if (found.n == N_FOUND) {
+    forget_found();
+    b = found_bucket(p);
+  }
+  char *copy = qr_strndup(p, n);
+  if (!copy) return false;
+  size_t k = found.n++;
+  found.value[k] = copy;
+  found.len[k] = (unsigned short)n;
+  found.rule[k] = (unsigned char)rule;
+  found.label[k] = label;
+  found.next[k] = found.head[b];
+  found.head[b] = (int)k + 1;
+  return true;
+}
+
+static bool is_b64_char(char c) {
+  return isalnum((unsigned char)c) || c == '+' || c == '/' || c == '=';
+}
+
+/* Remembers a secret that spans lines (a key block) line by line: its base64 body lines, as
+ * a message quoting the block would quote them. */
+static bool remember_lines(const char *p, size_t n, qr_secret_rule rule, const char *label) {
+  bool learned = false;
+  for (size_t a = 0; a < n;) {
+    size_t b = a;
+    while (b < n && p[b] != '\n' && !(p[b] == '\\' && b + 1 < n && p[b + 1] == 'n')) b++;
+    size_t x = a, y = b;
+    while (x < y && strchr(" \t\"'`", p[x])) x++;
+    while (y > x && strchr(" \t\r\"'`,;+", p[y - 1])) y--;
+    bool body = y - x >= 16;
+    for (size_t k = x; body && k < y; k++) body = is_b64_char(p[k]);
+    if (body) learned |= remember_found(p + x, y - x, rule, label);
+    a = b + (b < n && p[b] == '\\' ? 2 : 1);
+  }
+  return learned;
 }
 
 /* ---- matchers ----------------------------------------------------------------------------- */
 
 /* A secret found at [start, end) of the text; label (static, may be NULL) names it in the
- * placeholder instead of the rule's id. */
+ * placeholder instead of the rule's id; recalled: it was remembered, not found by a rule. */
 typedef struct match {
   qr_secret_rule rule;
   size_t start, end;
   const char *label;
+  bool recalled;
 } match;
 
 typedef struct scan {
@@ -145,7 +227,7 @@ static bool token(const scan *s, size_t i, const char *prefix, bool (*body)(char
   if (!has_prefix(s, i, prefix) || !at_boundary(s, i)) return false;
   size_t p = strlen(prefix), n = run(s, i + p, body, MAX_VALUE);
   if (n < min) return false;
-  *m = (match){rule, i, i + p + n, NULL};
+  *m = (match){rule, i, i + p + n, NULL, false};
   return true;
 }
 
@@ -155,10 +237,22 @@ static bool match_remembered(const scan *s, size_t i, match *m) {
     size_t n = QR_MIN(remembered.len[k], s->len - i);
     if (s->t[i] == remembered.value[k][0] && (n == remembered.len[k] || n >= MIN_REMEMBERED) &&
         !memcmp(s->t + i, remembered.value[k], n)) {
-      *m = (match){QR_SECRET_CONFIGURED_KEY, i, i + n, NULL};
+      *m = (match){QR_SECRET_CONFIGURED_KEY, i, i + n, NULL, true};
       return true;
     }
   }
+  return false;
+}
+
+/* A secret found earlier, wherever it appears again. */
+static bool match_found(const scan *s, size_t i, match *m) {
+  if (s->len - i < MIN_FOUND) return false;
+  for (int k = found.head[found_bucket(s->t + i)]; k; k = found.next[k - 1])
+    if (found.len[k - 1] <= s->len - i && !memcmp(s->t + i, found.value[k - 1], found.len[k - 1])) {
+      *m = (match){(qr_secret_rule)found.rule[k - 1], i, i + found.len[k - 1], found.label[k - 1],
+                   true};
+      return true;
+    }
   return false;
 }
 
@@ -168,7 +262,7 @@ static bool match_aws(const scan *s, size_t i, match *m) {
   if (s->t[i] != 'A' || !at_boundary(s, i)) return false;
   for (size_t k = 0; k < QR_ARRAY_LEN(prefixes); k++)
     if (has_prefix(s, i, prefixes[k]) && run(s, i, is_upper_digit, 21) == 20) {
-      *m = (match){QR_SECRET_AWS_ACCESS_KEY, i, i + 20, NULL};
+      *m = (match){QR_SECRET_AWS_ACCESS_KEY, i, i + 20, NULL, false};
       return true;
     }
   return false;
@@ -190,7 +284,7 @@ static bool match_jwt(const scan *s, size_t i, match *m) {
   if (a < 13 || p >= s->len || s->t[p] != '.' || !has_prefix(s, p + 1, "eyJ")) return false;
   size_t b = run(s, p + 1, is_b64url, MAX_TOKEN), q = p + 1 + b;
   if (b < 13 || q >= s->len || s->t[q] != '.') return false;
-  *m = (match){QR_SECRET_JWT, i, q + 1 + run(s, q + 1, is_b64url, MAX_TOKEN), NULL};
+  *m = (match){QR_SECRET_JWT, i, q + 1 + run(s, q + 1, is_b64url, MAX_TOKEN), NULL, false};
   return true;
 }
 
@@ -270,7 +364,7 @@ static bool match_private_key(const scan *s, size_t i, match *m) {
   end = end ? end : last;
   for (p = i + begin; p < end; p++) /* a key body has long base64 runs; a marker in code has none */
     if (run(s, p, is_b64, MIN_KEY_RUN) == MIN_KEY_RUN) {
-      *m = (match){QR_SECRET_PRIVATE_KEY, i, end, NULL};
+      *m = (match){QR_SECRET_PRIVATE_KEY, i, end, NULL, false};
       return true;
     }
   return false;
@@ -441,7 +535,7 @@ static bool service_token(const scan *s, size_t i, const struct service *sv, mat
                                                               is_word(s->t[p + n])))))
     return false;
   if ((sv->flags & NEED_DIGIT) && !has_digit(s->t + p, n)) return false;
-  *m = (match){sv->rule, i, p + n, sv->label};
+  *m = (match){sv->rule, i, p + n, sv->label, false};
   return true;
 }
 
@@ -464,7 +558,7 @@ static bool match_azure_ad(const scan *s, size_t i, match *m) {
     return false;
   size_t n = run(s, i + 6, is_azure_body, 40);
   if (n < 31) return false;
-  *m = (match){QR_SECRET_SERVICE_TOKEN, i, i + 6 + n, "azure-ad-secret"};
+  *m = (match){QR_SECRET_SERVICE_TOKEN, i, i + 6 + n, "azure-ad-secret", false};
   return true;
 }
 
@@ -477,14 +571,14 @@ static bool match_digits(const scan *s, size_t i, match *m) {
   if (d >= 5 && d <= 16 && s->t[p] == ':' && s->t[p + 1] == 'A') {
     size_t n = run(s, p + 2, is_b64url, MAX_VALUE);
     if (n >= 34) {
-      *m = (match){QR_SECRET_SERVICE_TOKEN, i, p + 2 + n, "telegram-token"};
+      *m = (match){QR_SECRET_SERVICE_TOKEN, i, p + 2 + n, "telegram-token", false};
       return true;
     }
   }
   if ((d == 15 || d == 16) && (s->t[p] == '|' || s->t[p] == '%')) {
     size_t n = run(s, p + 1, is_b64url, MAX_VALUE);
     if (n >= 27) {
-      *m = (match){QR_SECRET_SERVICE_TOKEN, i, p + 1 + n, "facebook-token"};
+      *m = (match){QR_SECRET_SERVICE_TOKEN, i, p + 1 + n, "facebook-token", false};
       return true;
     }
   }
@@ -497,13 +591,13 @@ static bool match_shaped(const scan *s, size_t i, match *m) {
   if (has_prefix(s, i + 14, ".atlasv1.") && run(s, i, is_alnum, 14) == 14) {
     size_t n = run(s, i + 23, is_wordish, MAX_VALUE);
     if (n >= 60) {
-      *m = (match){QR_SECRET_SERVICE_TOKEN, i, i + 23 + n, "terraform-token"};
+      *m = (match){QR_SECRET_SERVICE_TOKEN, i, i + 23 + n, "terraform-token", false};
       return true;
     }
   }
   if (has_prefix(s, i + 36, "_mmk") && s->t[i + 6] == '_' && run(s, i, is_alnum, 6) == 6 &&
       run(s, i + 7, is_alnum, 29) == 29) {
-    *m = (match){QR_SECRET_SERVICE_TOKEN, i, i + 40, "maxmind-key"};
+    *m = (match){QR_SECRET_SERVICE_TOKEN, i, i + 40, "maxmind-key", false};
     return true;
   }
   return false;
@@ -553,7 +647,7 @@ static bool match_url_credential(const scan *s, size_t i, match *m) {
   if (!at || at == q || at + 1 >= s->len || !(is_alnum(s->t[at + 1]) || s->t[at + 1] == '['))
     return false;
   if (is_reference(s->t + q, at - q)) return false;
-  *m = (match){QR_SECRET_URL_CREDENTIAL, q, at, NULL};
+  *m = (match){QR_SECRET_URL_CREDENTIAL, q, at, NULL, false};
   return true;
 }
 
@@ -585,7 +679,7 @@ static bool match_auth_header(const scan *s, size_t i, match *m) {
   size_t n = run(s, p, is_header_token, MAX_TOKEN);
   match inner;
   if (n < 8 || looks_like_code(s->t + p, n) || match_specific(s, p, &inner)) return false;
-  *m = (match){QR_SECRET_AUTH_HEADER, p, p + n, NULL};
+  *m = (match){QR_SECRET_AUTH_HEADER, p, p + n, NULL, false};
   return true;
 }
 
@@ -604,7 +698,7 @@ static bool match_curl_user(const scan *s, size_t i, match *m) {
   if (!colon) return false;
   size_t q = (size_t)(colon - s->t) + 1, end = p + n;
   if (end - q < 3 || is_reference(s->t + q, end - q)) return false;
-  *m = (match){QR_SECRET_AUTH_HEADER, q, end, NULL};
+  *m = (match){QR_SECRET_AUTH_HEADER, q, end, NULL, false};
   return true;
 }
 
@@ -621,7 +715,7 @@ static bool match_netrc(const scan *s, size_t i, match *m) {
   while (p < s->len && is_blank(s->t[p])) p++;
   size_t n = run(s, p, is_value_char, MAX_VALUE);
   if (n < 4 || looks_like_code(s->t + p, n)) return false;
-  *m = (match){QR_SECRET_GENERIC, p, p + n, NULL};
+  *m = (match){QR_SECRET_GENERIC, p, p + n, NULL, false};
   return true;
 }
 
@@ -641,7 +735,7 @@ static bool match_xml_setting(const scan *s, size_t i, match *m) {
   size_t n = 0;
   while (p + n < s->len && n <= MAX_VALUE && s->t[p + n] != '"' && s->t[p + n] != '\n') n++;
   if (p + n >= s->len || s->t[p + n] != '"' || n < 4 || is_reference(s->t + p, n)) return false;
-  *m = (match){QR_SECRET_GENERIC, p, p + n, NULL};
+  *m = (match){QR_SECRET_GENERIC, p, p + n, NULL, false};
   return true;
 }
 
@@ -658,12 +752,12 @@ static bool match_k8s_data(const scan *s, size_t i, match *m) {
   v += quote;
   size_t len = run(s, v, is_b64, MAX_TOKEN);
   if (len < 10 || is_reference(s->t + v, len)) return false;
-  *m = (match){QR_SECRET_GENERIC, v, v + len, NULL};
+  *m = (match){QR_SECRET_GENERIC, v, v + len, NULL, false};
   return true;
 }
 
 static bool (*const specific[])(const scan *, size_t, match *) = {
-    match_remembered, match_private_key, match_aws, match_sk, match_jwt, match_service,
+    match_remembered, match_found, match_private_key, match_aws, match_sk, match_jwt, match_service,
     match_azure_ad, match_digits, match_shaped, match_url_credential, match_auth_header,
     match_curl_user, match_netrc, match_xml_setting, match_k8s_data};
 
@@ -786,7 +880,7 @@ static bool secret_value(const scan *s, size_t v, bool service, match *m) {
   match inner;
   if (match_specific(s, a, &inner)) return false; /* reported under its own rule */
   if (looks_like_code(s->t + a, n) || entropy(s->t + a, n) < min_entropy) return false;
-  *m = (match){QR_SECRET_GENERIC, a, a + n, NULL};
+  *m = (match){QR_SECRET_GENERIC, a, a + n, NULL, false};
   return true;
 }
 
@@ -853,11 +947,11 @@ static int put_placeholder(qr_buf *out, const scan *s, const match *m) {
   return rc;
 }
 
-int qr_redact(const char *text, size_t len, qr_redacted *out, qr_err *e) {
+/* One pass over s into *out (zeroed first); *learned tells whether a secret was seen for the
+ * first time (then an earlier mention of it, out of context, may have been passed over). */
+static int scan_text(scan *s, qr_redacted *out, bool *learned) {
   memset(out, 0, sizeof *out);
-  pthread_once(&by_first.once, index_services);
-  scan s = {text ? text : "", text ? len : 0, 0, false};
-  s.k8s = memmem(s.t, s.len, "kind: Secret", 12) || memmem(s.t, s.len, "kind: \"Secret\"", 14);
+  s->fresh = 0;
   qr_buf buf;
   qr_buf_init(&buf, SIZE_MAX / 2);
   size_t copied = 0, line = 1, alloc = 0;
@@ -865,34 +959,48 @@ int qr_redact(const char *text, size_t len, qr_redacted *out, qr_err *e) {
   /* A generic match starts at its name but replaces only the value; the name is scanned for
    * the other rules first, the value waiting as `pending` until the scan reaches it. */
   match pending = {0};
-  for (size_t i = 0; !rc && i < s.len;) {
+  for (size_t i = 0; !rc && i < s->len;) {
     match m;
     if (pending.end && i == pending.start) {
       m = pending;
-    } else if (!match_specific(&s, i, &m) && (pending.end || !match_generic(&s, i, &m))) {
-      line += s.t[i++] == '\n';
+    } else if (!match_specific(s, i, &m) && (pending.end || !match_generic(s, i, &m))) {
+      line += s->t[i++] == '\n';
       continue;
     } else if (m.start > i) {
       pending = m;
-      line += s.t[i++] == '\n';
+      line += s->t[i++] == '\n';
       continue;
     }
     if (m.end > pending.start) pending = (match){0}; /* applied, or overlapped by m */
-    size_t span = count_lines(s.t + m.start, m.end - m.start);
-    rc = qr_buf_append(&buf, s.t + copied, m.start - copied);
-    if (!rc) rc = put_placeholder(&buf, &s, &m);
+    size_t span = count_lines(s->t + m.start, m.end - m.start);
+    if (!m.recalled)
+      *learned |= span ? remember_lines(s->t + m.start, m.end - m.start, m.rule, m.label)
+                       : remember_found(s->t + m.start, m.end - m.start, m.rule, m.label);
+    rc = qr_buf_append(&buf, s->t + copied, m.start - copied);
+    if (!rc) rc = put_placeholder(&buf, s, &m);
     if (!rc) rc = add_item(out, &alloc, (qr_redaction){m.rule, (int)line, (int)(line + span)});
     line += span;
-    copied = i = s.fresh = m.end;
+    copied = i = s->fresh = m.end;
   }
-  if (!rc) rc = qr_buf_append(&buf, s.t + copied, s.len - copied);
+  if (!rc) rc = qr_buf_append(&buf, s->t + copied, s->len - copied);
   if (!rc) out->text = qr_buf_detach(&buf, &out->len);
   qr_buf_free(&buf);
   if (!rc && !out->text) rc = QR_E_NOMEM;
-  if (rc) {
+  if (rc) qr_redacted_clear(out);
+  return rc;
+}
+
+int qr_redact(const char *text, size_t len, qr_redacted *out, qr_err *e) {
+  pthread_once(&by_first.once, index_services);
+  scan s = {text ? text : "", text ? len : 0, 0, false};
+  s.k8s = memmem(s.t, s.len, "kind: Secret", 12) || memmem(s.t, s.len, "kind: \"Secret\"", 14);
+  bool learned = false;
+  int rc = scan_text(&s, out, &learned);
+  if (!rc && learned) { /* once more, now that every secret of the text is known */
     qr_redacted_clear(out);
-    return qr_err_set(e, rc, "redacting secrets: %s", qr_strerror(rc));
+    rc = scan_text(&s, out, &learned);
   }
+  if (rc) return qr_err_set(e, rc, "redacting secrets: %s", qr_strerror(rc));
   return QR_OK;
 }
 

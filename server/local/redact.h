@@ -74,8 +74,10 @@ void qr_redact_message(char *msg, size_t cap);
  * under 8 bytes or over 512 are ignored; at most 16 are kept. Process-wide and idempotent;
  * call it from the loop thread (or before any other thread redacts). */
 void qr_redact_remember_key(const char *value);
-/* Forgets every remembered key, wiping the copies (for tests and shutdown). */
-void qr_redact_forget_keys(void);
+/* Secrets found by a redaction are remembered the same way (at most 4096, each 8 to 512 bytes
+ * on one line): a finding or analyzer message quoting one out of its context is redacted too.
+ * Forgets every remembered key and secret, wiping the copies (for tests and shutdown). */
+void qr_redact_forget(void);
 
 /* A new snapshot holding a redacted copy of every file of `s` (same paths, languages and line
  * counts); free with qr_snapshot_free. counts (may be NULL) receives the redactions per rule

@@ -192,8 +192,26 @@ TEST(redact_remembered_keys_whole_and_cut_short) {
          "Incorrect API key provided: [REDACTED:configured-key]. See docs.");
   expect("key: plainkey-0FA", "key: [REDACTED:configured-key]"); /* truncated at the end */
   expect("plainkey-0 and short", "plainkey-0 and short");        /* a prefix mid-text is not */
-  qr_redact_forget_keys();
+  qr_redact_forget();
   expect("plainkey-0FAKE-standin", "plainkey-0FAKE-standin");
+}
+
+TEST(redact_found_secrets_are_recalled_out_of_context) {
+  qr_redact_forget();
+  /* the earlier mention, before the scan met the assignment, goes too */
+  expect("echo Fake-Db-Pass-2026!x\npassword = \"Fake-Db-Pass-2026!x\"\n",
+         "echo [REDACTED:generic-secret]\npassword = \"[REDACTED:generic-secret]\"\n");
+  /* later texts: a finding message or an analyzer's quoting it */
+  expect("Conversion of string literal \"Fake-Db-Pass-2026!x\" to bool",
+         "Conversion of string literal \"[REDACTED:generic-secret]\" to bool");
+  /* a key block's body lines, quoted one at a time */
+  expect("-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEA\n-----END PRIVATE KEY-----\n",
+         "[REDACTED:private-key]\n\n\n");
+  expect("evidence: MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEA",
+         "evidence: [REDACTED:private-key]");
+  qr_redact_forget();
+  expect("Conversion of string literal \"Fake-Db-Pass-2026!x\" to bool",
+         "Conversion of string literal \"Fake-Db-Pass-2026!x\" to bool");
 }
 
 TEST(redact_message_in_place) {
