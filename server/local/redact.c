@@ -71,7 +71,8 @@ static struct {
 
 /* Secrets found in earlier text, so that a finding or analyzer message quoting one out of its
  * context ("Conversion of string literal \"…\"") is redacted too; indexed by their first 4
- * bytes. Values never hold '[', ']' or a newline, so one can never straddle a placeholder. */
+ * bytes. Values never hold '[', ']' or a newline, so one can never straddle a placeholder, nor
+ * a NUL. */
 static struct {
   char *value[N_FOUND];
   unsigned short len[N_FOUND];
@@ -120,7 +121,7 @@ static unsigned found_bucket(const char *p) {
  * a long-lived server forgets old secrets rather than growing. */
 static bool remember_found(const char *p, size_t n, qr_secret_rule rule, const char *label) {
   if (n < MIN_FOUND || n > MAX_VALUE || memchr(p, '[', n) || memchr(p, ']', n) ||
-      memchr(p, '\n', n))
+      memchr(p, '\n', n) || memchr(p, '\0', n))
     return false;
   unsigned b = found_bucket(p);
   for (int k = found.head[b]; k; k = found.next[k - 1])
@@ -129,7 +130,7 @@ static bool remember_found(const char *p, size_t n, qr_secret_rule rule, const c
     forget_found();
     b = found_bucket(p);
   }
-  char *copy = qr_strndup(p, n);
+  char *copy = qr_strndup(p, n); /* p holds no NUL: all n bytes are copied */
   if (!copy) return false;
   size_t k = found.n++;
   found.value[k] = copy;
