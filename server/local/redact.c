@@ -216,6 +216,13 @@ static size_t run(const scan *s, size_t i, bool (*ok)(char), size_t max) {
   return n;
 }
 
+/* Whether p[0..n) holds one of the bytes of `set`. */
+static bool strpbrk_n(const char *p, size_t n, const char *set) {
+  for (size_t k = 0; k < n; k++)
+    if (p[k] && strchr(set, p[k])) return true;
+  return false;
+}
+
 static bool has_digit(const char *p, size_t n) {
   for (size_t k = 0; k < n; k++)
     if (isdigit((unsigned char)p[k])) return true;
@@ -751,8 +758,11 @@ static bool match_k8s_data(const scan *s, size_t i, match *m) {
   while (p + 1 < s->len && is_blank(s->t[p + 1])) p++;
   size_t v = p + 1, quote = v < s->len && (s->t[v] == '"' || s->t[v] == '\'');
   v += quote;
-  size_t len = run(s, v, is_b64, MAX_TOKEN);
-  if (len < 10 || is_reference(s->t + v, len)) return false;
+  size_t len = run(s, v, is_b64, MAX_TOKEN), e = v + len + quote;
+  while (e < s->len && (is_blank(s->t[e]) || s->t[e] == '\r')) e++;
+  bool encoded = has_digit(s->t + v, len) || strpbrk_n(s->t + v, len, "+/=");
+  if (len < 10 || !encoded || (e < s->len && s->t[e] != '\n') || is_reference(s->t + v, len))
+    return false;
   *m = (match){QR_SECRET_GENERIC, v, v + len, NULL, false};
   return true;
 }

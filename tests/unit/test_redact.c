@@ -185,6 +185,14 @@ TEST(redact_encrypted_pem_and_pgp_blocks) {
          "[REDACTED:private-key]\n\n\nint y = 1;\n");
 }
 
+TEST(redact_kubernetes_secret_data) {
+  expect("kind: Secret\ndata:\n  username: ZmFrZS1hZG1pbi0yMg==\n  password: \"UzNjcmV0LUZha2UtMjI=\"\n"
+         "---\ndef f():\n    handler: RequestHandlerFactory = make()\n",
+         "kind: Secret\ndata:\n  username: [REDACTED:generic-secret]\n"
+         "  password: \"[REDACTED:generic-secret]\"\n---\ndef f():\n"
+         "    handler: RequestHandlerFactory = make()\n");
+}
+
 TEST(redact_remembered_keys_whole_and_cut_short) {
   qr_redact_remember_key("plainkey-0FAKE-standin"); /* no known format */
   qr_redact_remember_key("short");                  /* too short to scrub: ignored */
