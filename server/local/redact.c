@@ -32,6 +32,7 @@
 #define N_FOUND 4096
 #define FOUND_BITS 12
 #define FOUND_BUCKETS (1u << FOUND_BITS)
+#define MAX_CHAIN 8                /* found secrets sharing their first 4 bytes */
 
 static const struct {
   const char *id, *kind;
@@ -122,9 +123,10 @@ static bool remember_found(const char *p, size_t n, qr_secret_rule rule, const c
   if (n < MIN_FOUND || n > MAX_VALUE || memchr(p, '[', n) || memchr(p, ']', n) ||
       memchr(p, '\n', n) || memchr(p, '\0', n))
     return false;
-  unsigned b = found_bucket(p);
-  for (int k = found.head[b]; k; k = found.next[k - 1])
-    if (found.len[k - 1] == n && !memcmp(found.value[k - 1], p, n)) return false;
+  unsigned b = found_bucket(p), chain = 0;
+  for (int k = found.head[b]; k; k = found.next[k - 1], chain++)
+    if (chain == MAX_CHAIN || (found.len[k - 1] == n && !memcmp(found.value[k - 1], p, n)))
+      return false; /* known, or a bucket full: a scan compares at most MAX_CHAIN per byte */
   if (found.n == N_FOUND) {
     forget_found();
     b = found_bucket(p);
