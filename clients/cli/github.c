@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "local/redact.h"
 #include "log.h"
 #include "version.h"
 
@@ -146,12 +147,18 @@ static int request(gh_client *g, const char *method, const char *path, const cha
 int gh_json(gh_client *g, const char *method, const char *path, const json_t *body, json_t **out,
             qr_err *e) {
   char *text = NULL, *resp = NULL;
-  size_t len = body ? json_dumpb(body, NULL, 0, JSON_COMPACT) : 0;
-  if (body && (!len || !(text = qr_malloc(len + 1))))
-    return qr_err_set(e, QR_E_NOMEM, "out of memory");
-  if (text) text[json_dumpb(body, text, len, JSON_COMPACT)] = '\0';
-  int rc = request(g, method, path, "application/vnd.github+json", text, MAX_JSON_BYTES, &resp,
-                   &len, e);
+  /* everything posted — comments, summaries, check runs — is redacted on a copy */
+  json_t *clean = body ? json_deep_copy(body) : NULL;
+  if (body && !clean) return qr_err_set(e, QR_E_NOMEM, "out of memory");
+  int rc = clean ? qr_redact_json(clean, NULL, e) : QR_OK;
+  size_t len = clean && !rc ? json_dumpb(clean, NULL, 0, JSON_COMPACT) : 0;
+  if (!rc && clean && len && (text = qr_malloc(len + 1)))
+    text[json_dumpb(clean, text, len, JSON_COMPACT)] = '\0';
+  json_decref(clean);
+  if (rc) return rc;
+  if (body && !text) return qr_err_set(e, QR_E_NOMEM, "out of memory");
+  rc = request(g, method, path, "application/vnd.github+json", text, MAX_JSON_BYTES, &resp, &len,
+               e);
   qr_free(text);
   if (rc) return rc;
   json_error_t je;

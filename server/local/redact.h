@@ -1,14 +1,18 @@
-/* redact.h — keeps secrets out of everything quorum sends to a model.
+/* redact.h — keeps secrets out of everything quorum sends to a model or posts.
  *
- * Text is scanned for secrets with gitleaks-style rules (provider key formats, tokens, private
- * key blocks, JWTs, high-entropy values assigned to password/secret/token/api_key names) and
- * each is replaced by "[REDACTED:<rule>]". Line structure is kept: a secret spanning lines (a
+ * Text is scanned for secrets with rules covering every format of gitleaks' default rule set
+ * (provider key formats and service tokens, private key blocks — encrypted PEM and PGP
+ * included —, JWTs, credentials in URLs, Authorization headers, .netrc and curl passwords,
+ * values assigned to password/secret/token/api_key names or to a service's name, `#define`
+ * included) plus the API keys quorum itself was configured with, and each is replaced by
+ * "[REDACTED:<rule>]". Line structure is kept: a secret spanning lines (a
  * private key block) leaves its newlines behind, so new-file line numbers stay right.
  * Findings about the secrets themselves ("hard-coded credential") are made locally from the
  * redactions and never quote the value. */
 #ifndef QR_REDACT_H
 #define QR_REDACT_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #include "common.h"
@@ -26,6 +30,10 @@ typedef enum {
   QR_SECRET_PRIVATE_KEY,
   QR_SECRET_JWT,
   QR_SECRET_GENERIC,
+  QR_SECRET_SERVICE_TOKEN,   /* a service's token format (Stripe, GitLab, SendGrid…) */
+  QR_SECRET_URL_CREDENTIAL,  /* the password of scheme://user:password@host */
+  QR_SECRET_AUTH_HEADER,     /* Authorization: Bearer/Basic …, curl -u user:password */
+  QR_SECRET_CONFIGURED_KEY,  /* an API key quorum read from the environment */
   QR_SECRET_N_RULES
 } qr_secret_rule;
 
@@ -52,6 +60,24 @@ typedef struct qr_redacted {
 /* Redacts text[0..len) into *out (zeroed first). QR_E_NOMEM is the only failure. */
 int qr_redact(const char *text, size_t len, qr_redacted *out, qr_err *e);
 void qr_redacted_clear(qr_redacted *r); /* frees the members and zeroes r */
+
+/* Redacts every string value of j (objects and arrays, recursively) in place; *count (may be
+ * NULL) receives the number of redactions. QR_E_NOMEM is the only failure. */
+int qr_redact_json(json_t *j, int *count, qr_err *e);
+
+/* Redacts the NUL-terminated msg (cap bytes of storage) in place, truncating to fit; when
+ * memory runs out the whole message is withheld. For provider and API error messages. */
+void qr_redact_message(char *msg, size_t cap);
+
+/* Remembers an API key's value (copied) so that every later redaction replaces it wherever it
+ * appears, also cut short at the end of a text (a provider message truncated mid-key). Values
+ * under 8 bytes or over 512 are ignored; at most 16 are kept. Process-wide and idempotent;
+ * call it from the loop thread (or before any other thread redacts). */
+void qr_redact_remember_key(const char *value);
+/* Secrets found by a redaction are remembered the same way (at most 4096, each 8 to 512 bytes
+ * on one line): a finding or analyzer message quoting one out of its context is redacted too.
+ * Forgets every remembered key and secret, wiping the copies (for tests and shutdown). */
+void qr_redact_forget(void);
 
 /* A new snapshot holding a redacted copy of every file of `s` (same paths, languages and line
  * counts); free with qr_snapshot_free. counts (may be NULL) receives the redactions per rule

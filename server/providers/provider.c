@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "local/redact.h"
 #include "log.h"
 
 #define SSE_MAX_LINE (1u << 20)
@@ -67,6 +68,11 @@ static int build_body(const qr_config_model *m, const qr_prompt *p, const qr_pro
   json_t *body;
   int rc = ops->build(m, p, &body, e);
   if (rc) return rc;
+  /* everything a model is sent — code, analyzer and finding messages — passes here */
+  if ((rc = qr_redact_json(body, NULL, e))) {
+    json_decref(body);
+    return rc;
+  }
   qr_buf b;
   qr_buf_init(&b, SIZE_MAX / 2);
   if (json_dump_callback(body, qr_provider_dump_cb, &b, JSON_COMPACT)) rc = QR_E_NOMEM;
@@ -89,6 +95,7 @@ int qr_provider_request_build(const qr_config_model *m, const qr_prompt *p,
       if (reason) *reason = "no_api_key";
       return qr_err_set(e, QR_E_CONFIG, "%s is not set", m->prov->api_key_env);
     }
+    qr_redact_remember_key(key); /* scrubbed from every later redaction, messages included */
   }
   const char *base = base_url(m);
   size_t base_len = strlen(base);

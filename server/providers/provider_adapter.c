@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "local/redact.h"
+
 int qr_provider_fail(qr_provider_parse *ps, int status, const char *reason, const char *fmt, ...) {
   if (ps->status) return ps->status; /* the first failure is the cause */
   ps->status = status;
@@ -17,6 +19,7 @@ int qr_provider_fail(qr_provider_parse *ps, int status, const char *reason, cons
   va_start(ap, fmt);
   vsnprintf(ps->err.msg, sizeof ps->err.msg, fmt, ap);
   va_end(ap);
+  qr_redact_message(ps->err.msg, sizeof ps->err.msg); /* a provider may echo the key */
   return status;
 }
 

@@ -1,6 +1,8 @@
 /* fuzz_redact.c — libFuzzer harness for secret redaction: any input is redacted with the same
  * number of lines, every redaction lies within them and names a known rule, and redacting the
- * output again finds nothing (placeholders never look like secrets). */
+ * output again finds nothing (placeholders never look like secrets, and no remembered secret
+ * survives). Each input starts with nothing remembered but one configured key; the input as a
+ * JSON string and as a provider message goes through the same rules. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +15,20 @@ static size_t newlines(const char *p, size_t n) {
   return k;
 }
 
+/* A provider message of this input: redacted in place, NUL-terminated within its cap. */
+static void check_message(const uint8_t *data, size_t size) {
+  char msg[512];
+  size_t n = size < sizeof msg - 1 ? size : sizeof msg - 1;
+  memcpy(msg, data, n);
+  msg[n] = '\0';
+  qr_redact_message(msg, sizeof msg);
+  if (strnlen(msg, sizeof msg) == sizeof msg) abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  qr_redact_forget();
+  qr_redact_remember_key("fuzzKEY-0123456789");
+  check_message(data, size);
   qr_redacted r, again;
   if (qr_redact((const char *)data, size, &r, NULL)) return 0; /* out of memory only */
   size_t lines = newlines((const char *)data, size);

@@ -27,7 +27,7 @@ MAX_BODY = 64 << 20  # request bodies above this get a 413, not an unbounded rea
 HANG_LIMIT_S = 3600  # a "hang" ends when the client gives up, or after this as a backstop
 API_PATHS = (("/chat/completions", "openai"), ("/messages", "anthropic"))
 RULE_KEYS = {"match", "times", "latency_ms", "fault", "retry_after", "findings", "text",
-             "answer", "usage", "sse_comment"}
+             "answer", "usage", "sse_comment", "echo_key"}
 MATCH_KEYS = {"model", "prompt_contains", "api"}
 FAULTS = {"429", "503", "529", "500", "400", "401", "402", "403", "408", "hang", "reset",
           "truncate", "stream_cut", "malformed", "length", "empty", "refusal", "stream_error"}
@@ -524,8 +524,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if fault is not None and fault.isdigit():
             status = int(fault)
             headers = [("Retry-After", str(rule["retry_after"]))] if "retry_after" in rule else []
-            self.send_json(status, error_body(reply.api, status, f"stand-in fault {status}"),
-                           headers)
+            message = f"stand-in fault {status}"
+            if rule.get("echo_key"):  # as OpenAI-compatible servers say it, key and all
+                key = (self.headers.get("Authorization", "").removeprefix("Bearer ")
+                       or self.headers.get("x-api-key", ""))
+                message = (f"Incorrect API key provided: {key}. You can find your API key at "
+                           "https://platform.openai.com/account/api-keys.")
+            self.send_json(status, error_body(reply.api, status, message), headers)
         elif fault == "truncate":
             self.truncated(reply, stream)
         elif fault == "malformed":
