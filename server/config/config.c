@@ -426,7 +426,7 @@ static int parse_generic_tool(parser *p, json_t *v, const char *base, const char
  * generic tool (any name but a built-in one). */
 static int parse_tool_pass(parser *p, qr_config *c, size_t i, json_t *v, const char *base,
                            qr_config_pass *ps) {
-  static const char *const keys[] = {"tool", "command", "format", "languages", NULL};
+  static const char *const keys[] = {"tool", "command", "format", "languages", "timeout_ms", NULL};
   char kp[KEYPATH_LEN];
   join(kp, base, "tool");
   int rc = json_object_get(v, "model") || json_object_get(v, "strategy")
@@ -447,6 +447,7 @@ static int parse_tool_pass(parser *p, qr_config *c, size_t i, json_t *v, const c
     if (c->passes[j].tool && !strcmp(c->passes[j].tool, ps->tool))
       rc = fail(p, base, "same tool as passes[%zu]", j);
   if (!rc && generic) rc = parse_generic_tool(p, v, base, ps->tool);
+  if (!rc) rc = get_int_field(p, v, base, "timeout_ms", 1, &ps->timeout_ms);
   return rc;
 }
 

@@ -58,6 +58,7 @@ typedef struct qr_config_pass {
   const qr_config_strategy *s; /* resolved; borrowed */
   char *tool;     /* an analyzer, built in or generic (see tools.h); owned; NULL for a model pass */
   bool first_wave; /* plan.mode "adaptive": its model is in plan.first_wave (sent first) */
+  int timeout_ms;  /* a tool pass's time limit; 0: limits.timeout_ms */
 } qr_config_pass;
 
 typedef struct qr_config_judge {

@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "change/languages.h"
+#include "local/tools_cache.h"
 #include "log.h"
 
 #define MAX_MESSAGE 1000 /* bytes of one tool message */
@@ -664,6 +665,10 @@ struct qr_tool_run {
   size_t n_files;
   noqa_line *noqa; /* owned array: the "# noqa" comments of files (adapters with a->noqa) */
   size_t n_noqa;
+  qr_cache *cache;  /* borrowed (qr_tool_opts); NULL: no cache */
+  char key[QR_CACHE_KEY_SIZE]; /* the run's cache key; "" when it is not cached */
+  qr_finding_list hit; /* a cache hit's findings, delivered instead of running */
+  bool cached;
   int handles;   /* initialized handles not yet closed */
   bool spawned, exited, out_eof, err_eof, finished, canceled;
   int64_t exit_status;
@@ -677,6 +682,7 @@ static void run_free(qr_tool_run *r) {
   generic_release(r->g);
   for (size_t i = 0; i < r->n_noqa; i++) qr_free(r->noqa[i].codes);
   qr_free(r->noqa);
+  qr_finding_list_free(&r->hit);
   for (size_t i = 0; i < r->n_files; i++) qr_free(r->files[i]);
   qr_free(r->files);
   qr_buf_free(&r->obuf);
@@ -772,8 +778,14 @@ static void finish(qr_tool_run *r) {
     if (status) snprintf(r->reason, sizeof r->reason, "%.200s", e.msg);
     size_t dropped = status ? 0 : drop_suppressed(r, &l);
     if (dropped) QR_INFO("%s: %zu finding(s) left out: the project suppressed them (# noqa)", r->a->name, dropped);
+    if (!status && r->key[0]) qr_tool_cache_put(r->cache, r->key, &l);
+  } else if (r->cached) {
+    qr_finding_list_free(&l);
+    l = r->hit;
+    qr_finding_list_init(&r->hit);
+    r->reason[0] = '\0';
   }
-  if (!r->canceled) r->cb(status, r->reason[0] ? r->reason : NULL, &l, r->data);
+  if (!r->canceled) r->cb(status, r->reason[0] ? r->reason : NULL, &l, r->cached, r->data);
   qr_finding_list_free(&l);
   teardown(r);
 }
@@ -830,7 +842,7 @@ static void on_exit_cb(uv_process_t *p, int64_t status, int signal) {
 
 static void on_timer(uv_timer_t *t) {
   qr_tool_run *r = t->data;
-  if (!r->spawned) { /* nothing to run: report the empty result from the loop, not from start */
+  if (!r->spawned) { /* nothing to run (or a cache hit): report from the loop, not from start */
     snprintf(r->reason, sizeof r->reason, "%s: no changed file it checks", r->a->name);
     r->exited = r->out_eof = r->err_eof = true;
     maybe_finish(r);
@@ -948,10 +960,19 @@ static int spawn(uv_loop_t *loop, qr_tool_run *r, const char *exe, const char *r
   return rc;
 }
 
+/* Looks the run up in the cache: a hit is kept in r->hit and nothing is spawned. */
+static void lookup_cache(qr_tool_run *r, const char *exe, const char *root) {
+  if (!r->cache || !r->n_files || r->g) return; /* a generic tool's command may read anything */
+  if (!qr_tool_cache_key(r->a->name, exe, r->a->args, root, (const char *const *)r->files,
+                         r->n_files, r->key))
+    r->key[0] = '\0';
+  else r->cached = qr_tool_cache_get(r->cache, r->key, r->a->name, &r->hit);
+}
+
 int qr_tool_start(uv_loop_t *loop, const char *name, const qr_diff *d, const qr_snapshot *s,
-                  const char *root, int timeout_ms, qr_tool_done_cb cb, void *data,
+                  const char *root, const qr_tool_opts *o, qr_tool_done_cb cb, void *data,
                   qr_tool_run **out, qr_err *e) {
-  if (!loop || !d || !s || !root || !cb || !out || timeout_ms < 1)
+  if (!loop || !d || !s || !root || !cb || !out || !o || o->timeout_ms < 1)
     return qr_err_set(e, QR_E_INVAL, "qr_tool_start: invalid argument");
   generic *g;
   const adapter *a = find_adapter(name, &g);
@@ -965,21 +986,23 @@ int qr_tool_start(uv_loop_t *loop, const char *name, const qr_diff *d, const qr_
     qr_free(exe);
     return qr_err_set(e, QR_E_NOMEM, "out of memory");
   }
-  *r = (qr_tool_run){.a = a, .g = g, .cb = cb, .data = data};
+  *r = (qr_tool_run){.a = a, .g = g, .cb = cb, .data = data, .cache = o->cache};
+  qr_finding_list_init(&r->hit);
   if (g) g->refs++;
   qr_buf_init(&r->obuf, QR_TOOL_MAX_OUTPUT);
   qr_buf_init(&r->ebuf, QR_TOOL_MAX_OUTPUT);
   uv_timer_init(loop, &r->timer);
   init_handle(r, (uv_handle_t *)&r->timer);
   int rc = collect_files(r, d, s) ? qr_err_set(e, QR_E_NOMEM, "out of memory") : 0;
-  if (!rc && r->n_files) rc = spawn(loop, r, exe, root, e);
+  if (!rc) lookup_cache(r, exe, root);
+  if (!rc && r->n_files && !r->cached) rc = spawn(loop, r, exe, root, e);
   qr_free(exe);
   if (rc) { /* the handles close on the loop and free the run; cb is never called */
     r->canceled = true;
     teardown(r);
     return rc;
   }
-  uv_timer_start(&r->timer, on_timer, r->spawned ? (uint64_t)timeout_ms : 0, 0);
+  uv_timer_start(&r->timer, on_timer, r->spawned ? (uint64_t)o->timeout_ms : 0, 0);
   *out = r;
   return 0;
 }

@@ -49,7 +49,15 @@ typedef struct qr_tool_run qr_tool_run;
  * say); `findings` is borrowed for the duration of the call — take items with
  * qr_finding_list_push or copy them. The run is freed after the callback returns. */
 typedef void (*qr_tool_done_cb)(int status, const char *reason, qr_finding_list *findings,
-                                void *data);
+                                bool cached, void *data);
+
+/* How a run goes: a time limit, and the cache that keeps outputs (tools_cache.h; a hit runs
+ * nothing and calls back with cached set). */
+struct qr_cache;
+typedef struct qr_tool_opts {
+  int timeout_ms;          /* >= 1 */
+  struct qr_cache *cache;  /* borrowed; NULL: no cache */
+} qr_tool_opts;
 
 /* Output formats of generic tools. */
 typedef enum { QR_TOOL_FORMAT_NONE = 0, QR_TOOL_FORMAT_SARIF, QR_TOOL_FORMAT_GCC } qr_tool_format;
@@ -84,7 +92,7 @@ bool qr_tool_available(const char *name);
  * and then never calls cb. On success *out is the run, valid until cb returns or until
  * qr_tool_cancel. d and s are only read during this call. */
 int qr_tool_start(uv_loop_t *loop, const char *name, const qr_diff *d, const qr_snapshot *s,
-                  const char *root, int timeout_ms, qr_tool_done_cb cb, void *data,
+                  const char *root, const qr_tool_opts *o, qr_tool_done_cb cb, void *data,
                   qr_tool_run **out, qr_err *e);
 /* Stops a run: the process is killed, cb is not called, and the run frees itself once its
  * handles have closed (the loop must keep running). */

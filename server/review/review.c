@@ -493,12 +493,14 @@ static void run_rules(qr_review *r, pass_state *ps) {
   r->finished++;
 }
 
-static void on_tool_done(int status, const char *reason, qr_finding_list *findings, void *data) {
+static void on_tool_done(int status, const char *reason, qr_finding_list *findings, bool cached,
+                         void *data) {
   pass_state *ps = data;
   qr_review *r = ps->review;
   r->tool_runs[ps - r->passes] = NULL;
   ps->t_last = qr_now_ms();
   ps->finished = ps->requests;
+  ps->cached = cached ? ps->requests : 0;
   if (status) pass_fail(ps, status, ps->tool, reason);
   else accept_findings(r, ps, findings, 0);
   r->tools_running--;
@@ -511,8 +513,10 @@ static void start_tool(qr_review *r, pass_state *ps) {
   qr_err e = {0};
   ps->t_first = qr_now_ms();
   size_t i = (size_t)(ps - r->passes);
-  int rc = qr_tool_start(r->loop, ps->tool, r->diff, r->snap, r->root, r->cfg->limits.timeout_ms,
-                         on_tool_done, ps, &r->tool_runs[i], &e);
+  const qr_config_pass *cp = i < r->cfg->n_passes ? &r->cfg->passes[i] : NULL;
+  qr_tool_opts o = {cp && cp->timeout_ms ? cp->timeout_ms : r->cfg->limits.timeout_ms, r->cache};
+  int rc = qr_tool_start(r->loop, ps->tool, r->diff, r->snap, r->root, &o, on_tool_done, ps,
+                         &r->tool_runs[i], &e);
   if (rc == QR_E_NOTFOUND) {
     ps->status = "skipped";
     ps->error = qr_asprintf("%s is not installed", ps->tool);

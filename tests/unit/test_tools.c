@@ -131,7 +131,8 @@ typedef struct outcome {
   qr_finding_list l;
 } outcome;
 
-static void on_done(int status, const char *reason, qr_finding_list *findings, void *data) {
+static void on_done(int status, const char *reason, qr_finding_list *findings, bool cached,
+                    void *data) {
   outcome *o = data;
   o->calls++;
   o->status = status;
@@ -202,7 +203,7 @@ static void run_tool(const char *tool, const char *const *files, size_t n, int t
   qr_finding_list_init(&o->l);
   qr_tool_run *r = NULL;
   qr_err e = {0};
-  if (qr_tool_start(&loop, tool, d, s, root, timeout_ms, on_done, o, &r, &e)) QR__FAIL("%s", e.msg);
+  if (qr_tool_start(&loop, tool, d, s, root, &(qr_tool_opts){timeout_ms, NULL}, on_done, o, &r, &e)) QR__FAIL("%s", e.msg);
   qr_snapshot_free(s); /* the run keeps nothing of them */
   qr_diff_free(d);
   ASSERT_OK(uv_run(&loop, UV_RUN_DEFAULT));
@@ -349,7 +350,8 @@ TEST(tools_no_files_of_its_languages) {
   remove_root();
 }
 
-static void never_called(int status, const char *reason, qr_finding_list *f, void *data) {
+static void never_called(int status, const char *reason, qr_finding_list *f, bool cached,
+                         void *data) {
   QR__FAIL("callback after cancel (status %d)", status);
 }
 
@@ -367,7 +369,7 @@ TEST(tools_cancel) {
     qr_diff *empty = NULL;
     ASSERT_OK(qr_diff_parse("", 0, 1, &empty, NULL));
     qr_tool_run *r = NULL;
-    ASSERT_OK(qr_tool_start(&loop, "shellcheck", spawned ? d : empty, s, root, 60000, never_called,
+    ASSERT_OK(qr_tool_start(&loop, "shellcheck", spawned ? d : empty, s, root, &(qr_tool_opts){60000, NULL}, never_called,
                             NULL, &r, NULL));
     qr_tool_cancel(r);
     qr_diff_free(empty);
@@ -392,9 +394,9 @@ TEST(tools_not_installed) {
   ASSERT_OK(uv_loop_init(&loop));
   qr_tool_run *r = NULL;
   qr_err e = {0};
-  ASSERT_EQ(qr_tool_start(&loop, "cppcheck", d, s, root, 1000, never_called, NULL, &r, &e), QR_E_NOTFOUND);
+  ASSERT_EQ(qr_tool_start(&loop, "cppcheck", d, s, root, &(qr_tool_opts){1000, NULL}, never_called, NULL, &r, &e), QR_E_NOTFOUND);
   ASSERT_STR_EQ(e.msg, "cppcheck: not installed");
-  ASSERT_EQ(qr_tool_start(&loop, "lint9000", d, s, root, 1000, never_called, NULL, &r, &e), QR_E_INVAL);
+  ASSERT_EQ(qr_tool_start(&loop, "lint9000", d, s, root, &(qr_tool_opts){1000, NULL}, never_called, NULL, &r, &e), QR_E_INVAL);
   ASSERT(r == NULL);
   ASSERT_OK(uv_run(&loop, UV_RUN_DEFAULT));
   ASSERT_OK(uv_loop_close(&loop));
@@ -417,7 +419,7 @@ TEST(tools_spawn_failure_calls_nothing) {
   ASSERT_OK(uv_loop_init(&loop));
   qr_tool_run *r = NULL;
   qr_err e = {0};
-  ASSERT_EQ(qr_tool_start(&loop, "shellcheck", d, s, "/nonexistent/root", 1000, never_called, NULL, &r, &e), QR_E_IO);
+  ASSERT_EQ(qr_tool_start(&loop, "shellcheck", d, s, "/nonexistent/root", &(qr_tool_opts){1000, NULL}, never_called, NULL, &r, &e), QR_E_IO);
   ASSERT_CONTAINS(e.msg, "cannot start it");
   ASSERT_OK(uv_run(&loop, UV_RUN_DEFAULT));
   ASSERT_OK(uv_loop_close(&loop));
@@ -570,10 +572,10 @@ TEST(tools_generic_not_installed) {
   qr_err e = {0};
   define("ghost", missing, 1, QR_TOOL_FORMAT_SARIF, NULL, 0);
   ASSERT(!qr_tool_available("ghost"));
-  ASSERT_EQ(qr_tool_start(&loop, "ghost", d, s, root, 1000, never_called, NULL, &r, &e), QR_E_NOTFOUND);
+  ASSERT_EQ(qr_tool_start(&loop, "ghost", d, s, root, &(qr_tool_opts){1000, NULL}, never_called, NULL, &r, &e), QR_E_NOTFOUND);
   ASSERT_STR_EQ(e.msg, "ghost: not installed (no-such-linter-xyz not found)");
   define("ghost", rel, 1, QR_TOOL_FORMAT_SARIF, NULL, 0);
-  ASSERT_EQ(qr_tool_start(&loop, "ghost", d, s, root, 1000, never_called, NULL, &r, &e), QR_E_NOTFOUND);
+  ASSERT_EQ(qr_tool_start(&loop, "ghost", d, s, root, &(qr_tool_opts){1000, NULL}, never_called, NULL, &r, &e), QR_E_NOTFOUND);
   ASSERT(r == NULL);
   ASSERT_OK(uv_run(&loop, UV_RUN_DEFAULT));
   ASSERT_OK(uv_loop_close(&loop));
@@ -598,7 +600,7 @@ TEST(tools_generic_redefined_while_running) {
   memset(&o, 0, sizeof o);
   qr_finding_list_init(&o.l);
   qr_tool_run *r = NULL;
-  ASSERT_OK(qr_tool_start(&loop, "swap", d, s, root, 60000, on_done, &o, &r, NULL));
+  ASSERT_OK(qr_tool_start(&loop, "swap", d, s, root, &(qr_tool_opts){60000, NULL}, on_done, &o, &r, NULL));
   define("swap", second, 1, QR_TOOL_FORMAT_SARIF, NULL, 0);
   ASSERT_OK(uv_run(&loop, UV_RUN_DEFAULT));
   ASSERT_OK(uv_loop_close(&loop));
