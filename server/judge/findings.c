@@ -6,21 +6,35 @@
  * Decisions: start_line > end_line is swapped (models do reverse them; the span is still
  * meaningful); a missing end_line means a one-line finding; an entry over a length cap is
  * skipped and counted (never truncated into a different claim); a malformed fix object drops the
- * fix but keeps the finding. */
+ * fix but keeps the finding.
+ *
+ * Models outside strict structured output (local servers, json_schema off) write the contract
+ * loosely; what has one meaning is normalised (severity synonyms, lines as strings, git path
+ * prefixes, trailing commas, a bare list), anything else is dropped with its reason noted. */
 #include "judge/findings.h"
 
 #include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
+
+#include "log.h"
 
 #define MAX_FINDINGS 200          /* per answer; the rest are skipped and counted */
 #define MAX_MESSAGE 2048          /* bytes */
 #define MAX_CATEGORY 128
+#define MAX_SEVERITY 64
+#define DEFAULT_CATEGORY "general"
+#define WHY_MAX 160               /* a drop reason */
 #define MAX_FILE 4096
 #define MAX_EVIDENCE 4096
 #define MAX_REPLACEMENT (64 * 1024)
 #define MAX_LINE 10000000         /* keeps line arithmetic far from INT_MAX */
 #define RELOCATE_MAX_SPAN 20      /* a relocated finding keeps at most this many lines */
 #define RELOCATE_MIN_EVIDENCE 4   /* shorter normalised evidence is too ambiguous to move by */
+
+static bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
 /* ---- severities and the finding list ---------------------------------------------------- */
 
@@ -30,6 +44,24 @@ qr_severity qr_severity_parse(const char *s) {
   if (!s) return 0;
   for (int i = QR_SEV_HINT; i <= QR_SEV_ERROR; i++)
     if (!strcmp(s, severity_names[i])) return (qr_severity)i;
+  return 0;
+}
+
+qr_severity qr_severity_parse_model(const char *s) {
+  static const struct {
+    const char *word;
+    qr_severity sev;
+  } words[] = {{"error", QR_SEV_ERROR},     {"critical", QR_SEV_ERROR}, {"blocker", QR_SEV_ERROR},
+               {"high", QR_SEV_ERROR},      {"warning", QR_SEV_WARNING}, {"major", QR_SEV_WARNING},
+               {"medium", QR_SEV_WARNING},  {"moderate", QR_SEV_WARNING}, {"info", QR_SEV_INFO},
+               {"minor", QR_SEV_INFO},      {"low", QR_SEV_INFO},       {"hint", QR_SEV_HINT},
+               {"nit", QR_SEV_HINT},        {"trivial", QR_SEV_HINT},   {"style", QR_SEV_HINT}};
+  if (!s) return 0;
+  s += strspn(s, " \t\r\n");
+  size_t n = strlen(s);
+  while (n && strchr(" \t\r\n", s[n - 1])) n--;
+  for (size_t i = 0; i < QR_ARRAY_LEN(words); i++)
+    if (strlen(words[i].word) == n && !strncasecmp(s, words[i].word, n)) return words[i].sev;
   return 0;
 }
 
@@ -125,14 +157,112 @@ int qr_finding_add_source(qr_finding *f, const char *model, const char *strategy
   return QR_OK;
 }
 
+/* ---- why findings were dropped ---------------------------------------------------------- */
+
+void qr_drops_free(qr_drops *d) {
+  if (!d) return;
+  for (size_t i = 0; i < d->n; i++) {
+    qr_free(d->items[i].file);
+    qr_free(d->items[i].reason);
+  }
+  memset(d->items, 0, sizeof d->items);
+  d->n = 0;
+  d->total = 0;
+}
+
+/* Counts `count` drops for one reason, logs it and keeps it while there is room. Out of memory
+ * only loses the reason, never the count. */
+static void drop_note(qr_drops *d, int count, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void drop_note(qr_drops *d, int count, const char *file, int line, const char *fmt, ...) {
+  if (!d) return;
+  d->total += count;
+  char why[WHY_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why, sizeof why, fmt, ap);
+  va_end(ap);
+  char *f = file ? qr_findings_clean_text(file) : NULL;
+  QR_INFO("%s × %s: dropped a finding%s%s%s%.0d: %s", d->model ? d->model : "?",
+          d->strategy ? d->strategy : "?", f ? " on " : "", f ? f : "", line ? ":" : "", line, why);
+  if (d->n < QR_DROPS_KEPT && (f || !file)) {
+    qr_drop *k = &d->items[d->n];
+    k->reason = qr_strdup(why);
+    k->file = f;
+    k->line = line;
+    f = NULL;
+    if (k->reason) d->n++;
+    else qr_free(k->file);
+  }
+  qr_free(f);
+}
+
 /* ---- finding the JSON in the answer ------------------------------------------------------ */
 
-/* The object at [p, p+n) when it parses and holds an array under `key` (or one of its object
- * members does: {"result": {"findings": […]}}); NULL otherwise. New reference. */
-static json_t *load_candidate(const char *p, size_t n, const char *key) {
+/* Which bare lists of findings a candidate may be (the {"key": […]} object always is). */
+typedef enum { LIST_NONE, LIST_ANY, LIST_NONEMPTY } list_mode;
+
+/* A copy of [p, p+n) without the commas that only precede a closing ] or } (outside strings);
+ * NULL when there are none (or out of memory). */
+static char *without_trailing_commas(const char *p, size_t n, size_t *len) {
+  char *d = qr_malloc(n + 1);
+  if (!d) return NULL;
+  size_t w = 0;
+  bool in_str = false, esc = false, removed = false;
+  for (size_t i = 0; i < n; i++) {
+    char c = p[i];
+    if (in_str) {
+      if (esc) esc = false;
+      else if (c == '\\') esc = true;
+      else if (c == '"') in_str = false;
+    } else if (c == '"') {
+      in_str = true;
+    } else if (c == ',') {
+      size_t k = i + 1;
+      while (k < n && is_blank(p[k])) k++;
+      if (k < n && (p[k] == ']' || p[k] == '}')) {
+        removed = true;
+        continue;
+      }
+    }
+    d[w++] = c;
+  }
+  if (!removed) {
+    qr_free(d);
+    return NULL;
+  }
+  *len = w;
+  return d;
+}
+
+/* Parses [p, p+n), retrying without trailing commas. New reference or NULL. */
+static json_t *load_lenient(const char *p, size_t n) {
   json_error_t je;
   json_t *j = json_loadb(p, n, 0, &je);
+  size_t m;
+  char *fixed = j ? NULL : without_trailing_commas(p, n, &m);
+  if (fixed) j = json_loadb(fixed, m, 0, &je);
+  qr_free(fixed);
+  return j;
+}
+
+/* A bare list of findings: an array of objects only. */
+static bool is_finding_list(json_t *j, list_mode lists) {
+  if (lists == LIST_NONE || !json_is_array(j) || (lists == LIST_NONEMPTY && !json_array_size(j)))
+    return false;
+  size_t i;
+  json_t *v;
+  json_array_foreach(j, i, v) if (!json_is_object(v)) return false;
+  return true;
+}
+
+/* The value at [p, p+n) when it parses and holds an array under `key` (or one of its object
+ * members does: {"result": {"findings": […]}}) or is a list `lists` allows; NULL otherwise.
+ * New reference. */
+static json_t *load_candidate(const char *p, size_t n, const char *key, list_mode lists) {
+  json_t *j = load_lenient(p, n);
   if (!j) return NULL;
+  if (is_finding_list(j, lists)) return j;
   json_t *hit = NULL;
   if (json_is_object(j)) {
     if (json_is_array(json_object_get(j, key))) return j;
@@ -150,7 +280,7 @@ static json_t *load_candidate(const char *p, size_t n, const char *key) {
 }
 
 /* Each ``` fenced block (the info string after the opening fence is skipped). */
-static json_t *from_fences(const char *t, size_t len, const char *key) {
+static json_t *from_fences(const char *t, size_t len, const char *key, list_mode lists) {
   const char *end = t + len, *p = t;
   while ((p = memmem(p, (size_t)(end - p), "```", 3))) {
     const char *body = memchr(p + 3, '\n', (size_t)(end - (p + 3)));
@@ -158,17 +288,18 @@ static json_t *from_fences(const char *t, size_t len, const char *key) {
     body++;
     const char *close = memmem(body, (size_t)(end - body), "```", 3);
     if (!close) return NULL;
-    json_t *j = load_candidate(body, (size_t)(close - body), key);
+    json_t *j = load_candidate(body, (size_t)(close - body), key, lists);
     if (j) return j;
     p = close + 3;
   }
   return NULL;
 }
 
-/* Each top-level balanced {…}, scanning strings correctly inside objects (prose outside may hold
- * stray quotes). One pass over the text; *truncated is set when an object never closes. */
-static json_t *from_braces(const char *t, size_t len, const char *key, bool *truncated,
-                           bool *any_object) {
+/* Each top-level balanced `open`…`close` span, scanning strings correctly inside it (prose
+ * outside may hold stray quotes). One pass over the text; *truncated is set when a span never
+ * closes, *any when one did. */
+static json_t *from_spans(const char *t, size_t len, char open, char close, const char *key,
+                          list_mode lists, bool *truncated, bool *any) {
   size_t depth = 0, start = 0;
   bool in_str = false, esc = false;
   for (size_t i = 0; i < len; i++) {
@@ -177,13 +308,13 @@ static json_t *from_braces(const char *t, size_t len, const char *key, bool *tru
       if (esc) esc = false;
       else if (c == '\\') esc = true;
       else if (c == '"') in_str = false;
-    } else if (c == '{') {
+    } else if (c == open) {
       if (depth++ == 0) start = i;
     } else if (depth && c == '"') {
       in_str = true;
-    } else if (depth && c == '}' && --depth == 0) {
-      *any_object = true;
-      json_t *j = load_candidate(t + start, i + 1 - start, key);
+    } else if (depth && c == close && --depth == 0) {
+      *any = true;
+      json_t *j = load_candidate(t + start, i + 1 - start, key, lists);
       if (j) return j;
     }
   }
@@ -191,16 +322,23 @@ static json_t *from_braces(const char *t, size_t len, const char *key, bool *tru
   return NULL;
 }
 
-int qr_findings_extract_json(const char *text, size_t len, const char *key, json_t **out,
-                             qr_err *e) {
+/* As qr_findings_extract_json; with `lists`, a bare list of objects is taken when no object
+ * holding `key` is found (an empty list only as the whole answer or a fenced block). */
+static int extract(const char *text, size_t len, const char *key, bool lists, json_t **out,
+                   qr_err *e) {
   if (!text) return qr_err_set(e, QR_E_INVAL, "no answer text");
   if (len > QR_FINDINGS_MAX_ANSWER)
     return qr_err_set(e, QR_E_TOOBIG, "answer of %zu bytes exceeds the %u-byte cap", len,
                       QR_FINDINGS_MAX_ANSWER);
-  json_t *j = load_candidate(text, len, key);
-  if (!j) j = from_fences(text, len, key);
-  bool truncated = false, any_object = false;
-  if (!j) j = from_braces(text, len, key, &truncated, &any_object);
+  bool truncated = false, any_object = false, list_truncated = false, any_list = false;
+  json_t *j = load_candidate(text, len, key, LIST_NONE);
+  if (!j) j = from_fences(text, len, key, LIST_NONE);
+  if (!j) j = from_spans(text, len, '{', '}', key, LIST_NONE, &truncated, &any_object);
+  if (!j && lists) {
+    j = load_candidate(text, len, key, LIST_ANY);
+    if (!j) j = from_fences(text, len, key, LIST_ANY);
+    if (!j) j = from_spans(text, len, '[', ']', key, LIST_NONEMPTY, &list_truncated, &any_list);
+  }
   if (j) {
     *out = j;
     return QR_OK;
@@ -210,6 +348,11 @@ int qr_findings_extract_json(const char *text, size_t len, const char *key, json
   if (any_object)
     return qr_err_set(e, QR_E_PARSE, "no JSON object with a \"%s\" array in the answer", key);
   return qr_err_set(e, QR_E_PARSE, "no JSON object in the answer");
+}
+
+int qr_findings_extract_json(const char *text, size_t len, const char *key, json_t **out,
+                             qr_err *e) {
+  return extract(text, len, key, false, out, e);
 }
 
 /* ---- entries ----------------------------------------------------------------------------- */
@@ -231,38 +374,87 @@ char *qr_findings_clean_text(const char *s) {
   return d;
 }
 
-/* A string member no longer than `cap` bytes: 1 = ok, 0 = absent, -1 = wrong type or too long. */
+/* A string member no longer than `cap` bytes: 1 = ok, 0 = absent or null, -1 = not a string,
+ * -2 = too long. */
 static int str_field(json_t *o, const char *k, size_t cap, const char **out) {
   json_t *v = json_object_get(o, k);
   if (!v || json_is_null(v)) return 0;
-  if (!json_is_string(v) || json_string_length(v) > cap) return -1;
+  if (!json_is_string(v)) return -1;
+  if (json_string_length(v) > cap) return -2;
   *out = json_string_value(v);
   return 1;
 }
 
-/* A line number member: 1 = ok, 0 = absent, -1 = not an integer in [1, MAX_LINE]. */
-static int line_field(json_t *o, const char *k, int *out) {
-  json_t *v = json_object_get(o, k);
-  if (!v) return 0;
-  if (!json_is_integer(v)) return -1;
-  json_int_t n = json_integer_value(v);
-  if (n < 1 || n > MAX_LINE) return -1;
-  *out = (int)n;
+/* Writes why an entry does not fit; returns 1 (the entry is skipped). */
+static int reject(char why[WHY_MAX], const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int reject(char why[WHY_MAX], const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why, WHY_MAX, fmt, ap);
+  va_end(ap);
   return 1;
 }
 
-/* Reads a line span, swapping a reversed one; a missing end means one line. */
-static bool parse_span(json_t *o, int *start, int *end) {
-  if (line_field(o, "start_line", start) != 1) return false;
-  int r = line_field(o, "end_line", end);
-  if (r < 0) return false;
-  if (r == 0) *end = *start;
+/* Says why str_field's result `r` for member `k` does not fit; returns 1. */
+static int bad_field(char why[WHY_MAX], const char *k, int r) {
+  return reject(why, r == 0 ? "no %s" : r == -1 ? "%s is not a string" : "%s is too long", k);
+}
+
+/* Reads digits at *p into [1, MAX_LINE], advancing *p; false when there are none or too many. */
+static bool read_line_number(const char **p, int *out) {
+  const char *s = *p;
+  long n = 0;
+  if (*s < '0' || *s > '9') return false;
+  for (; *s >= '0' && *s <= '9'; s++)
+    if ((n = n * 10 + (*s - '0')) > MAX_LINE) return false;
+  if (n < 1) return false;
+  *p = s;
+  *out = (int)n;
+  return true;
+}
+
+/* A line number member as [*lo, *hi]: an integer, a numeric string or a "12-14" range string.
+ * 1 = ok, 0 = absent or null, -1 = anything else. */
+static int line_field(json_t *o, const char *k, int *lo, int *hi) {
+  json_t *v = json_object_get(o, k);
+  if (!v || json_is_null(v)) return 0;
+  if (json_is_integer(v)) {
+    json_int_t n = json_integer_value(v);
+    if (n < 1 || n > MAX_LINE) return -1;
+    *lo = *hi = (int)n;
+    return 1;
+  }
+  const char *s = json_string_value(v);
+  if (!s) return -1;
+  while (is_blank(*s)) s++;
+  if (!read_line_number(&s, lo)) return -1;
+  while (is_blank(*s)) s++;
+  *hi = *lo;
+  if (*s == '-') {
+    for (s++; is_blank(*s); s++) {}
+    if (!read_line_number(&s, hi)) return -1;
+    while (is_blank(*s)) s++;
+  }
+  return *s ? -1 : 1;
+}
+
+/* Reads a line span, swapping a reversed one; a missing end means the start's (range's) end.
+ * NULL, or why the span does not fit. */
+static const char *parse_span(json_t *o, int *start, int *end) {
+  int lo, hi, end_lo, end_hi;
+  int r = line_field(o, "start_line", &lo, &hi);
+  if (r == 0) return "no start_line";
+  if (r < 0) return "start_line is not a line number";
+  r = line_field(o, "end_line", &end_lo, &end_hi);
+  if (r < 0) return "end_line is not a line number";
+  *start = lo;
+  *end = r ? end_hi : hi;
   if (*start > *end) {
     int t = *start;
     *start = *end;
     *end = t;
   }
-  return true;
+  return NULL;
 }
 
 /* The optional fix; NULL (and *nomem false) when absent or malformed. */
@@ -270,7 +462,7 @@ static qr_fix *parse_fix(json_t *o, bool *nomem) {
   json_t *fx = json_object_get(o, "fix");
   const char *rep = NULL;
   int s, e;
-  if (!json_is_object(fx) || !parse_span(fx, &s, &e) ||
+  if (!json_is_object(fx) || parse_span(fx, &s, &e) ||
       str_field(fx, "replacement", MAX_REPLACEMENT, &rep) != 1)
     return NULL;
   qr_fix *f = qr_malloc(sizeof *f);
@@ -287,45 +479,68 @@ static qr_fix *parse_fix(json_t *o, bool *nomem) {
   return f;
 }
 
-/* Fills `f` from one entry: QR_OK, 1 (invalid: skip it) or QR_E_NOMEM. */
-static int parse_entry(json_t *o, qr_finding *f) {
-  const char *file = NULL, *msg = NULL, *cat = "", *sev = NULL, *ev = NULL;
-  if (!json_is_object(o) || str_field(o, "file", MAX_FILE, &file) != 1 || !*file ||
-      str_field(o, "message", MAX_MESSAGE, &msg) != 1 ||
-      str_field(o, "severity", 16, &sev) != 1 || str_field(o, "category", MAX_CATEGORY, &cat) < 0 ||
-      str_field(o, "evidence", MAX_EVIDENCE, &ev) < 0 || !parse_span(o, &f->start_line, &f->end_line))
+/* Fills `f` from one entry: QR_OK, 1 (does not fit: `why` says why) or QR_E_NOMEM. */
+static int parse_entry(json_t *o, qr_finding *f, char why[WHY_MAX]) {
+  const char *file = NULL, *msg = NULL, *cat = NULL, *sev = NULL, *ev = NULL, *span;
+  int r;
+  if (!json_is_object(o)) return reject(why, "not an object");
+  if ((r = str_field(o, "file", MAX_FILE, &file)) != 1 || !*file) return bad_field(why, "file", r == 1 ? 0 : r);
+  if ((r = str_field(o, "message", MAX_MESSAGE, &msg)) != 1) return bad_field(why, "message", r);
+  if ((r = str_field(o, "severity", MAX_SEVERITY, &sev)) != 1) return bad_field(why, "severity", r);
+  if ((span = parse_span(o, &f->start_line, &f->end_line))) return reject(why, "%s", span);
+  if ((r = str_field(o, "category", MAX_CATEGORY, &cat)) < 0) return bad_field(why, "category", r);
+  if ((r = str_field(o, "evidence", MAX_EVIDENCE, &ev)) < 0) return bad_field(why, "evidence", r);
+  if (!(f->severity = qr_severity_parse_model(sev))) {
+    char *shown = qr_findings_clean_text(sev);
+    reject(why, "unknown severity \"%s\"", shown ? shown : "");
+    qr_free(shown);
     return 1;
-  f->severity = qr_severity_parse(sev);
-  if (!f->severity) return 1;
+  }
   bool nomem = false;
   f->file = qr_strdup(file);
   f->message = qr_findings_clean_text(msg);
-  f->category = qr_findings_clean_text(cat);
+  f->category = qr_findings_clean_text(cat ? cat : "");
+  if (f->category && !*f->category) {
+    qr_free(f->category);
+    f->category = qr_strdup(DEFAULT_CATEGORY);
+  }
   f->evidence = ev && *ev ? qr_strdup(ev) : NULL;
   f->fix = parse_fix(o, &nomem);
   if (nomem || !f->file || !f->message || !f->category || (ev && *ev && !f->evidence))
     return QR_E_NOMEM;
-  return *f->message ? QR_OK : 1; /* nothing but control characters is no message */
+  return *f->message ? QR_OK : reject(why, "empty message"); /* control characters only */
+}
+
+/* Notes why `entry` was skipped, with its file and line when it has them. */
+static void note_skip(qr_drops *d, json_t *entry, const char *why) {
+  const char *file = NULL;
+  int line = 0, hi;
+  str_field(entry, "file", MAX_FILE, &file);
+  if (line_field(entry, "start_line", &line, &hi) != 1) line = 0;
+  drop_note(d, 1, file && *file ? file : NULL, line, "%s", why);
 }
 
 int qr_findings_parse(const char *text, size_t len, const char *model, const char *strategy,
-                      int pass, qr_finding_list *out, int *skipped, qr_err *e) {
+                      int pass, qr_finding_list *out, qr_drops *drops, qr_err *e) {
   json_t *root;
-  int rc = qr_findings_extract_json(text, len, "findings", &root, e);
+  int rc = extract(text, len, "findings", true, &root, e);
   if (rc) return rc;
-  json_t *arr = json_object_get(root, "findings");
+  json_t *arr = json_is_array(root) ? root : json_object_get(root, "findings");
   size_t base = out->n, i;
-  int skip = 0;
+  int total = drops ? drops->total : 0;
+  size_t kept = drops ? drops->n : 0;
   json_t *entry;
   json_array_foreach(arr, i, entry) {
     if (i >= MAX_FINDINGS) {
-      skip += (int)(json_array_size(arr) - i);
+      drop_note(drops, (int)(json_array_size(arr) - i), NULL, 0, "%zu findings over the %d-finding cap",
+                json_array_size(arr) - i, MAX_FINDINGS);
       break;
     }
     qr_finding f = {0};
-    rc = parse_entry(entry, &f);
+    char why[WHY_MAX] = "";
+    rc = parse_entry(entry, &f, why);
     if (rc == 1) {
-      skip++;
+      note_skip(drops, entry, why);
       rc = QR_OK;
     } else if (!rc && !(rc = qr_finding_add_source(&f, model, strategy, pass))) {
       rc = qr_finding_list_push(out, &f);
@@ -336,9 +551,17 @@ int qr_findings_parse(const char *text, size_t len, const char *model, const cha
   json_decref(root);
   if (rc) { /* never leave part of an answer behind */
     while (out->n > base) qr_finding_clear(&out->items[--out->n]);
+    if (drops) { /* nor its drops: the whole answer failed */
+      while (drops->n > kept) {
+        drops->n--;
+        qr_free(drops->items[drops->n].file);
+        qr_free(drops->items[drops->n].reason);
+        memset(&drops->items[drops->n], 0, sizeof drops->items[drops->n]);
+      }
+      drops->total = total;
+    }
     return qr_err_set(e, rc, "out of memory while reading findings");
   }
-  if (skipped) *skipped += skip;
   return QR_OK;
 }
 
@@ -357,8 +580,6 @@ static void norm_free(norm_text *n) {
   qr_free(n->line);
   memset(n, 0, sizeof *n);
 }
-
-static bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
 static int normalise(const char *t, size_t len, bool with_lines, norm_text *out) {
   memset(out, 0, sizeof *out);
@@ -472,12 +693,59 @@ static void relocate(qr_finding *f, int s, int ev_end, size_t n_lines) {
   }
 }
 
-/* Keeps or drops one finding: 1 keep, 0 drop, QR_E_NOMEM. */
+/* Whether `path` is `tail` or ends with "/" + tail. */
+static bool ends_with_path(const char *path, size_t pl, const char *tail, size_t tl) {
+  return pl > tl && path[pl - tl - 1] == '/' && !memcmp(path + pl - tl, tail, tl);
+}
+
+/* The file of the change a model's `name` means (see qr_findings_validate); NULL when none, or
+ * several (*ambiguous). */
+static const qr_diff_file *resolve_file(const qr_diff *diff, const char *root, const char *name,
+                                        bool *ambiguous) {
+  char buf[MAX_FILE + 1];
+  size_t n = strlen(name);
+  const qr_diff_file *df = qr_diff_find(diff, name);
+  if (df || n > MAX_FILE) return df;
+  for (size_t i = 0; i <= n; i++) buf[i] = name[i] == '\\' ? '/' : name[i];
+  const char *p = buf;
+  size_t rl = root ? strlen(root) : 0;
+  while (rl && root[rl - 1] == '/') rl--;
+  if (rl && !strncmp(p, root, rl) && p[rl] == '/') p += rl;
+  while (*p == '/' || (p[0] == '.' && p[1] == '/')) p += *p == '/' ? 1 : 2;
+  if ((df = qr_diff_find(diff, p))) return df;
+  if ((p[0] == 'a' || p[0] == 'b') && p[1] == '/' && (df = qr_diff_find(diff, p + 2))) return df;
+  size_t pl = strlen(p);
+  for (size_t i = 0; pl && i < diff->n_files; i++) {
+    const char *d = diff->files[i].path;
+    size_t dl = d ? strlen(d) : 0;
+    if (!dl || !(ends_with_path(d, dl, p, pl) || ends_with_path(p, pl, d, dl))) continue;
+    if (df) {
+      *ambiguous = true;
+      return NULL;
+    }
+    df = &diff->files[i];
+  }
+  return df;
+}
+
+/* Keeps or drops one finding: 1 keep, 0 drop (`why` says why), QR_E_NOMEM. The file is
+ * rewritten to the change's path it resolves to. */
 static int validate_one(qr_finding *f, const qr_diff *diff, const qr_snapshot *snap,
-                        bool allow_context, int window, file_cache *cache) {
-  const qr_diff_file *df = qr_diff_find(diff, f->file);
-  const qr_snapshot_file *sf = qr_snapshot_find(snap, f->file);
-  if (!df || !sf) return 0;
+                        const char *root, bool allow_context, int window, file_cache *cache,
+                        const char **why) {
+  bool ambiguous = false;
+  const qr_diff_file *df = resolve_file(diff, root, f->file, &ambiguous);
+  *why = ambiguous ? "file matches several files of the change" : "file not in the change";
+  if (!df) return 0;
+  const qr_snapshot_file *sf = qr_snapshot_find(snap, df->path);
+  *why = "file not reviewed (deleted, binary or omitted)";
+  if (!sf) return 0;
+  if (strcmp(f->file, df->path)) {
+    char *path = qr_strdup(df->path);
+    if (!path) return QR_E_NOMEM;
+    qr_free(f->file);
+    f->file = path;
+  }
   bool placed = placeable(df, sf, allow_context, f->start_line, f->end_line);
   f->evidence_matched = false;
   if (f->evidence) {
@@ -493,6 +761,8 @@ static int validate_one(qr_finding *f, const qr_diff *diff, const qr_snapshot *s
       placed = true;
     }
   }
+  *why = f->start_line < 1 || (size_t)f->end_line > sf->n_lines ? "lines past the end of the file"
+                                                                  : "lines outside the changed hunks";
   if (!placed) return 0;
   qr_fix *x = f->fix;
   if (x && (x->start_line < 1 || x->end_line < x->start_line || (size_t)x->end_line > sf->n_lines ||
@@ -504,18 +774,22 @@ static int validate_one(qr_finding *f, const qr_diff *diff, const qr_snapshot *s
 }
 
 int qr_findings_validate(qr_finding_list *l, const qr_diff *diff, const qr_snapshot *snap,
-                         bool allow_context, int window) {
+                         const char *root, bool allow_context, int window, qr_drops *drops) {
   file_cache cache = {0};
   size_t w = 0;
   int dropped = 0;
   bool nomem = false;
   for (size_t i = 0; i < l->n; i++) {
-    int keep = validate_one(&l->items[i], diff, snap, allow_context, QR_MAX(window, 0), &cache);
+    const char *why = NULL;
+    int keep = validate_one(&l->items[i], diff, snap, root, allow_context, QR_MAX(window, 0),
+                            &cache, &why);
     if (keep == 1) {
       l->items[w++] = l->items[i];
     } else {
       /* A finding that could not be checked is not shown unchecked; the caller hears of it. */
       nomem |= keep < 0;
+      drop_note(drops, 1, l->items[i].file, l->items[i].start_line, "%s",
+                keep < 0 ? "out of memory" : why);
       qr_finding_clear(&l->items[i]);
       dropped++;
     }

@@ -20,6 +20,10 @@ typedef enum { QR_SEV_HINT = 1, QR_SEV_INFO, QR_SEV_WARNING, QR_SEV_ERROR } qr_s
 
 /* "error" → QR_SEV_ERROR …; 0 when unknown. */
 qr_severity qr_severity_parse(const char *s);
+/* As written by a model: case-insensitive, surrounding blanks ignored, and the usual synonyms
+ * (critical/blocker/high → error, major/medium/moderate → warning, minor/low → info,
+ * nit/trivial/style → hint); 0 when still unknown. */
+qr_severity qr_severity_parse_model(const char *s);
 const char *qr_severity_name(qr_severity s);
 
 typedef struct qr_fix {
@@ -69,13 +73,33 @@ void qr_finding_clear(qr_finding *f); /* frees f's owned members */
 int qr_finding_copy(qr_finding *dst, const qr_finding *src); /* deep copy */
 int qr_finding_add_source(qr_finding *f, const char *model, const char *strategy, int pass);
 
-/* Parses a model's answer: the JSON object may be wrapped in code fences or prose.
- * Returns QR_E_PARSE (with `e` saying why) when no complete {"findings": […]} object is
- * present — a truncated or malformed answer is never turned into partial findings.
- * Entries missing required fields or with an unknown severity are skipped and counted in
- * *skipped. Appends to `out`; each finding gets one source (model, strategy, pass). */
+/* Why a pass's findings were dropped: every drop is counted, the first QR_DROPS_KEPT keep their
+ * reason. Each drop is also logged at info level (`-v`), naming the pass. */
+#define QR_DROPS_KEPT 20
+typedef struct qr_drop {
+  char *file;   /* owned; as the model wrote it (control characters removed), NULL when absent */
+  int line;     /* the finding's start line, 0 when unknown */
+  char *reason; /* owned; "file not in the change", "unknown severity \"urgent\"", … */
+} qr_drop;
+typedef struct qr_drops {
+  const char *model, *strategy; /* borrowed, may be NULL: the pass, for the log */
+  qr_drop items[QR_DROPS_KEPT];
+  size_t n;        /* reasons kept, at most QR_DROPS_KEPT */
+  int total;       /* findings dropped in all */
+} qr_drops;
+void qr_drops_free(qr_drops *d); /* frees the reasons and zeroes the counts; the names stay */
+
+/* Parses a model's answer: the JSON may be wrapped in code fences or prose, and may be a
+ * {"findings": […]} object or a bare list of finding objects; trailing commas are tolerated
+ * and a duplicated key keeps its last value. Returns QR_E_PARSE (with `e` saying why) when no
+ * complete answer is present — a truncated or malformed answer is never turned into partial
+ * findings. Lenient where it is unambiguous: severities as qr_severity_parse_model, line numbers
+ * as numeric strings or "12-14", null members as absent, a missing category → "general".
+ * Entries that still do not fit are skipped and noted in `drops` (may be NULL). Appends to
+ * `out`; each finding gets one source (model, strategy, pass); `file` is kept as written
+ * (qr_findings_validate resolves it). */
 int qr_findings_parse(const char *text, size_t len, const char *model, const char *strategy,
-                      int pass, qr_finding_list *out, int *skipped, qr_err *e);
+                      int pass, qr_finding_list *out, qr_drops *drops, qr_err *e);
 
 /* Finds, in a model's answer, the first JSON object holding an array under `key`: the whole
  * text, else a ``` fenced block, else a balanced {…} (also one level inside such an object).
@@ -92,11 +116,16 @@ char *qr_findings_clean_text(const char *s);
 
 /* Keeps the findings that can be placed in the diff: the file is in the diff and in the
  * snapshot, lines are in range and (unless `allow_context`) touch a hunk of the new side.
+ * The file is first resolved to a file of the change: backslashes become slashes, and a leading
+ * `root` (the repository's absolute path, may be NULL), "./" or "/" and a git "a/" or "b/"
+ * prefix are removed; failing an exact match, a unique suffix match at a "/" resolves (either
+ * way: "buffer.c" → "src/buffer.c", "/elsewhere/src/buffer.c" → "src/buffer.c").
  * When the lines are off but the evidence is found verbatim within `window` lines (or, failing
  * that, anywhere in the changed hunks of that file), the finding is moved there. Fixes whose
- * range is invalid are removed (the finding stays). Returns the number dropped, or QR_E_NOMEM
+ * range is invalid are removed (the finding stays). Each drop is noted in `drops` (may be
+ * NULL). Returns the number dropped, or QR_E_NOMEM
  * when a finding could not be checked for lack of memory (it is dropped, never kept unchecked). */
 int qr_findings_validate(qr_finding_list *l, const qr_diff *diff, const qr_snapshot *snap,
-                         bool allow_context, int window);
+                         const char *root, bool allow_context, int window, qr_drops *drops);
 
 #endif

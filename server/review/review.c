@@ -45,7 +45,8 @@ typedef struct pass_state {
   uint64_t t_first, t_last;
   long input_tokens, output_tokens, cached_tokens;
   double cost_usd;
-  int findings, dropped;
+  int findings;
+  qr_drops drops;     /* findings dropped, with the first reasons */
   int cached;         /* requests answered from the cache (no call made) */
   int not_needed;     /* adaptive plan: chunks the first wave settled for this pass */
 } pass_state;
@@ -132,6 +133,7 @@ static void review_free_now(qr_review *r) {
     for (size_t i = 0; i < r->n_passes; i++) {
       qr_free(r->passes[i].error);
       qr_free(r->passes[i].model);
+      qr_drops_free(&r->passes[i].drops);
     }
   qr_free(r->passes);
   qr_free(r->tool_runs);
@@ -166,6 +168,13 @@ static void pass_fail(pass_state *ps, int status, const char *reason, const char
                           message ? message : qr_strerror(status));
 }
 
+/* The pass's drop notes, named for the log. */
+static qr_drops *pass_drops(pass_state *ps) {
+  ps->drops.model = ps->model;
+  ps->drops.strategy = ps->strategy;
+  return &ps->drops;
+}
+
 static void pass_add_usage(pass_state *ps, const qr_completion *c) {
   if (!c) return;
   ps->input_tokens += c->input_tokens;
@@ -176,16 +185,13 @@ static void pass_add_usage(pass_state *ps, const qr_completion *c) {
 
 /* Validates a pass's findings and moves the placeable ones into r->found (l is emptied),
  * counting on the pass what it found and what was dropped. Returns how many it kept. */
-static int accept_findings(qr_review *r, pass_state *ps, qr_finding_list *l, int skipped) {
+static int accept_findings(qr_review *r, pass_state *ps, qr_finding_list *l) {
   int pass = (int)(ps - r->passes);
   for (size_t i = 0; i < l->n; i++)
     for (size_t k = 0; k < l->items[i].n_sources; k++) l->items[i].sources[k].pass = pass;
-  int dropped = qr_findings_validate(l, r->diff, r->snap, r->allow_context, RELOCATE_WINDOW);
-  if (dropped < 0) {
-    pass_fail(ps, dropped, NULL, "findings could not be checked");
-    dropped = 0;
-  }
-  ps->dropped += skipped + dropped;
+  int dropped = qr_findings_validate(l, r->diff, r->snap, r->root, r->allow_context,
+                                     RELOCATE_WINDOW, pass_drops(ps));
+  if (dropped < 0) pass_fail(ps, dropped, NULL, "findings could not be checked");
   ps->findings += (int)l->n;
   for (size_t i = 0; i < l->n; i++)
     if (qr_finding_list_push(&r->found, &l->items[i])) pass_fail(ps, QR_E_NOMEM, NULL, NULL);
@@ -202,16 +208,15 @@ static bool take_answer(qr_review *r, call_slot *slot, pass_state *ps, const qr_
   const qr_config_pass *cp = &r->cfg->passes[req->pass];
   qr_finding_list l;
   qr_finding_list_init(&l);
-  int skipped = 0;
   qr_err e = {0};
   int rc = qr_findings_parse(c->text, strlen(c->text), cp->model, cp->strategy, req->pass, &l,
-                             &skipped, &e);
+                             pass_drops(ps), &e);
   if (rc) {
     pass_fail(ps, rc, "malformed_output", e.msg);
     qr_finding_list_free(&l);
     return false;
   }
-  slot->found = accept_findings(r, ps, &l, skipped);
+  slot->found = accept_findings(r, ps, &l);
   qr_finding_list_free(&l);
   return slot->ok = true;
 }
@@ -486,7 +491,7 @@ static void run_rules(qr_review *r, pass_state *ps) {
   /* Hard-coded secrets are reported here, locally: the passes only ever see placeholders. */
   if (!rc) rc = qr_redact_findings(r->diff, r->snap, &l, &e);
   if (rc) pass_fail(ps, rc, "rules", e.msg);
-  else accept_findings(r, ps, &l, 0);
+  else accept_findings(r, ps, &l);
   qr_finding_list_free(&l);
   ps->t_last = qr_now_ms();
   ps->finished = ps->requests;
@@ -502,7 +507,7 @@ static void on_tool_done(int status, const char *reason, qr_finding_list *findin
   ps->finished = ps->requests;
   ps->cached = cached ? ps->requests : 0;
   if (status) pass_fail(ps, status, ps->tool, reason);
-  else accept_findings(r, ps, findings, 0);
+  else accept_findings(r, ps, findings);
   r->tools_running--;
   r->finished++;
   report_progress(r);
@@ -591,6 +596,23 @@ static json_t *finding_json(const qr_review *r, const qr_finding *f) {
   return o;
 }
 
+/* Adds the pass's drop reasons to its entry (when it dropped any): "drop_reasons" [{file?,
+ * line?, reason}] and "drop_reasons_omitted", the drops beyond those. Non-zero when out of memory. */
+static int drop_reasons_json(json_t *o, const qr_drops *d) {
+  if (!d->total) return 0;
+  json_t *a = json_array();
+  int rc = a ? json_object_set_new(o, "drop_reasons", a) : -1;
+  for (size_t i = 0; !rc && i < d->n; i++) {
+    json_t *x = json_pack("{s:s}", "reason", d->items[i].reason);
+    rc = !x || (d->items[i].file && json_object_set_new(x, "file", json_string(d->items[i].file))) ||
+         (d->items[i].line && json_object_set_new(x, "line", json_integer(d->items[i].line)));
+    if (json_array_append_new(a, x)) rc = -1;
+  }
+  if (!rc && d->total > (int)d->n)
+    rc = json_object_set_new(o, "drop_reasons_omitted", json_integer(d->total - (int)d->n));
+  return rc;
+}
+
 static json_t *pass_json(const pass_state *ps) {
   json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:f, s:i, s:i}", "role", "pass",
                         "model", ps->model, "strategy", ps->strategy, "status", ps->status,
@@ -598,11 +620,12 @@ static json_t *pass_json(const pass_state *ps) {
                         (json_int_t)ps->input_tokens, "output_tokens",
                         (json_int_t)ps->output_tokens, "cached_tokens",
                         (json_int_t)ps->cached_tokens, "cost_usd", ps->cost_usd, "findings",
-                        ps->findings, "dropped", ps->dropped);
+                        ps->findings, "dropped", ps->drops.total);
   if (!o || (ps->error && json_object_set_new(o, "error", json_string(ps->error))) ||
       (ps->requests > 1 && json_object_set_new(o, "requests", json_integer(ps->requests))) ||
       (ps->cached && json_object_set_new(o, "cached", json_boolean(ps->cached == ps->requests))) ||
-      (ps->not_needed && json_object_set_new(o, "not_needed", json_integer(ps->not_needed)))) {
+      (ps->not_needed && json_object_set_new(o, "not_needed", json_integer(ps->not_needed))) ||
+      drop_reasons_json(o, &ps->drops)) {
     json_decref(o);
     return NULL;
   }

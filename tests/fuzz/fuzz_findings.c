@@ -9,8 +9,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   qr_finding_list l;
   qr_finding_list_init(&l);
-  int skipped = 0;
-  if (!qr_findings_parse((const char *)data, size, "m", "s", 0, &l, &skipped, NULL)) {
+  qr_drops drops = {0};
+  if (!qr_findings_parse((const char *)data, size, "m", "s", 0, &l, &drops, NULL)) {
     for (size_t i = 0; i < l.n; i++) {
       const qr_finding *f = &l.items[i];
       if (f->start_line < 1 || f->end_line < f->start_line || !qr_severity_name(f->severity)[0] ||
@@ -20,6 +20,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   } else if (l.n) {
     abort(); /* an error never leaves partial findings behind */
   }
+  if (drops.n > QR_DROPS_KEPT || drops.total < (int)drops.n) abort();
+  for (size_t i = 0; i < drops.n; i++)
+    if (!drops.items[i].reason || !drops.items[i].reason[0]) abort();
+  qr_drops_free(&drops);
   qr_finding_list_free(&l);
   return 0;
 }

@@ -67,12 +67,10 @@ static int run_passes(const qr_config *cfg, const qr_plan *plan, const qr_diff *
     if (rc) break;
     qr_provider_request_free(&http);
     const char *answer = ANSWERS[(size_t)req->pass % QR_ARRAY_LEN(ANSWERS)];
-    int skipped = 0;
     qr_finding_list l;
     qr_finding_list_init(&l);
-    rc = qr_findings_parse(answer, strlen(answer), p->model, p->strategy, req->pass, &l,
-                           &skipped, e);
-    int dropped = rc ? 0 : qr_findings_validate(&l, d, s, false, 5);
+    rc = qr_findings_parse(answer, strlen(answer), p->model, p->strategy, req->pass, &l, NULL, e);
+    int dropped = rc ? 0 : qr_findings_validate(&l, d, s, NULL, false, 5, NULL);
     if (dropped < 0) rc = dropped;
     for (size_t k = 0; !rc && k < l.n; k++) rc = qr_finding_list_push(found, &l.items[k]);
     qr_finding_list_free(&l);

@@ -1,6 +1,7 @@
 /* test_findings.c — the findings parser on golden answers (tests/data/findings/<case>/
- * answer.txt → expected.json), its caps, and validation: unknown files, out-of-range lines,
- * lines outside the hunks, relocation by evidence, fix ranges. */
+ * answer.txt → expected.json: the findings kept, how many skipped and, when listed, why), its
+ * caps, and validation: path normalisation, unknown files, out-of-range lines, lines outside the
+ * hunks with their drop reasons, relocation by evidence, fix ranges. */
 #include <dirent.h>
 
 #include "judge/findings.h"
@@ -40,9 +41,9 @@ static void run_parse_case(const char *dir, const char *name) {
   if (!exp) QR__FAIL("%s: bad expected.json", name);
   qr_finding_list l;
   qr_finding_list_init(&l);
-  int skipped = 0;
+  qr_drops drops = {0};
   qr_err e = {0};
-  int rc = qr_findings_parse(text, len, "m", "s", 7, &l, &skipped, &e);
+  int rc = qr_findings_parse(text, len, "m", "s", 7, &l, &drops, &e);
   const char *want_err = jstr(exp, "error");
   if (want_err) {
     if (strcmp(qr_err_name(rc), want_err)) QR__FAIL("%s: %s, want %s", name, qr_err_name(rc), want_err);
@@ -53,8 +54,17 @@ static void run_parse_case(const char *dir, const char *name) {
     json_t *fs = json_object_get(exp, "findings");
     if (l.n != json_array_size(fs)) QR__FAIL("%s: %zu findings, want %zu", name, l.n, json_array_size(fs));
     for (size_t i = 0; i < l.n; i++) check_finding(name, &l.items[i], json_array_get(fs, i));
-    if (skipped != jint(exp, "skipped")) QR__FAIL("%s: skipped %d, want %d", name, skipped, jint(exp, "skipped"));
+    if (drops.total != jint(exp, "skipped"))
+      QR__FAIL("%s: skipped %d, want %d", name, drops.total, jint(exp, "skipped"));
+    json_t *why = json_object_get(exp, "drop_reasons"), *w;
+    size_t k;
+    if (why && json_array_size(why) != drops.n)
+      QR__FAIL("%s: %zu drop reasons, want %zu", name, drops.n, json_array_size(why));
+    json_array_foreach(why, k, w) if (strcmp(drops.items[k].reason, json_string_value(w)))
+      QR__FAIL("%s: drop reason %zu \"%s\", want \"%s\"", name, k, drops.items[k].reason,
+               json_string_value(w));
   }
+  qr_drops_free(&drops);
   qr_finding_list_free(&l);
   json_decref(exp);
   qr_free(text);
@@ -89,10 +99,13 @@ TEST(findings_parse_caps) {
   ASSERT_OK(qr_buf_puts(&b, "]}"));
   qr_finding_list l;
   qr_finding_list_init(&l);
-  int skipped = 0;
-  ASSERT_OK(qr_findings_parse(b.data, b.len, "m", "s", 0, &l, &skipped, NULL));
+  qr_drops drops = {0};
+  ASSERT_OK(qr_findings_parse(b.data, b.len, "m", "s", 0, &l, &drops, NULL));
   ASSERT_EQ(l.n, 200);
-  ASSERT_EQ(skipped, 50);
+  ASSERT_EQ(drops.total, 50);
+  ASSERT_EQ(drops.n, 1);
+  ASSERT_STR_EQ(drops.items[0].reason, "50 findings over the 200-finding cap");
+  qr_drops_free(&drops);
   qr_finding_list_free(&l);
 
   /* an over-long message skips the entry rather than cutting it */
@@ -100,10 +113,26 @@ TEST(findings_parse_caps) {
   ASSERT_OK(qr_buf_puts(&b, "{\"findings\":[{\"file\":\"a.c\",\"start_line\":1,\"severity\":\"info\",\"message\":\""));
   for (int i = 0; i < 3000; i++) ASSERT_OK(qr_buf_puts(&b, "x"));
   ASSERT_OK(qr_buf_puts(&b, "\"}]}"));
-  skipped = 0;
-  ASSERT_OK(qr_findings_parse(b.data, b.len, "m", "s", 0, &l, &skipped, NULL));
+  ASSERT_OK(qr_findings_parse(b.data, b.len, "m", "s", 0, &l, &drops, NULL));
   ASSERT_EQ(l.n, 0);
-  ASSERT_EQ(skipped, 1);
+  ASSERT_EQ(drops.total, 1);
+  ASSERT_STR_EQ(drops.items[0].reason, "message is too long");
+  ASSERT_STR_EQ(drops.items[0].file, "a.c");
+  ASSERT_EQ(drops.items[0].line, 1);
+  qr_drops_free(&drops);
+  qr_buf_free(&b);
+
+  /* past QR_DROPS_KEPT only the count grows */
+  qr_buf_init(&b, 4096);
+  ASSERT_OK(qr_buf_puts(&b, "["));
+  for (int i = 0; i < QR_DROPS_KEPT + 5; i++)
+    ASSERT_OK(qr_buf_printf(&b, "%s{\"file\":\"a.c\",\"start_line\":%d}", i ? "," : "", i + 1));
+  ASSERT_OK(qr_buf_puts(&b, "]"));
+  ASSERT_OK(qr_findings_parse(b.data, b.len, "m", "s", 0, &l, &drops, NULL));
+  ASSERT_EQ(drops.total, QR_DROPS_KEPT + 5);
+  ASSERT_EQ(drops.n, QR_DROPS_KEPT);
+  ASSERT_STR_EQ(drops.items[QR_DROPS_KEPT - 1].reason, "no message");
+  qr_drops_free(&drops);
   qr_buf_free(&b);
 
   /* the whole answer has a cap too */
@@ -111,7 +140,7 @@ TEST(findings_parse_caps) {
   char *huge = qr_malloc(big);
   memset(huge, ' ', big);
   qr_err e;
-  ASSERT_EQ(qr_findings_parse(huge, big, "m", "s", 0, &l, &skipped, &e), QR_E_TOOBIG);
+  ASSERT_EQ(qr_findings_parse(huge, big, "m", "s", 0, &l, &drops, &e), QR_E_TOOBIG);
   qr_free(huge);
 }
 
@@ -187,17 +216,79 @@ TEST(findings_validate_drops_unplaceable) {
   add(&v, "a.c", 4, 4, NULL);       /* outside the hunks */
   add(&v, "a.c", 13, 13, NULL);     /* fine */
   add(&v, "a.c", 15, 17, NULL);     /* runs past the end */
-  ASSERT_EQ(qr_findings_validate(&v.l, v.diff, v.snap, false, 3), 4);
+  qr_drops drops = {0};
+  ASSERT_EQ(qr_findings_validate(&v.l, v.diff, v.snap, NULL, false, 3, &drops), 4);
   ASSERT_EQ(v.l.n, 1);
   ASSERT_EQ(v.l.items[0].start_line, 13);
   ASSERT(!v.l.items[0].evidence_matched);
+  const char *why[][2] = {{"nope.c", "file not in the change"},
+                          {"a.c", "lines past the end of the file"},
+                          {"a.c", "lines outside the changed hunks"},
+                          {"a.c", "lines past the end of the file"}};
+  ASSERT_EQ(drops.total, 4);
+  ASSERT_EQ(drops.n, 4);
+  for (size_t i = 0; i < QR_ARRAY_LEN(why); i++) {
+    ASSERT_STR_EQ(drops.items[i].file, why[i][0]);
+    ASSERT_STR_EQ(drops.items[i].reason, why[i][1]);
+  }
+  ASSERT_EQ(drops.items[2].line, 4);
+  qr_drops_free(&drops);
   vfix_free(&v);
 
   vfix_init(&v);
   add(&v, "a.c", 4, 4, NULL); /* context allowed: a line outside the hunks stays */
-  ASSERT_EQ(qr_findings_validate(&v.l, v.diff, v.snap, true, 3), 0);
+  ASSERT_EQ(qr_findings_validate(&v.l, v.diff, v.snap, NULL, true, 3, NULL), 0);
   ASSERT_EQ(v.l.n, 1);
   vfix_free(&v);
+}
+
+/* Two files of one name in different folders, and one whose path has a backslash. */
+static const char patch_names[] =
+    "diff --git a/src/buffer.c b/src/buffer.c\n--- a/src/buffer.c\n+++ b/src/buffer.c\n"
+    "@@ -0,0 +1,2 @@\n+a\n+b\n"
+    "diff --git a/lib/util.h b/lib/util.h\n--- a/lib/util.h\n+++ b/lib/util.h\n"
+    "@@ -0,0 +1,2 @@\n+a\n+b\n"
+    "diff --git a/test/util.h b/test/util.h\n--- a/test/util.h\n+++ b/test/util.h\n"
+    "@@ -0,0 +1,2 @@\n+a\n+b\n";
+
+TEST(findings_validate_resolves_paths) {
+  static const char *const cases[][2] = {
+      {"src/buffer.c", "src/buffer.c"},      {"b/src/buffer.c", "src/buffer.c"},
+      {"a/src/buffer.c", "src/buffer.c"},    {"./src/buffer.c", "src/buffer.c"},
+      {"/src/buffer.c", "src/buffer.c"},     {"src\\buffer.c", "src/buffer.c"},
+      {".\\src\\buffer.c", "src/buffer.c"},  {"/home/u/repo/src/buffer.c", "src/buffer.c"},
+      {"buffer.c", "src/buffer.c"},          {"/elsewhere/src/buffer.c", "src/buffer.c"},
+      {"/home/u/repo/lib/util.h", "lib/util.h"},
+      {"util.h", NULL},                      /* two files end with it */
+      {"c/src/buffer.c", "src/buffer.c"},    /* a suffix at a "/" is unique */
+      {"rc/buffer.c", NULL},                 /* not at a "/" */
+      {"src/buffer.cc", NULL},               {"/home/u/repo/", NULL},
+      {"B/src/buffer.c", "src/buffer.c"},    /* by its unique suffix, not as a prefix */
+      {"/home/u/repository/x/util.h", NULL}, /* a longer root is no root */
+  };
+  qr_diff *diff;
+  ASSERT_OK(qr_diff_parse(patch_names, strlen(patch_names), 1 << 20, &diff, NULL));
+  qr_snapshot *snap = qr_snapshot_new();
+  ASSERT_OK(qr_snapshot_add(snap, "src/buffer.c", "a\nb\n", 4));
+  ASSERT_OK(qr_snapshot_add(snap, "lib/util.h", "a\nb\n", 4));
+  ASSERT_OK(qr_snapshot_add(snap, "test/util.h", "a\nb\n", 4));
+  for (size_t i = 0; i < QR_ARRAY_LEN(cases); i++) {
+    vfix v = {0};
+    qr_finding_list_init(&v.l);
+    add(&v, cases[i][0], 1, 1, NULL);
+    qr_drops drops = {0};
+    int dropped = qr_findings_validate(&v.l, diff, snap, "/home/u/repo/", false, 3, &drops);
+    if (dropped != !cases[i][1] || (cases[i][1] && strcmp(v.l.items[0].file, cases[i][1])))
+      QR__FAIL("%s: dropped %d, file %s", cases[i][0], dropped, v.l.n ? v.l.items[0].file : "-");
+    if (dropped)
+      ASSERT_STR_EQ(drops.items[0].reason, !strcmp(cases[i][0], "util.h")
+                                               ? "file matches several files of the change"
+                                               : "file not in the change");
+    qr_drops_free(&drops);
+    qr_finding_list_free(&v.l);
+  }
+  qr_snapshot_free(snap);
+  qr_diff_free(diff);
 }
 
 TEST(findings_validate_relocates_by_evidence) {
@@ -208,7 +299,7 @@ TEST(findings_validate_relocates_by_evidence) {
   add(&v, "a.c", 30, 31, "char  buf[4];");             /* out of range: found in the hunk */
   add(&v, "a.c", 5, 5, "x += *p++;");                  /* found, but not in a hunk: dropped */
   add(&v, "a.c", 14, 14, "memcpy(dst");                /* not found: stays, unmatched */
-  ASSERT_EQ(qr_findings_validate(&v.l, v.diff, v.snap, false, 3), 1);
+  ASSERT_EQ(qr_findings_validate(&v.l, v.diff, v.snap, NULL, false, 3, NULL), 1);
   ASSERT_EQ(v.l.n, 4);
   ASSERT(v.l.items[0].evidence_matched && !v.l.items[0].relocated);
   ASSERT_EQ(v.l.items[1].start_line, 13);
@@ -231,7 +322,7 @@ TEST(findings_validate_fix_ranges) {
     *x = (qr_fix){ranges[i][0], ranges[i][1], qr_strdup("  strncpy(buf, \"hello\", 3);")};
     v.l.items[i].fix = x;
   }
-  ASSERT_EQ(qr_findings_validate(&v.l, v.diff, v.snap, false, 3), 0);
+  ASSERT_EQ(qr_findings_validate(&v.l, v.diff, v.snap, NULL, false, 3, NULL), 0);
   ASSERT_EQ(v.l.n, 5);
   ASSERT(v.l.items[0].fix && v.l.items[1].fix); /* on the finding's lines */
   ASSERT(!v.l.items[2].fix);                    /* elsewhere */
@@ -243,6 +334,18 @@ TEST(findings_validate_fix_ranges) {
 TEST(findings_list_copy_and_severity_names) {
   ASSERT_EQ(qr_severity_parse("warning"), QR_SEV_WARNING);
   ASSERT_EQ(qr_severity_parse("fatal"), 0);
+  ASSERT_EQ(qr_severity_parse("High"), 0); /* configs stay strict */
+  const char *model[][2] = {{"High", "error"},   {" CRITICAL ", "error"}, {"blocker", "error"},
+                            {"Medium", "warning"}, {"major", "warning"}, {"moderate", "warning"},
+                            {"WARNING", "warning"}, {"minor", "info"},   {"low", "info"},
+                            {"Info", "info"},      {"nit", "hint"},     {"trivial", "hint"},
+                            {"style", "hint"},     {"hint", "hint"}};
+  for (size_t i = 0; i < QR_ARRAY_LEN(model); i++)
+    ASSERT_STR_EQ(qr_severity_name(qr_severity_parse_model(model[i][0])), model[i][1]);
+  ASSERT_EQ(qr_severity_parse_model("fatal"), 0);
+  ASSERT_EQ(qr_severity_parse_model("warn"), 0);
+  ASSERT_EQ(qr_severity_parse_model("high!"), 0);
+  ASSERT_EQ(qr_severity_parse_model(""), 0);
   ASSERT_STR_EQ(qr_severity_name(QR_SEV_HINT), "hint");
   qr_finding f = {0}, g;
   f.file = qr_strdup("a.c");

@@ -23,11 +23,11 @@ static void add_entries(json_t *arr, const char *model, const char *strategy, in
                         qr_finding_list *l) {
   json_t *doc = json_pack("{s:O}", "findings", arr);
   char *text = json_dumps(doc, 0);
-  int skipped = 0;
+  qr_drops drops = {0};
   qr_err e;
-  if (qr_findings_parse(text, strlen(text), model, strategy, pass, l, &skipped, &e))
+  if (qr_findings_parse(text, strlen(text), model, strategy, pass, l, &drops, &e))
     QR__FAIL("findings do not parse: %s", e.msg);
-  ASSERT_EQ(skipped, 0);
+  ASSERT_EQ(drops.total, 0);
   free(text);
   json_decref(doc);
 }
@@ -198,7 +198,7 @@ static void run_case(const char *name) {
                 (int)json_integer_value(json_object_get(f, "pass")), &l);
     json_decref(one);
   }
-  ASSERT_EQ(qr_findings_validate(&l, fx.diff, fx.snap, false, 5), 0);
+  ASSERT_EQ(qr_findings_validate(&l, fx.diff, fx.snap, NULL, false, 5, NULL), 0);
   ASSERT_OK(qr_judge_consensus(&l, fx.snap, NULL, 0, NULL, &out, NULL));
   require_perfect(&out, json_object_get(exp, "clusters"));
   qr_finding_list_free(&l);
@@ -260,7 +260,7 @@ TEST(judge_dev_case) {
     add_entries(json_object_get(p, "findings"), json_string_value(json_object_get(p, "model")),
                 json_string_value(json_object_get(p, "strategy")), (int)i, &l);
   /* the hallucinated file and the out-of-range lines go */
-  ASSERT_EQ(qr_findings_validate(&l, fx.diff, fx.snap, false, 5), 2);
+  ASSERT_EQ(qr_findings_validate(&l, fx.diff, fx.snap, NULL, false, 5, NULL), 2);
   ASSERT_OK(qr_judge_consensus(&l, fx.snap, NULL, 0, NULL, &out, NULL));
   mkdir("build", 0755);
   write_output(&out, "build/judge-dev-output.json");
