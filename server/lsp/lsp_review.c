@@ -336,6 +336,32 @@ static void job_fail(job *j, int code, const char *fmt, ...) {
   job_finish(j);
 }
 
+/* Tells the editor's log (window/logMessage, type Log) why each pass dropped findings. */
+static void log_drops(qr_lsp_review *lr, const json_t *result) {
+  size_t i, k;
+  json_t *p, *d;
+  json_array_foreach(json_object_get(result, "passes"), i, p) {
+    json_t *reasons = json_object_get(p, "drop_reasons");
+    if (!json_array_size(reasons)) continue;
+    qr_buf b;
+    qr_buf_init(&b, 16384);
+    const char *model = json_string_value(json_object_get(p, "model"));
+    const char *strategy = json_string_value(json_object_get(p, "strategy"));
+    qr_buf_printf(&b, "quorum: %s × %s dropped %lld findings:", model ? model : "?",
+                  strategy ? strategy : "?",
+                  (long long)json_integer_value(json_object_get(p, "dropped")));
+    json_array_foreach(reasons, k, d) {
+      const char *file = json_string_value(json_object_get(d, "file"));
+      json_int_t line = json_integer_value(json_object_get(d, "line"));
+      const char *why = json_string_value(json_object_get(d, "reason"));
+      qr_buf_printf(&b, "%s %s%s%.0lld%s%s", k ? ";" : "", file ? file : "", line ? ":" : "",
+                    (long long)line, file ? ": " : "", why ? why : "?");
+    }
+    if (b.data) qr_server_log_message(lr->srv, MSG_LOG, b.data);
+    qr_buf_free(&b);
+  }
+}
+
 static void on_review_done(qr_review *r, int status, json_t *result, void *data) {
   job *j = data;
   qr_lsp_review *lr = j->lr;
@@ -355,6 +381,7 @@ static void on_review_done(qr_review *r, int status, json_t *result, void *data)
       qr_rpc_reply(j->req, json_deep_copy(result));
     j->req = NULL;
   } else if (status != QR_E_CANCELED && !lr->closing) {
+    log_drops(lr, result);
     if (status)
       qr_lsp_show(lr, MSG_WARNING, "quorum: every review pass failed (see the passes' errors)");
     qr_document *d = j->kind == JOB_DOC ? qr_docs_get(lr->srv->docs, j->uri) : NULL;

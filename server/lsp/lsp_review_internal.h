@@ -12,7 +12,7 @@
 #include "review/review.h"
 #include "local/rules.h"
 
-enum { MSG_ERROR = 1, MSG_WARNING = 2, MSG_INFO = 3 }; /* window/showMessage types */
+enum { MSG_ERROR = 1, MSG_WARNING = 2, MSG_INFO = 3, MSG_LOG = 4 }; /* showMessage/logMessage types */
 
 /* The configuration, shared by the reviews that run on it: a reload must not free it under them. */
 typedef struct cfg_ref {

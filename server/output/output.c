@@ -37,6 +37,28 @@ static void print_finding(FILE *out, const json_t *f, int ran, bool color) {
           qr_output_int(f, "votes"), qr_output_seen(f, ran));
 }
 
+static bool is_local(const char *model) { return !strcmp(model, "rules") || !strncmp(model, "tool:", 5); }
+
+/* Why each model pass dropped findings (passes[].drop_reasons), one line each. Analyzers and
+ * rules are left out: their findings off the changed lines are dropped as a matter of course. */
+static void print_drops(FILE *out, const json_t *result) {
+  size_t i, k;
+  json_t *p, *d;
+  json_array_foreach(json_object_get(result, "passes"), i, p) {
+    const char *m = qr_output_str(p, "model", "?"), *st = qr_output_str(p, "strategy", "?");
+    if (is_local(m)) continue;
+    json_array_foreach(json_object_get(p, "drop_reasons"), k, d) {
+      fprintf(out, "quorum: dropped by %s×%s: ", m, st);
+      if (json_object_get(d, "file")) fprintf(out, "%s:", qr_output_str(d, "file", ""));
+      if (qr_output_int(d, "line")) fprintf(out, "%lld:", qr_output_int(d, "line"));
+      fprintf(out, "%s%s\n", json_object_get(d, "file") ? " " : "", qr_output_str(d, "reason", ""));
+    }
+    if (qr_output_int(p, "drop_reasons_omitted"))
+      fprintf(out, "quorum: dropped by %s×%s: %lld more\n", m, st,
+              qr_output_int(p, "drop_reasons_omitted"));
+  }
+}
+
 /* Which passes ran, and — when none was a model — how to add one. */
 static void print_panel(FILE *out, const json_t *result) {
   size_t i;
@@ -45,7 +67,7 @@ static void print_panel(FILE *out, const json_t *result) {
   fputs("quorum: passes:", out);
   json_array_foreach(json_object_get(result, "passes"), i, v) {
     const char *m = qr_output_str(v, "model", "?"), *st = qr_output_str(v, "status", "?");
-    bool local = !strcmp(m, "rules") || !strncmp(m, "tool:", 5);
+    bool local = is_local(m);
     model |= !local && qr_output_is_pass(v);
     fprintf(out, " %s%s%s%s%s", m, local ? "" : "×", local ? "" : qr_output_str(v, "strategy", ""),
             strcmp(st, "ok") ? " " : "", strcmp(st, "ok") ? st : "");
@@ -73,6 +95,7 @@ int qr_output_text(FILE *out, const json_t *result, bool color) {
     fprintf(out, "quorum: degraded: %s\n", json_string_value(v));
   json_array_foreach(json_object_get(result, "notes"), i, v)
     fprintf(out, "quorum: note: %s\n", json_string_value(v));
+  print_drops(out, result);
   print_panel(out, result);
   return ferror(out) ? QR_E_IO : QR_OK;
 }

@@ -603,9 +603,11 @@ static int drop_reasons_json(json_t *o, const qr_drops *d) {
   json_t *a = json_array();
   int rc = a ? json_object_set_new(o, "drop_reasons", a) : -1;
   for (size_t i = 0; !rc && i < d->n; i++) {
-    json_t *x = json_pack("{s:s}", "reason", d->items[i].reason);
-    rc = !x || (d->items[i].file && json_object_set_new(x, "file", json_string(d->items[i].file))) ||
-         (d->items[i].line && json_object_set_new(x, "line", json_integer(d->items[i].line)));
+    const qr_drop *k = &d->items[i];
+    json_t *x = json_object();
+    rc = !x || (k->file && json_object_set_new(x, "file", json_string(k->file))) ||
+         (k->line && json_object_set_new(x, "line", json_integer(k->line))) ||
+         json_object_set_new(x, "reason", json_string(k->reason));
     if (json_array_append_new(a, x)) rc = -1;
   }
   if (!rc && d->total > (int)d->n)
