@@ -202,6 +202,16 @@ static void drop_note(qr_drops *d, int count, const char *file, int line, const 
 /* Which bare lists of findings a candidate may be (the {"key": […]} object always is). */
 typedef enum { LIST_NONE, LIST_ANY, LIST_NONEMPTY } list_mode;
 
+/* Follows JSON string syntax one character at a time: true while `c` belongs to a string
+ * already open (its closing quote included). */
+static bool in_string(char c, bool *in_str, bool *esc) {
+  if (!*in_str) return false;
+  if (*esc) *esc = false;
+  else if (c == '\\') *esc = true;
+  else if (c == '"') *in_str = false;
+  return true;
+}
+
 /* A copy of [p, p+n) without the commas that only precede a closing ] or } (outside strings);
  * NULL when there are none (or out of memory). */
 static char *without_trailing_commas(const char *p, size_t n, size_t *len) {
@@ -211,16 +221,11 @@ static char *without_trailing_commas(const char *p, size_t n, size_t *len) {
   bool in_str = false, esc = false, removed = false;
   for (size_t i = 0; i < n; i++) {
     char c = p[i];
-    if (in_str) {
-      if (esc) esc = false;
-      else if (c == '\\') esc = true;
-      else if (c == '"') in_str = false;
-    } else if (c == '"') {
-      in_str = true;
-    } else if (c == ',') {
+    if (!in_string(c, &in_str, &esc)) {
+      if (c == '"') in_str = true;
       size_t k = i + 1;
-      while (k < n && is_blank(p[k])) k++;
-      if (k < n && (p[k] == ']' || p[k] == '}')) {
+      while (c == ',' && k < n && is_blank(p[k])) k++;
+      if (c == ',' && k < n && (p[k] == ']' || p[k] == '}')) {
         removed = true;
         continue;
       }
@@ -304,11 +309,8 @@ static json_t *from_spans(const char *t, size_t len, char open, char close, cons
   bool in_str = false, esc = false;
   for (size_t i = 0; i < len; i++) {
     char c = t[i];
-    if (in_str) {
-      if (esc) esc = false;
-      else if (c == '\\') esc = true;
-      else if (c == '"') in_str = false;
-    } else if (c == open) {
+    if (in_string(c, &in_str, &esc)) continue;
+    if (c == open) {
       if (depth++ == 0) start = i;
     } else if (depth && c == '"') {
       in_str = true;
