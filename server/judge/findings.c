@@ -184,7 +184,8 @@ static void drop_note(qr_drops *d, int count, const char *file, int line, const 
   va_end(ap);
   char *f = file ? qr_findings_clean_text(file) : NULL;
   QR_INFO("%s × %s: dropped a finding%s%s%s%.0d: %s", d->model ? d->model : "?",
-          d->strategy ? d->strategy : "?", f ? " on " : "", f ? f : "", line ? ":" : "", line, why);
+          d->strategy ? d->strategy : "?", f ? " on " : "", f ? f : "", f && line ? ":" : "",
+          f ? line : 0, why);
   if (d->n < QR_DROPS_KEPT && (f || !file)) {
     qr_drop *k = &d->items[d->n];
     k->reason = qr_strdup(why);

@@ -354,6 +354,7 @@ static void log_drops(qr_lsp_review *lr, const json_t *result) {
       const char *file = json_string_value(json_object_get(d, "file"));
       json_int_t line = json_integer_value(json_object_get(d, "line"));
       const char *why = json_string_value(json_object_get(d, "reason"));
+      if (!file) line = 0;
       qr_buf_printf(&b, "%s %s%s%.0lld%s%s", k ? ";" : "", file ? file : "", line ? ":" : "",
                     (long long)line, file ? ": " : "", why ? why : "?");
     }

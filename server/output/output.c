@@ -48,10 +48,11 @@ static void print_drops(FILE *out, const json_t *result) {
     const char *m = qr_output_str(p, "model", "?"), *st = qr_output_str(p, "strategy", "?");
     if (is_local(m)) continue;
     json_array_foreach(json_object_get(p, "drop_reasons"), k, d) {
+      const char *file = qr_output_str(d, "file", NULL);
       fprintf(out, "quorum: dropped by %s×%s: ", m, st);
-      if (json_object_get(d, "file")) fprintf(out, "%s:", qr_output_str(d, "file", ""));
-      if (qr_output_int(d, "line")) fprintf(out, "%lld:", qr_output_int(d, "line"));
-      fprintf(out, "%s%s\n", json_object_get(d, "file") ? " " : "", qr_output_str(d, "reason", ""));
+      if (file) fprintf(out, "%s:", file);
+      if (file && qr_output_int(d, "line")) fprintf(out, "%lld:", qr_output_int(d, "line"));
+      fprintf(out, "%s%s\n", file ? " " : "", qr_output_str(d, "reason", ""));
     }
     if (qr_output_int(p, "drop_reasons_omitted"))
       fprintf(out, "quorum: dropped by %s×%s: %lld more\n", m, st,
