@@ -69,10 +69,12 @@ static int run_passes(const qr_config *cfg, const qr_plan *plan, const qr_diff *
     const char *answer = ANSWERS[(size_t)req->pass % QR_ARRAY_LEN(ANSWERS)];
     qr_finding_list l;
     qr_finding_list_init(&l);
-    rc = qr_findings_parse(answer, strlen(answer), p->model, p->strategy, req->pass, &l, NULL, e);
-    int dropped = rc ? 0 : qr_findings_validate(&l, d, s, NULL, false, 5, NULL);
+    qr_drops drops = {0}; /* its allocations fail in turn too: only reasons may be lost */
+    rc = qr_findings_parse(answer, strlen(answer), p->model, p->strategy, req->pass, &l, &drops, e);
+    int dropped = rc ? 0 : qr_findings_validate(&l, d, s, "/repo", false, 5, &drops);
     if (dropped < 0) rc = dropped;
     for (size_t k = 0; !rc && k < l.n; k++) rc = qr_finding_list_push(found, &l.items[k]);
+    qr_drops_free(&drops);
     qr_finding_list_free(&l);
   }
   return rc;
