@@ -374,6 +374,7 @@ static void on_review_done(qr_review *r, int status, json_t *result, void *data)
     progress_send(j, json_pack("{s:s,s:s}", "kind", "end", "message",
                                status == QR_E_CANCELED ? "canceled" : msg));
   }
+  if (status != QR_E_CANCELED && !lr->closing) log_drops(lr, result);
   if (j->req) {
     qr_rpc_request_on_cancel(j->req, NULL, NULL);
     if (status == QR_E_CANCELED && j->canceled)
@@ -382,7 +383,6 @@ static void on_review_done(qr_review *r, int status, json_t *result, void *data)
       qr_rpc_reply(j->req, json_deep_copy(result));
     j->req = NULL;
   } else if (status != QR_E_CANCELED && !lr->closing) {
-    log_drops(lr, result);
     if (status)
       qr_lsp_show(lr, MSG_WARNING, "quorum: every review pass failed (see the passes' errors)");
     qr_document *d = j->kind == JOB_DOC ? qr_docs_get(lr->srv->docs, j->uri) : NULL;
