@@ -24,8 +24,8 @@ FINDING = {"file": "src/app.py", "start_line": 6, "end_line": 6, "severity": "wa
 TIMEOUT_S = 90  # the whole editor run; the scripts bound each wait well below this
 
 
-def main(name, argv_for):
-    """argv_for(script_dir) → the editor command line."""
+def main(name, argv_for, timeout=TIMEOUT_S):
+    """argv_for(script_dir) → the editor command line; timeout bounds the whole run."""
     here = os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
     scenario = {"rules": [], "default": {"findings": [FINDING]}}
     with StandIn(scenario) as standin, StandIn(scenario) as hostile:
@@ -40,7 +40,7 @@ def main(name, argv_for):
                "QUORUM_ROOT": repo, "QUORUM_FILE": os.path.join(repo, "src/app.py"),
                "QUORUM_RESULT": result, "QUORUM_LINE6": LINE6, "QUORUM_FIXED6": FIXED6,
                "QUORUM_WS_CONFIG": ws_cfg, "HOME": home}
-        rc, out, err = run(argv_for(here), timeout=TIMEOUT_S, env=env, cwd=repo)
+        rc, out, err = run(argv_for(here), timeout=timeout, env=env, cwd=repo)
         with open(result, encoding="utf-8") as f:
             lines = [line.rstrip("\n") for line in f if line.strip()]
         os.unlink(result)
