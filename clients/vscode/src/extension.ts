@@ -125,13 +125,19 @@ async function startClient(): Promise<void> {
   }
 }
 
-/** A new server path means a new client: the old one's command was fixed when it was made. */
-async function restartClient(): Promise<void> {
+async function stopClient(): Promise<void> {
   const old = client;
   client = undefined;
   await old?.dispose().catch(() => undefined); /* a client that never started cannot stop */
   if (old) clearFindings(old);
-  await startClient();
+}
+
+/** A new server path means a new client: the old one's command was fixed when it was made.
+ * Restarts run one after the other, so quick setting changes never leave two servers. */
+let restarting: Promise<void> = Promise.resolve();
+function restartClient(): Promise<void> {
+  restarting = restarting.then(stopClient).then(startClient);
+  return restarting;
 }
 
 function onSettingsChanged(e: vscode.ConfigurationChangeEvent): void {
@@ -163,8 +169,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 }
 
 export async function deactivate(): Promise<void> {
-  const c = client;
-  client = undefined;
-  published.clear();
-  if (c) await c.stop();
+  await restarting;
+  await stopClient();
 }

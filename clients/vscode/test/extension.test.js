@@ -149,7 +149,7 @@ test('extension_ledger_method_not_found_gives_a_clear_message', async () => {
 
 test('extension_deactivate_stops_the_client', async () => {
   await ext.deactivate();
-  assert.ok(client.stopped);
+  assert.ok(client.disposed);
   await state.commands.get('quorum.reviewCurrentFile')();
   assert.match(state.messages.at(-1)[1], /not running/);
 });
@@ -213,6 +213,13 @@ test('extension_changed_server_path_starts_the_new_binary', async () => {
   assert.strictEqual(second.server.run.command, wsServer);
   assert.ok(second.started);
   assert.match(state.messages.find((m) => /restarting/.test(m[1]))[1], /new path/);
+  const before = lc.clients.length;
+  changeSettings('quorum.server.path'); // quick changes: one restart after the other
+  changeSettings('quorum.server.path');
+  await settle();
+  const made = lc.clients.slice(before - 1);
+  assert.strictEqual(made.length, 3);
+  assert.deepStrictEqual(made.map((c) => Boolean(c.disposed)), [true, true, false], 'only the newest server is left');
 });
 
 test('extension_progress_follows_every_restart_and_findings_go_with_the_server', async () => {
