@@ -118,6 +118,14 @@ bin/quorum: $(patsubst %.c,build/rel/%.o,$(CLI_SRC)) build/rel/libquorum.a $(GRA
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# The server bundled in the .vsix runs on other distributions: libuv, jansson, tree-sitter and
+# SQLite linked statically (Debian's -dev packages ship the .a files); only glibc and libcurl
+# (with the TLS stack the system keeps patched) stay dynamic. tests/e2e/test_vscode_client checks.
+STATIC_LIBS := -l:libuv_a.a -l:libjansson.a -l:libtree-sitter.a -l:libsqlite3.a
+bin/quorum-ls-bundled: build/rel/server/lsp/main.o build/rel/libquorum.a $(GRAMMAR_LIB)
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -Wl,--as-needed -o $@ $^ $(STATIC_LIBS) $(shell pkg-config --libs libcurl) -lpthread -ldl -lm
+
 build/asan/bin/quorum-ls: build/asan/server/lsp/main.o build/asan/libquorum.a $(GRAMMAR_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
@@ -154,7 +162,7 @@ run: all
 
 # bin/quorum-ls too: the memory bound of hostile input is measured on the release build
 # (ASan's quarantine keeps freed buffers and would measure the sanitizer, not quorum).
-test: test-deps $(TEST_BINS) $(FUZZ_BINS) bin/quorum-ls $(VSCODE_STAMP) $(VALIDATORS_STAMP)
+test: test-deps $(TEST_BINS) $(FUZZ_BINS) bin/quorum-ls bin/quorum-ls-bundled $(VSCODE_STAMP) $(VALIDATORS_STAMP)
 	@tests/run.sh
 
 # Robustness runs beyond `make test`: every allocation failed in turn (make test runs it too),
@@ -186,10 +194,10 @@ vscode-deps: $(VSCODE_STAMP)
 $(VSCODE_STAMP): $(VSCODE)/package.json $(VSCODE)/package-lock.json | deps
 	cd $(VSCODE) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $@
-# The extension with the release server bundled (clients/vscode/bin/ is git-ignored);
-# writes clients/vscode/quorum-<version>.vsix.
-vsix: bin/quorum-ls $(VSCODE_STAMP)
-	@mkdir -p $(VSCODE)/bin && cp bin/quorum-ls $(VSCODE)/bin/
+# The extension with the self-contained server bundled (clients/vscode/bin/ is git-ignored);
+# writes clients/vscode/quorum-linux-x64-<version>.vsix (the binary is x86-64 Linux only).
+vsix: bin/quorum-ls-bundled $(VSCODE_STAMP)
+	@mkdir -p $(VSCODE)/bin && cp bin/quorum-ls-bundled $(VSCODE)/bin/quorum-ls && strip $(VSCODE)/bin/quorum-ls
 	cd $(VSCODE) && npm run --silent vsix
 
 # libFuzzer builds (clang): the engine compiled once with fuzzer coverage, one binary a harness.

@@ -33,19 +33,25 @@
   :prefix "quorum-")
 
 (defcustom quorum-server-program "quorum-ls"
-  "The quorum-ls executable: a name found in `exec-path' or a file name."
-  :type 'string)
+  "The quorum-ls executable: a name found in `exec-path' or a file name.
+Risky as a file-local or directory-local variable: a project must not
+pick the program that runs."
+  :type 'string
+  :risky t)
 
 (defcustom quorum-server-args nil
   "Extra command-line arguments for quorum-ls."
-  :type '(repeat string))
+  :type '(repeat string)
+  :risky t)
 
 (defcustom quorum-config-file nil
-  "The quorum configuration file.
+  "The quorum configuration file: an absolute name or one under \"~/\".
 nil: $QUORUM_CONFIG, else the user configuration file.  It must lie
-outside the reviewed workspace: the server takes provider keys only
-from user-level files."
-  :type '(choice (const :tag "Default" nil) file))
+outside the reviewed project (symlinks followed): the server takes
+provider keys only from user-level files.  A refused file is said and
+the user configuration is used instead."
+  :type '(choice (const :tag "Default" nil) file)
+  :risky t)
 
 (defcustom quorum-trigger 'onSave
   "When reviews run: on each save, or only on a quorum command."
@@ -85,11 +91,31 @@ quorum as an add-on next to their other servers."
   "The command line that starts quorum-ls."
   (cons quorum-server-program quorum-server-args))
 
+(defun quorum-resolve-config (file root)
+  "The real name of configuration FILE, or a `user-error' saying why it is refused.
+\"~\" and \"~/...\" expand to the home folder; other relative names are
+refused (they would resolve against the project); symlinks are followed,
+and the result must exist and lie outside ROOT."
+  (let ((expanded (if (string-match-p "\\`~\\(/\\|\\'\\)" file) (expand-file-name file) file)))
+    (unless (string-prefix-p "/" expanded)
+      (user-error "quorum: configuration file %s is relative: give an absolute name or ~/..." file))
+    (let ((real (file-truename (expand-file-name expanded))))
+      (unless (file-exists-p real)
+        (user-error "quorum: configuration file %s does not exist" real))
+      (when (file-in-directory-p real (file-truename root))
+        (user-error "quorum: configuration file %s is inside the project %s" real root))
+      real)))
+
 (defun quorum-initialization-options ()
-  "The settings sent to quorum-ls as initializationOptions."
+  "The settings sent to quorum-ls as initializationOptions.
+A refused `quorum-config-file' is said and left out."
   (append (list :trigger (symbol-name quorum-trigger) :debounceMs quorum-debounce-ms)
           (and quorum-config-file
-               (list :configFile (expand-file-name quorum-config-file)))))
+               (condition-case err
+                   (list :configFile (quorum-resolve-config quorum-config-file (quorum--root)))
+                 (user-error
+                  (message "%s; using the user configuration" (error-message-string err))
+                  nil)))))
 
 (defun quorum--eglot-contact (_interactive)
   "The eglot contact for quorum-ls.

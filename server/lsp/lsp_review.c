@@ -717,13 +717,26 @@ static void load_config(qr_lsp_review *lr) {
   if (!c->n_passes) QR_INFO("lsp_review: the configuration has no review passes");
 }
 
+/* configFile is resolved now (see qr_workspace_config_path) so that job_review's
+ * inside-the-workspace check cannot be dodged by a relative, ".." or symlinked path; a refused
+ * one is said and the user configuration ($QUORUM_CONFIG / the user file) is used instead. */
+static void set_config_file(qr_lsp_review *lr, const char *setting) {
+  qr_err e = {0};
+  char *real = *setting ? qr_workspace_config_path(setting, &e) : NULL;
+  if (*setting && !real)
+    qr_lsp_show(lr, MSG_ERROR, "quorum: configuration file refused (%s); using the user configuration",
+                e.msg[0] ? e.msg : qr_strerror(e.code));
+  qr_free(lr->ws_config);
+  lr->ws_config = real;
+}
+
 /* Settings from initializationOptions, workspace/configuration or didChangeConfiguration:
  * {configFile?, trigger?: "onSave"|"manual", debounceMs?}. */
 static void apply_settings(qr_lsp_review *lr, json_t *s) {
   if (!json_is_object(s)) return;
   json_t *file = json_object_get(s, "configFile"), *trig = json_object_get(s, "trigger");
   json_t *deb = json_object_get(s, "debounceMs");
-  if (json_is_string(file)) set_str(&lr->ws_config, json_string_value(file));
+  if (json_is_string(file)) set_config_file(lr, json_string_value(file));
   if (json_is_string(trig)) lr->manual = !strcmp(json_string_value(trig), "manual");
   if (json_is_integer(deb) && json_integer_value(deb) >= 0 &&
       json_integer_value(deb) <= MAX_DEBOUNCE_MS)

@@ -137,6 +137,34 @@ bool qr_workspace_abs_confined(const char *root, const char *abs, char **rel_out
   return ok;
 }
 
+char *qr_workspace_config_path(const char *setting, qr_err *e) {
+  const char *home = getenv("HOME");
+  char *full = NULL;
+  if (strlen(setting) > QR_WORKSPACE_MAX_PATH) {
+    qr_err_set(e, QR_E_INVAL, "configFile is longer than %d bytes", QR_WORKSPACE_MAX_PATH);
+    return NULL;
+  }
+  if (setting[0] == '/') {
+    full = qr_strdup(setting);
+  } else if (setting[0] == '~' && (!setting[1] || setting[1] == '/')) {
+    if (!home || home[0] != '/') {
+      qr_err_set(e, QR_E_INVAL, "configFile %s: $HOME is not an absolute path", setting);
+      return NULL;
+    }
+    full = qr_asprintf("%s%s", home, setting + 1);
+  } else {
+    qr_err_set(e, QR_E_INVAL, "configFile %s is relative: give an absolute path or ~/…", setting);
+    return NULL;
+  }
+  char *r = full ? realpath(full, NULL) : NULL, *out = NULL;
+  if (!full) qr_err_set(e, QR_E_NOMEM, "out of memory");
+  else if (!r) qr_err_set(e, errno == ENOENT ? QR_E_NOTFOUND : QR_E_IO, "configFile %s: %s", full, strerror(errno));
+  else if (!(out = qr_strdup(r))) qr_err_set(e, QR_E_NOMEM, "out of memory");
+  free(r); /* realpath allocates with malloc */
+  qr_free(full);
+  return out;
+}
+
 /* ---- dismissed findings ------------------------------------------------------------------------ */
 
 bool qr_workspace_fingerprint_valid(const char *fp) {

@@ -31,6 +31,12 @@ bool qr_workspace_rel_confined(const char *root, const char *rel);
  * relative to root. */
 bool qr_workspace_abs_confined(const char *root, const char *abs, char **rel_out);
 
+/* The real path of a configFile setting: "~" / "~/…" expands against $HOME, any other relative
+ * path is refused (the server's working folder is the workspace), symlinks and ".." are
+ * resolved, so confinement checks see where the file really is. New string (qr_free), or NULL
+ * with *e set (QR_E_INVAL refused, QR_E_NOTFOUND missing). */
+char *qr_workspace_config_path(const char *setting, qr_err *e);
+
 /* A fingerprint as the engine writes it: 16 lower-case hex digits. */
 bool qr_workspace_fingerprint_valid(const char *fp);
 /* True when `fp` is listed in root/.quorum/dismissed. */

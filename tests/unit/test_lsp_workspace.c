@@ -1,6 +1,7 @@
 /* Unit tests for lsp_workspace.c: URI decoding (and what it refuses), confinement against "..",
  * absolute paths and symlinks out, the dismissed list, and new-file diffs. */
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -74,6 +75,47 @@ TEST(lsp_workspace_confinement) {
   rm_rf(out);
   free(root);
   free(out);
+}
+
+TEST(lsp_workspace_config_path) {
+  char *home = tmpdir(), *ws = tmpdir();
+  char *old = getenv("HOME") ? qr_strdup(getenv("HOME")) : NULL;
+  char cfg[600], link[600], dotted[600], want[600];
+  snprintf(cfg, sizeof cfg, "%s/cfg.json", ws);
+  FILE *f = fopen(cfg, "w");
+  ASSERT(f);
+  fclose(f);
+  snprintf(link, sizeof link, "%s/link.json", home);
+  ASSERT_OK(symlink(cfg, link));
+  ASSERT_OK(setenv("HOME", home, 1));
+  qr_err e = {0};
+  char *p = qr_workspace_config_path("~/link.json", &e); /* "~" expands, the symlink is followed */
+  ASSERT_STR_EQ(p, cfg);
+  qr_free(p);
+  snprintf(dotted, sizeof dotted, "%s/../%s/cfg.json", home, strrchr(ws, '/') + 1);
+  p = qr_workspace_config_path(dotted, &e); /* ".." resolved */
+  ASSERT_STR_EQ(p, cfg);
+  qr_free(p);
+  const char *refused[] = {"cfg.json", "./cfg.json", "src/../cfg.json", "~other/cfg.json", ""};
+  for (size_t i = 0; i < QR_ARRAY_LEN(refused); i++) {
+    e = (qr_err){0};
+    ASSERT(!qr_workspace_config_path(refused[i], &e));
+    ASSERT_EQ(e.code, QR_E_INVAL);
+    ASSERT(strstr(e.msg, "relative"));
+  }
+  snprintf(want, sizeof want, "%s/missing.json", home);
+  ASSERT(!qr_workspace_config_path(want, &e));
+  ASSERT_EQ(e.code, QR_E_NOTFOUND);
+  ASSERT_OK(setenv("HOME", "relative/home", 1));
+  ASSERT(!qr_workspace_config_path("~/link.json", &e));
+  ASSERT_EQ(e.code, QR_E_INVAL);
+  if (old) setenv("HOME", old, 1);
+  else unsetenv("HOME");
+  qr_free(old);
+  rm_rf(home);
+  rm_rf(ws);
+  free(home);
+  free(ws);
 }
 
 TEST(lsp_workspace_dismiss) {

@@ -66,7 +66,28 @@
             (file-exists-p (expand-file-name ".quorum/dismissed" (getenv "QUORUM_ROOT"))))
   (goto-char (point-min))
   (qt-check "dismiss_needs_a_finding"
-            (condition-case nil (progn (quorum-dismiss) nil) (user-error t))))
+            (condition-case nil (progn (quorum-dismiss) nil) (user-error t)))
+  ;; .dir-locals.el cannot set the program, its arguments or the configuration file.
+  (qt-check "settings_risky_as_dir_locals"
+            (seq-every-p #'risky-local-variable-p '(quorum-server-program quorum-server-args quorum-config-file)))
+  ;; A configuration file the repository supplies is refused however it is named.
+  (let ((root (getenv "QUORUM_ROOT")) (home (expand-file-name "~")))
+    (dolist (bad `(("relative" . "ws-cfg.json") ("dotdot" . ,(concat root "/src/../ws-cfg.json"))
+                   ("tilde" . "~/link.json") ("symlink" . ,(concat home "/link.json"))
+                   ("inside" . ,(getenv "QUORUM_WS_CONFIG"))))
+      (qt-check (concat "config_refused/" (car bad))
+                (condition-case nil (progn (quorum-resolve-config (cdr bad) root) nil) (user-error t))))
+    (make-symbolic-link (getenv "QUORUM_CONFIG_FILE") (concat home "/good.json") t)
+    (qt-check "config_tilde_expands"
+              (equal (quorum-resolve-config "~/good.json" root) (file-truename (getenv "QUORUM_CONFIG_FILE"))))
+    (let ((quorum-config-file "ws-cfg.json") (inhibit-message t))
+      (qt-check "config_refused_not_sent"
+                (not (plist-member (quorum-initialization-options) :configFile))
+                (quorum-initialization-options))
+      (qt-check "config_refused_said"
+                (with-current-buffer "*Messages*"
+                  (save-excursion (goto-char (point-max))
+                                  (search-backward "ws-cfg.json is relative" nil t)))))))
 
 (condition-case err
     (qt-run)

@@ -72,6 +72,43 @@ local ok, err = pcall(function()
   vim.wait(5000, function() return quorum.client(other) ~= nil end, 50)
   local oc = quorum.client(other)
   check('one_client_per_root', oc ~= nil and oc.id == client.id, oc and oc.id)
+
+  -- Progress is kept per client and token (every server numbers its tokens from quorum-1), and
+  -- a server that exits takes its running reviews along.
+  local h = client.handlers['$/progress']
+  local report = function(id, msg) h(nil, {token = 'quorum-1', value = {kind = 'report', message = msg}}, {client_id = id}) end
+  report(client.id, '1/2 passes done, $0.1000')
+  report(client.id + 1000, '2/4 passes done, $0.2000') -- another server, same token
+  check('status_per_client', quorum.status() == 'quorum 3/6 passes $0.3000' and
+        quorum.status(client.id) == 'quorum 1/2 passes $0.1000', quorum.status())
+  vim.lsp.stop_client(client.id, true)
+  vim.wait(10000, function() return vim.lsp.get_client_by_id(client.id) == nil end, 50)
+  vim.wait(5000, function() return quorum.status() == 'quorum 2/4 passes $0.2000' end, 50)
+  check('status_cleared_on_exit', quorum.status() == 'quorum 2/4 passes $0.2000', quorum.status())
+
+  -- A configFile the repository supplies is refused however it is written.
+  local root, home = env('QUORUM_ROOT'), vim.loop.os_homedir()
+  for name, bad in pairs({relative = 'ws-cfg.json', dotdot = root .. '/src/../ws-cfg.json', tilde = '~/link.json',
+                          symlink = home .. '/link.json', inside = env('QUORUM_WS_CONFIG')}) do
+    local real, why = quorum.resolve_config(bad, root)
+    check('config_refused/' .. name, real == nil and why ~= nil, real)
+  end
+  vim.loop.fs_symlink(env('QUORUM_CONFIG_FILE'), home .. '/good.json')
+  check('config_tilde_expands', quorum.resolve_config('~/good.json', root) == vim.loop.fs_realpath(env('QUORUM_CONFIG_FILE')))
+  -- …and the server started with it never hears of it (the runner checks its provider got nothing).
+  quorum.setup({cmd = {env('QUORUM_LS'), '--config', env('QUORUM_CONFIG_FILE')},
+                settings = {configFile = 'ws-cfg.json', debounceMs = 0}})
+  vim.cmd('edit ' .. vim.fn.fnameescape(env('QUORUM_FILE')))
+  local c2
+  vim.wait(20000, function()
+    c2 = quorum.client(0)
+    return c2 ~= nil and c2.initialized
+  end, 50)
+  check('config_refused_said', table.concat(notes, '\n'):find('configFile refused', 1, true), notes)
+  check('config_refused_not_sent', c2 and c2.config.init_options.configFile == nil, c2 and c2.config.init_options)
+  local before = quorum.status()
+  vim.cmd('QuorumReview')
+  vim.wait(20000, function() return quorum.status() ~= before and not quorum.status():find('passes') end, 100)
 end)
 if not ok then check('no_error', false, err) end
 out:close()

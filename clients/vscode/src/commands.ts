@@ -56,6 +56,7 @@ export function commandHandlers(getClient: () => Sender | undefined, showOutput:
   const needFile = (f: (c: Sender, uri: vscode.Uri) => Thenable<unknown>) => withClient(async (c) => {
     const uri = activeUri();
     if (!uri) return void vscode.window.showWarningMessage('quorum: open a file first.');
+    if (uri.scheme !== 'file') return void vscode.window.showWarningMessage('quorum: save this file first: quorum reviews files on disk.');
     return f(c, uri);
   });
   return {

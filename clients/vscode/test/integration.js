@@ -71,6 +71,7 @@ async function main() {
   const file = env.QUORUM_FILE, root = env.QUORUM_ROOT;
   const uri = url.pathToFileURL(file).href;
   const userSettings = {get: (k, d) => ({configFile: env.QUORUM_CONFIG_FILE, debounceMs: 50})[k] ?? d};
+  const ctx = {folders: [root], home: env.HOME};
   const server = cp.spawn(env.QUORUM_LS, [], {cwd: root, stdio: ['pipe', 'pipe', 'inherit']});
   const conn = rpc.createProtocolConnection(new rpc.StreamMessageReader(server.stdout),
                                             new rpc.StreamMessageWriter(server.stdin));
@@ -82,7 +83,7 @@ async function main() {
   conn.onNotification('window/logMessage', () => undefined);
   conn.onRequest('client/registerCapability', (p) => { registrations.push(p); return null; });
   conn.onRequest('workspace/configuration', (p) =>
-    protocol.answerConfiguration(p.items, [], () => settings.serverSettings(userSettings)));
+    protocol.answerConfiguration(p.items, [], () => settings.serverSettings(userSettings, ctx)));
   conn.onRequest('window/workDoneProgress/create', ({token}) => {
     const sub = conn.onProgress(rpc.WorkDoneProgress.type, token, (v) => {
       status.update(String(token), v);
@@ -96,7 +97,7 @@ async function main() {
     processId: process.pid, clientInfo: {name: 'Visual Studio Code', version: '1.82.0'},
     rootUri: url.pathToFileURL(root).href, workspaceFolders: [{uri: url.pathToFileURL(root).href, name: 'repo'}],
     capabilities: protocol.pushDiagnosticsOnly(vscodeCapabilities()),
-    initializationOptions: settings.serverSettings(userSettings),
+    initializationOptions: settings.serverSettings(userSettings, ctx),
   });
   check('initialize', init && init.capabilities && init.capabilities.codeActionProvider, init);
   check('server_commands', protocol.LANGUAGES.includes('python') &&

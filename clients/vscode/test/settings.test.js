@@ -1,25 +1,27 @@
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
 const {install} = require('./stub');
 
 const {load} = install();
 const s = load('settings');
 const reader = (values) => ({get: (k, d) => (k in values ? values[k] : d)});
 
-test('settings_server_command_prefers_setting_then_bundled_then_path', () => {
-  assert.deepStrictEqual(s.serverCommand(reader({'server.path': '/opt/q/quorum-ls', 'server.args': ['-v']}), '/ext', () => true),
-                         {command: '/opt/q/quorum-ls', args: ['-v']});
-  assert.strictEqual(s.serverCommand(reader({}), '/ext', (p) => p === '/ext/bin/quorum-ls').command, '/ext/bin/quorum-ls');
-  assert.strictEqual(s.serverCommand(reader({'server.path': '  '}), '/ext', () => false).command, 'quorum-ls');
-});
-
 test('settings_server_settings_drop_empty_config_and_clamp', () => {
-  assert.deepStrictEqual(s.serverSettings(reader({})), {trigger: 'onSave', debounceMs: 1000});
-  assert.deepStrictEqual(s.serverSettings(reader({configFile: ' /home/u/q.toml ', trigger: 'manual', debounceMs: 99999999})),
-                         {configFile: '/home/u/q.toml', trigger: 'manual', debounceMs: 600000});
-  assert.strictEqual(s.serverSettings(reader({trigger: 'bogus', debounceMs: 'x'})).trigger, 'onSave');
-  assert.strictEqual(s.serverSettings(reader({debounceMs: -5})).debounceMs, 0);
+  const home = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'quorum-home-')));
+  fs.writeFileSync(path.join(home, 'q.toml'), '');
+  const ctx = {folders: [], home};
+  assert.deepStrictEqual(s.serverSettings(reader({}), ctx), {trigger: 'onSave', debounceMs: 1000});
+  assert.deepStrictEqual(s.serverSettings(reader({configFile: ` ${home}/q.toml `, trigger: 'manual', debounceMs: 99999999}), ctx),
+                         {configFile: `${home}/q.toml`, trigger: 'manual', debounceMs: 600000});
+  const why = [];
+  assert.deepStrictEqual(s.serverSettings(reader({configFile: '~/missing.json'}), ctx, (w) => why.push(w)), {trigger: 'onSave', debounceMs: 1000});
+  assert.match(why[0], /missing\.json/, 'a missing file is said, not sent');
+  assert.strictEqual(s.serverSettings(reader({trigger: 'bogus', debounceMs: 'x'}), ctx).trigger, 'onSave');
+  assert.strictEqual(s.serverSettings(reader({debounceMs: -5}), ctx).debounceMs, 0);
 });
 
 test('settings_thresholds_filter_severity_and_confidence', () => {

@@ -9,9 +9,10 @@ function makeVscode() {
   const state = {
     commands: new Map(), messages: [], config: {}, diagnostics: new Map(), activeEditor: undefined,
     workspaceFolders: [], documents: [], configListeners: [], items: [], outputs: [],
+    workspaceConfig: {}, // what a repository's .vscode/settings.json says (config: the user's)
   };
   class Uri {
-    constructor(fsPath) { this.fsPath = fsPath; this.scheme = 'file'; }
+    constructor(fsPath, scheme = 'file') { this.fsPath = fsPath; this.scheme = scheme; }
     toString() { return 'file://' + this.fsPath; }
     static file(p) { return new Uri(p); }
     static parse(s) { return new Uri(s.replace(/^file:\/\//, '')); }
@@ -23,7 +24,8 @@ function makeVscode() {
     DiagnosticSeverity: {Error: 0, Warning: 1, Information: 2, Hint: 3},
     window: {
       createOutputChannel(name) {
-        const ch = {name, shown: 0, show() { this.shown++; }, appendLine() {}, dispose() {}};
+        const ch = {name, shown: 0, lines: [], show() { this.shown++; }, append(t) { this.lines.push(t); },
+                    appendLine(t) { this.lines.push(t); }, dispose() {}};
         state.outputs.push(ch);
         return ch;
       },
@@ -39,7 +41,10 @@ function makeVscode() {
       async showTextDocument(doc) { state.documents.push(doc); },
     },
     workspace: {
-      getConfiguration: () => ({get: (k, d) => (k in state.config ? state.config[k] : d)}),
+      getConfiguration: () => ({
+        get: (k, d) => (k in state.workspaceConfig ? state.workspaceConfig[k] : k in state.config ? state.config[k] : d),
+        inspect: (k) => ({key: 'quorum.' + k, globalValue: state.config[k], workspaceValue: state.workspaceConfig[k]}),
+      }),
       get workspaceFolders() { return state.workspaceFolders; },
       getWorkspaceFolder: (uri) => state.workspaceFolders.find((f) => uri.fsPath.startsWith(f.uri.fsPath + '/')),
       async openTextDocument(options) { return options; },
@@ -63,11 +68,13 @@ function makeLanguageClient() {
   class LanguageClient {
     constructor(id, name, server, options) {
       Object.assign(this, {id, name, server, options, features: [], requests: [], notifications: [],
-                           handlers: new Map(), progress: new Map(), reply: null});
+                           handlers: new Map(), progress: new Map(), reply: null, stateListeners: [],
+                           diagnostics: {cleared: 0, clear() { this.cleared++; }}});
       fake.clients.push(this);
     }
     registerFeature(f) { this.features.push(f); }
-    onDidChangeState() { return {dispose() {}}; }
+    onDidChangeState(l) { this.stateListeners.push(l); return {dispose() {}}; }
+    async dispose() { this.disposed = true; }
     async start() { this.started = true; }
     async stop() { this.stopped = true; }
     async restart() { this.restarted = true; }
@@ -77,7 +84,7 @@ function makeLanguageClient() {
     async sendNotification(method, params) { this.notifications.push([method, params]); }
   }
   fake.module = {
-    LanguageClient, TransportKind: {stdio: 0},
+    LanguageClient, TransportKind: {stdio: 0}, State: {Stopped: 1, Starting: 3, Running: 2},
     WorkDoneProgress: {type: {method: '$/progress'}},
     WorkDoneProgressCreateRequest: {type: {method: 'window/workDoneProgress/create'}},
   };

@@ -19,7 +19,7 @@ local defaults = {
 
 M.config = vim.deepcopy(defaults)
 local clients = {}  -- root → client id
-local progress = {} -- token → {done, total, cost}
+local progress = {} -- client id → token → {done, total, cost} (tokens restart at quorum-1 per server)
 local last = ''     -- the last finished review, for the statusline
 
 local function notify(msg, level)
@@ -39,11 +39,14 @@ function M.root_of(path)
   end
 end
 
---- Statusline text: running passes and cost, else the last review's outcome ('' before any).
-function M.status()
+--- Statusline text: running passes and cost (of client_id's server, or of all), else the last
+--- review's outcome ('' before any).
+function M.status(client_id)
   local done, total, cost, n = 0, 0, 0, 0
-  for _, p in pairs(progress) do
-    done, total, cost, n = done + p.done, total + p.total, cost + p.cost, n + 1
+  for _, runs in pairs(client_id and {progress[client_id]} or progress) do
+    for _, p in pairs(runs) do
+      done, total, cost, n = done + p.done, total + p.total, cost + p.cost, n + 1
+    end
   end
   if n > 0 then return string.format('quorum %d/%d passes $%.4f', done, total, cost) end
   return last
@@ -54,22 +57,51 @@ local function on_progress(err, result, ctx, config)
   local default = vim.lsp.handlers['$/progress']
   if default then default(err, result, ctx, config) end
   local v, token = result and result.value, result and tostring(result.token)
-  if type(v) ~= 'table' then return end
+  if type(v) ~= 'table' or not ctx or not ctx.client_id then return end
+  local runs = progress[ctx.client_id] or {}
+  progress[ctx.client_id] = runs
   if v.kind == 'end' then
-    local p = progress[token]
+    local p = runs[token]
     last = string.format('quorum %s $%.4f', v.message or '', p and p.cost or 0)
-    progress[token] = nil
+    runs[token] = nil
   else
-    local p = progress[token] or {done = 0, total = 0, cost = 0}
+    local p = runs[token] or {done = 0, total = 0, cost = 0}
     local d, t, c = (v.message or ''):match('(%d+)/(%d+) passes done, %$([%d.]+)')
     if d then p.done, p.total, p.cost = tonumber(d), tonumber(t), tonumber(c) end
-    progress[token] = p
+    runs[token] = p
   end
   vim.cmd('redrawstatus')
 end
 
+--- The real path of a configFile setting, or nil and why it is refused: '~' expands against
+--- the home, other relative paths are refused (they would resolve against the workspace), and
+--- after symlinks and '..' are followed it must lie outside `root`.
+function M.resolve_config(setting, root)
+  local expanded = setting
+  if setting == '~' or setting:sub(1, 2) == '~/' then expanded = vim.loop.os_homedir() .. setting:sub(2) end
+  if expanded:sub(1, 1) ~= '/' then return nil, setting .. ' is relative: give an absolute path or ~/...' end
+  local real = vim.loop.fs_realpath(expanded)
+  if not real then return nil, expanded .. ' does not exist' end
+  local real_root = vim.loop.fs_realpath(root) or root
+  if real == real_root or real:sub(1, #real_root + 1) == real_root .. '/' then
+    return nil, real .. ' is inside the workspace ' .. root
+  end
+  return real
+end
+
+--- The settings sent for `root`: configFile resolved, or left out (with a message) when refused.
+local function settings_for(root)
+  local settings = vim.deepcopy(M.config.settings)
+  if type(settings.configFile) == 'string' and settings.configFile ~= '' then
+    local real, why = M.resolve_config(settings.configFile, root)
+    if not real then notify('configFile refused: ' .. why, vim.log.levels.ERROR) end
+    settings.configFile = real
+  end
+  return settings
+end
+
 local function client_config(root)
-  local settings = M.config.settings
+  local settings = settings_for(root)
   return {
     name = 'quorum',
     cmd = M.config.cmd,
@@ -79,7 +111,11 @@ local function client_config(root)
     settings = {quorum = settings}, -- what Neovim answers to workspace/configuration
     handlers = {['$/progress'] = on_progress},
     on_attach = M.config.on_attach,
-    on_exit = function() clients[root] = nil end,
+    on_exit = function(_, _, client_id)
+      clients[root] = nil
+      progress[client_id] = nil -- a dead server's reviews are not running any more
+      vim.schedule(function() vim.cmd('redrawstatus') end)
+    end,
   }
 end
 
