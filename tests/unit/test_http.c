@@ -484,5 +484,5 @@ TEST(http_backoff_bounds) {
   ASSERT_EQ(qr_http_backoff_ms(500, 2, 0, 2001), 0);
   ASSERT_EQ(qr_http_backoff_ms(500, 20, 0, 30000), 30000); /* capped */
   ASSERT_EQ(qr_http_backoff_ms(500, 20, 0, 30001), 0);
-  ASSERT_EQ(qr_http_backoff_ms(500, 0, 3, 7), 3000); /* Retry-After is a floor */
+  ASSERT_EQ(qr_http_backoff_ms(500, 0, 3000, 7), 3000); /* the server's wait is a floor */
 }
