@@ -161,6 +161,7 @@ static void deliver(uv_timer_t *t) {
       .attempts = x->attempts,
       .retry_after_s = x->retry_after_s,
       .cut = x->cut,
+      .wait_ms = x->wait_ms,
       .latency_ms = (long)(qr_now_ms() - x->start_ms),
       .message = x->message,
   };
@@ -287,9 +288,6 @@ static void attempt_done(qr_http_xfer *x, CURLcode res) {
              !(x->is_final && x->is_final(code, x->body.data, x->body.len, x->data))) {
     snprintf(why, sizeof why, "HTTP %ld", code);
     schedule_retry(x, why);
-  } else if (x->wait_ms > MAX_RETRY_AFTER_S * 1000) {
-    finish(x, QR_E_HTTP, "HTTP %ld after %d attempt%s; the server asks to wait %ld s", code,
-           x->attempts, x->attempts == 1 ? "" : "s", (x->wait_ms + 999) / 1000);
   } else {
     finish(x, QR_E_HTTP, "HTTP %ld after %d attempt%s", code, x->attempts,
            x->attempts == 1 ? "" : "s");

@@ -10,8 +10,8 @@
  * full jitter — a random delay in [0, min(30 s, base * 2^retry)] — and never sooner than the
  * server's Retry-After (seconds or HTTP date) — or, on a 429 without it, OpenAI's
  * x-ratelimit-reset-requests/-tokens durations ("20s", "6m0s", "1ms") of the limit that is used
- * up. A wait longer than 120 s is not waited for: the error is final and says how long the
- * server asked for. The caller may declare a retryable answer final (`is_final`: a 429 that
+ * up. A wait longer than 120 s is not waited for: the error is final (wait_ms says how long
+ * the server asked for). The caller may declare a retryable answer final (`is_final`: a 429 that
  * says the account is out of credits). 400/401/403/404 and other codes are final, and
  * so is anything after a streamed 2xx body has started (its bytes were already delivered).
  * A request that times out is not retried either: a model that hangs for the whole timeout
@@ -46,6 +46,7 @@ typedef struct qr_http_result {
   int attempts;      /* attempts made, >= 1 */
   long retry_after_s;/* the last Retry-After seen in seconds, 0 when none */
   bool cut;          /* the body ended before its announced length (Content-Length, chunks) */
+  long wait_ms;      /* the wait the last answer asked for (Retry-After, reset headers), 0: none */
   long latency_ms;   /* from qr_http_send to completion, including backoff */
   const char *message; /* one sentence describing a failure; "" on success */
 } qr_http_result;

@@ -120,6 +120,7 @@ typedef struct reader {
   const qr_provider_ops *ops;
   const qr_config_model *m;
   size_t prompt_bytes; /* system + user text sent; 0 when unknown */
+  long wait_ms;        /* how long the server asked to wait (a final 429); 0 when it did not */
   qr_provider_parse ps;
   qr_sse sse;
 } reader;
@@ -184,8 +185,11 @@ static int http_error(reader *r, long code, const char *body, size_t len) {
   char reason[32];
   if (code == 429 && is_quota_error(err)) snprintf(reason, sizeof reason, "insufficient_quota");
   else snprintf(reason, sizeof reason, "http_%ld", code);
-  qr_provider_fail(&r->ps, QR_E_HTTP, reason, "HTTP %ld from %s%s%.300s", code,
-                   r->m->prov->name ? r->m->prov->name : "the provider", msg ? ": " : "",
+  char wait[64] = "";
+  if (r->wait_ms > 0)
+    snprintf(wait, sizeof wait, " (it asks to wait %ld s)", (r->wait_ms + 999) / 1000);
+  qr_provider_fail(&r->ps, QR_E_HTTP, reason, "HTTP %ld from %s%s%s%.300s", code,
+                   r->m->prov->name ? r->m->prov->name : "the provider", wait, msg ? ": " : "",
                    msg ? msg : "");
   json_decref(j);
   return r->ps.status;
@@ -431,6 +435,7 @@ static void on_http_done(const qr_http_result *res, void *data) {
   call->c.http_status = res->http_code;
   call->c.attempts = res->attempts;
   call->c.latency_ms = res->latency_ms;
+  r->wait_ms = res->wait_ms;
   bool got_2xx = res->http_code >= 200 && res->http_code <= 299;
   if (r->ps.status) {
     /* the stream consumer stopped the transfer; its error is the cause */
