@@ -98,6 +98,7 @@ bool qr_http_duration_ms(const char *s, long *out) {
     char *end;
     if (*s < '0' || *s > '9') return false;
     double v = strtod(s, &end);
+    if ((size_t)(end - s) != strspn(s, "0123456789.")) return false; /* no hex, exponents */
     size_t i = 0;
     while (i < QR_ARRAY_LEN(units) && strncmp(end, units[i].unit, strlen(units[i].unit))) i++;
     if (i == QR_ARRAY_LEN(units)) return false;
