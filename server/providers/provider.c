@@ -221,11 +221,15 @@ static const stop_kind *unwhole_stop(const char *finish) {
 /* Ollama's OpenAI endpoint silently keeps the end of a prompt longer than its context
  * (num_ctx, 4096 by default) and reports what it read. Fewer than one token per
  * PROMPT_BYTES_PER_TOKEN bytes sent means that happened: no tokenizer packs text that tightly.
- * OpenAI-type usage only (Anthropic's input_tokens leaves out cache reads and writes). */
+ * A count under PROMPT_CUT_MIN_TOKENS is no context window but a server that leaves out the
+ * prefix it had cached (Ollama's count has, in some versions): the passes over one chunk share
+ * everything but the strategy's instructions. OpenAI-type usage only (Anthropic's
+ * input_tokens leaves out cache reads and writes). */
 #define PROMPT_BYTES_PER_TOKEN 6
+#define PROMPT_CUT_MIN_TOKENS 1024
 static bool prompt_cut(const reader *r) {
   const qr_completion *c = r->ps.c;
-  return r->m->prov->type == QR_PROVIDER_OPENAI && c->input_tokens > 0 &&
+  return r->m->prov->type == QR_PROVIDER_OPENAI && c->input_tokens >= PROMPT_CUT_MIN_TOKENS &&
          (size_t)c->input_tokens < r->prompt_bytes / PROMPT_BYTES_PER_TOKEN;
 }
 
