@@ -239,8 +239,10 @@ static const char *header(qr_http_xfer *x, const char *name) {
   return h->value;
 }
 
-/* A 429 without Retry-After: OpenAI's x-ratelimit-reset-{requests,tokens} (durations) of the
- * limits that are used up (remaining 0; both when neither says so). 0: no such header. */
+/* A 429 without Retry-After: OpenAI's x-ratelimit-reset-{requests,tokens} (durations, the time
+ * until a limit is back to full) of the limit that is used up (remaining 0), the later of the
+ * two when both are; when neither says so, the sooner one (a limit refills gradually, so part
+ * of it is back before then). 0: no such header. */
 static long ratelimit_wait_ms(qr_http_xfer *x) {
   static const char *const kinds[] = {"requests", "tokens"};
   long wait[2] = {0, 0};
@@ -254,7 +256,8 @@ static long ratelimit_wait_ms(qr_http_xfer *x) {
     if (!qr_http_duration_ms(header(x, name), &wait[i])) wait[i] = 0;
   }
   if (spent[0] != spent[1]) return spent[0] ? wait[0] : wait[1];
-  return QR_MAX(wait[0], wait[1]);
+  if (spent[0] || !wait[0] || !wait[1]) return QR_MAX(wait[0], wait[1]);
+  return QR_MIN(wait[0], wait[1]);
 }
 
 /* An attempt ended (CURLMSG_DONE): retry it or fix the result. */
