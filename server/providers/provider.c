@@ -254,10 +254,12 @@ static int reader_end(reader *r, bool streamed) {
     return qr_provider_fail(ps, QR_E_PROVIDER, "refusal", "the model refused: %.300s",
                             ps->refusal.data ? ps->refusal.data : "");
   const stop_kind *stop = unwhole_stop(c->finish_reason);
-  if (stop)
-    return qr_provider_fail(ps, stop->status, stop->reason, "%s (finish reason \"%s\"; %d "
-                            "output tokens allowed)", stop->message, c->finish_reason,
+  if (stop && !strcmp(stop->reason, "truncated"))
+    return qr_provider_fail(ps, stop->status, stop->reason, "%s (%d tokens)", stop->message,
                             r->m->max_output_tokens);
+  if (stop)
+    return qr_provider_fail(ps, stop->status, stop->reason, "%s (finish reason \"%s\")",
+                            stop->message, c->finish_reason);
   if (prompt_cut(r))
     return qr_provider_fail(ps, QR_E_TRUNCATED, "prompt_truncated",
                             "the provider read only %ld prompt tokens of about %zu sent: its "
