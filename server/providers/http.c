@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -239,10 +240,24 @@ static const char *header(qr_http_xfer *x, const char *name) {
   return h->value;
 }
 
+/* OpenRouter's X-RateLimit-Reset: when the limit resets, in epoch milliseconds (seconds are
+ * taken too); the wait until then, 0 when absent, past or not a time. */
+static long epoch_reset_ms(qr_http_xfer *x) {
+  const char *v = header(x, "x-ratelimit-reset");
+  if (!v || !*v || strspn(v, "0123456789") != strlen(v) || strlen(v) > 15) return 0;
+  double at = strtod(v, NULL);
+  if (at < 1e9) return 0; /* a count of seconds or a window size: not a documented form */
+  if (at < 1e12) at *= 1000;
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  double wait = at - ((double)now.tv_sec * 1000 + now.tv_nsec / 1e6);
+  return wait > 0 ? (long)(wait + 0.999) : 0;
+}
+
 /* A 429 without Retry-After: OpenAI's x-ratelimit-reset-{requests,tokens} (durations, the time
  * until a limit is back to full) of the limit that is used up (remaining 0), the later of the
  * two when both are; when neither says so, the sooner one (a limit refills gradually, so part
- * of it is back before then). 0: no such header. */
+ * of it is back before then); else OpenRouter's X-RateLimit-Reset. 0: no such header. */
 static long ratelimit_wait_ms(qr_http_xfer *x) {
   static const char *const kinds[] = {"requests", "tokens"};
   long wait[2] = {0, 0};
@@ -255,9 +270,10 @@ static long ratelimit_wait_ms(qr_http_xfer *x) {
     snprintf(name, sizeof name, "x-ratelimit-reset-%s", kinds[i]);
     if (!qr_http_duration_ms(header(x, name), &wait[i])) wait[i] = 0;
   }
-  if (spent[0] != spent[1]) return spent[0] ? wait[0] : wait[1];
-  if (spent[0] || !wait[0] || !wait[1]) return QR_MAX(wait[0], wait[1]);
-  return QR_MIN(wait[0], wait[1]);
+  long w = spent[0] != spent[1]                   ? (spent[0] ? wait[0] : wait[1])
+           : spent[0] || !wait[0] || !wait[1] ? QR_MAX(wait[0], wait[1])
+                                              : QR_MIN(wait[0], wait[1]);
+  return w ? w : epoch_reset_ms(x);
 }
 
 /* An attempt ended (CURLMSG_DONE): retry it or fix the result. */

@@ -10,7 +10,7 @@
  * full jitter — a random delay in [0, min(30 s, base * 2^retry)] — and never sooner than the
  * server's Retry-After (seconds or HTTP date) — or, on a 429 without it, OpenAI's
  * x-ratelimit-reset-requests/-tokens durations ("20s", "6m0s", "1ms") of the limit that is used
- * up. A wait longer than 120 s is not waited for: the error is final (wait_ms says how long
+ * up, or OpenRouter's X-RateLimit-Reset (epoch milliseconds). A wait longer than 120 s is not waited for: the error is final (wait_ms says how long
  * the server asked for). The caller may declare a retryable answer final (`is_final`: a 429 that
  * says the account is out of credits). 400/401/403/404 and other codes are final, and
  * so is anything after a streamed 2xx body has started (its bytes were already delivered).

@@ -36,7 +36,7 @@ FAULTS = {"429", "503", "529", "500", "400", "401", "402", "403", "408", "hang",
           "truncate", "stream_cut", "malformed", "length", "empty", "refusal", "stream_error",
           "content_filter", "choice_error", "context_window", "insufficient_quota"}
 RATELIMIT_KEYS = {"limit_requests", "limit_tokens", "remaining_requests", "remaining_tokens",
-                  "reset_requests", "reset_tokens"}
+                  "reset_requests", "reset_tokens", "limit", "remaining", "reset_in_ms"}
 # OpenAI's reasoning models (o1, o3-mini, o4-mini, gpt-5, gpt-5-mini; not gpt-5-chat-latest).
 # A vendor-prefixed id ("openai/o3") is a router's, which translates parameters itself.
 REASONING_MODEL = re.compile(r"^(o[1-9](-.*)?|gpt-5(?!.*-chat)([-.].*)?)$")
@@ -497,8 +497,18 @@ class Reply:
 
 
 def ratelimit_headers(rl):
-    """OpenAI's x-ratelimit-* headers from a rule's "ratelimit" object (values verbatim)."""
-    return [("x-ratelimit-" + k.replace("_", "-", 1), str(v)) for k, v in rl.items()]
+    """The x-ratelimit-* headers of a rule's "ratelimit" object: OpenAI's (values verbatim) and
+    OpenRouter's X-RateLimit-Limit/-Remaining/-Reset (reset_in_ms: that long from now, sent as
+    the epoch milliseconds OpenRouter uses)."""
+    out = []
+    for k, v in rl.items():
+        if k == "reset_in_ms":
+            out.append(("X-RateLimit-Reset", str(int(time.time() * 1000) + v)))
+        elif k in ("limit", "remaining"):
+            out.append(("X-RateLimit-" + k.capitalize(), str(v)))
+        else:
+            out.append(("x-ratelimit-" + k.replace("_", "-", 1), str(v)))
+    return out
 
 
 def sse(event, payload):
