@@ -191,8 +191,30 @@ static int parse_headers(parser *p, json_t *obj, const char *base, qr_config_pro
   return 0;
 }
 
-static const char *const provider_keys[] = {"type", "base_url", "api_key_env", "headers",
-                                            "json_schema", NULL};
+static const char *const provider_keys[] = {"type", "base_url", "api_key_env", "api_key_header",
+                                            "headers", "json_schema", NULL};
+
+/* An HTTP header name (RFC 9110 token characters), so a config cannot inject lines. */
+static bool is_header_name(const char *s) {
+  if (!*s) return false;
+  for (; *s; s++)
+    if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+          strchr("!#$%&'*+-.^_`|~", *s)))
+      return false;
+  return true;
+}
+
+/* api_key_header sends the key as "NAME: key" (Azure's api-key) instead of the API's own. */
+static int parse_key_header(parser *p, json_t *v, const char *base, qr_config_provider *pr) {
+  char kp[KEYPATH_LEN];
+  join(kp, base, "api_key_header");
+  int rc = get_string(p, v, base, "api_key_header", false, &pr->api_key_header);
+  if (!rc && pr->api_key_header && !is_header_name(pr->api_key_header))
+    rc = fail(p, kp, "expected an HTTP header name such as \"api-key\"");
+  if (!rc && pr->api_key_header && !pr->api_key_env)
+    rc = fail(p, kp, "needs api_key_env (the variable holding the key)");
+  return rc;
+}
 
 static int parse_provider(parser *p, const char *name, json_t *v, qr_config_provider *pr) {
   char base[KEYPATH_LEN], kp[KEYPATH_LEN];
@@ -224,6 +246,7 @@ static int parse_provider(parser *p, const char *name, json_t *v, qr_config_prov
     join(kp, base, "api_key_env");
     rc = fail(p, kp, "expected an environment variable name (the key itself never goes here)");
   }
+  if (!rc) rc = parse_key_header(p, v, base, pr);
   if (!rc) rc = parse_headers(p, v, base, pr);
   pr->json_schema = true;
   if (!rc) rc = get_bool(p, v, base, "json_schema", &pr->json_schema);
@@ -238,7 +261,41 @@ static const qr_config_provider *find_provider(const qr_config *c, const char *n
 
 static const char *const model_keys[] = {"provider", "model", "price_in_per_mtok",
                                          "price_out_per_mtok", "max_output_tokens", "temperature",
-                                         "stream", NULL};
+                                         "stream", "reasoning", "reasoning_effort", NULL};
+
+/* OpenAI's reasoning models by id (o1, o3-mini, o4-mini, gpt-5, gpt-5-mini, not
+ * gpt-5-chat-latest); a vendor-prefixed id ("openai/o3") goes through a router that
+ * translates the parameters itself. */
+static bool is_reasoning_id(const char *id) {
+  if (strchr(id, '/')) return false;
+  if (id[0] == 'o' && id[1] >= '1' && id[1] <= '9') return id[2] == '\0' || id[2] == '-';
+  return !strncmp(id, "gpt-5", 5) && strchr("-.", id[5] ? id[5] : '-') && !strstr(id, "-chat");
+}
+
+/* reasoning (default: from the model id) and reasoning_effort, for OpenAI-type providers. */
+static int parse_reasoning(parser *p, json_t *v, const char *base, qr_config_model *m) {
+  static const char *const efforts[] = {"none", "minimal", "low", "medium", "high", "xhigh"};
+  char kp[KEYPATH_LEN];
+  m->reasoning = m->prov->type == QR_PROVIDER_OPENAI && is_reasoning_id(m->model);
+  int rc = get_bool(p, v, base, "reasoning", &m->reasoning);
+  if (!rc) rc = get_string(p, v, base, "reasoning_effort", false, &m->reasoning_effort);
+  if (rc) return rc;
+  if (m->reasoning_effort) {
+    join(kp, base, "reasoning_effort");
+    size_t i = 0;
+    while (i < QR_ARRAY_LEN(efforts) && strcmp(efforts[i], m->reasoning_effort)) i++;
+    if (i == QR_ARRAY_LEN(efforts))
+      return fail(p, kp, "expected none, minimal, low, medium, high or xhigh");
+    if (json_object_get(v, "reasoning") && !m->reasoning)
+      return fail(p, kp, "set, but \"reasoning\" is false");
+    m->reasoning = true;
+  }
+  if (m->reasoning && m->prov->type != QR_PROVIDER_OPENAI) {
+    join(kp, base, json_object_get(v, "reasoning") ? "reasoning" : "reasoning_effort");
+    return fail(p, kp, "only for OpenAI-compatible providers");
+  }
+  return 0;
+}
 
 static int parse_model(parser *p, const qr_config *c, const char *alias, json_t *v,
                        qr_config_model *m) {
@@ -258,6 +315,7 @@ static int parse_model(parser *p, const qr_config *c, const char *alias, json_t 
   if (!rc) rc = get_int_field(p, v, base, "max_output_tokens", 1, &m->max_output_tokens);
   if (!rc) rc = get_number(p, v, base, "temperature", 0, 2, &m->temperature);
   if (!rc) rc = get_bool(p, v, base, "stream", &m->stream);
+  if (!rc) rc = parse_reasoning(p, v, base, m);
   return rc;
 }
 
@@ -734,6 +792,7 @@ static void free_provider(qr_config_provider *p) {
   qr_free(p->name);
   qr_free(p->base_url);
   qr_free(p->api_key_env);
+  qr_free(p->api_key_header);
   for (size_t i = 0; i < p->n_headers; i++) {
     qr_free(p->headers[i].key);
     qr_free(p->headers[i].value);
@@ -749,6 +808,7 @@ void qr_config_free(qr_config *c) {
     qr_free(c->models[i].alias);
     qr_free(c->models[i].provider);
     qr_free(c->models[i].model);
+    qr_free(c->models[i].reasoning_effort);
   }
   qr_free(c->models);
   for (size_t i = 0; i < c->n_strategies; i++) {

@@ -22,8 +22,12 @@ typedef struct qr_kv {
 typedef struct qr_config_provider {
   char *name;        /* the key in "providers"; owned */
   qr_provider_type type;
-  char *base_url;    /* owned; default https://api.openai.com/v1 or https://api.anthropic.com/v1 */
+  char *base_url;    /* owned; default https://api.openai.com/v1 or https://api.anthropic.com/v1;
+                        may carry a query string ("…/deployments/D?api-version=…"): the API
+                        path goes before it */
   char *api_key_env; /* owned; NULL: no key (Ollama, local servers) */
+  char *api_key_header; /* owned; NULL: the API's own (Authorization: Bearer / x-api-key);
+                           else the key goes as "NAME: key" (Azure OpenAI: "api-key") */
   qr_kv *headers;    /* owned; extra HTTP headers */
   size_t n_headers;
   bool json_schema;  /* send response_format json_schema (openai); default true */
@@ -38,6 +42,9 @@ typedef struct qr_config_model {
   int max_output_tokens; /* default 4096 */
   double temperature;    /* default 0.2 */
   bool stream;           /* default false */
+  bool reasoning;        /* an OpenAI reasoning model: max_completion_tokens, no temperature;
+                            default true for o1/o3/o4…/gpt-5… ids, else false */
+  char *reasoning_effort; /* owned; NULL: the model's default; sent as reasoning_effort */
 } qr_config_model;
 
 typedef struct qr_config_strategy {

@@ -21,6 +21,7 @@
 #define OLLAMA_MAX_TAGS (1u << 20) /* bytes of an /api/tags answer */
 #define OLLAMA_MAX_URL 1024
 #define OLLAMA_FALLBACK_MODELS 2   /* pulled models used when none is in the preset */
+#define OLLAMA_MAX_OUTPUT 1024     /* with the preset's prompt budget, within a 4096-token context */
 
 extern const char qr_preset_openrouter[], qr_preset_openai[], qr_preset_anthropic[],
     qr_preset_ollama[];
@@ -152,7 +153,8 @@ static void use_first_pulled(json_t *preset, json_t *names) {
     if (json_object_size(models) == OLLAMA_FALLBACK_MODELS) break;
     const char *name = json_string_value(json_array_get(names, i));
     if (!alias_ok(name)) continue;
-    json_object_set_new(models, name, json_pack("{s:s, s:s}", "provider", "ollama", "model", name));
+    json_object_set_new(models, name, json_pack("{s:s, s:s, s:i}", "provider", "ollama", "model",
+                                                name, "max_output_tokens", OLLAMA_MAX_OUTPUT));
     static const char *const strategies[] = {"correctness", "security"};
     for (size_t k = 0; k < QR_ARRAY_LEN(strategies); k++)
       json_array_append_new(passes,
@@ -181,6 +183,11 @@ static void add_ollama(json_t *cfg) {
   keep_pulled(p, names);
   if (!json_object_size(json_object_get(p, "models"))) use_first_pulled(p, names);
   add_preset(cfg, p, "Ollama answers");
+  /* Ollama's OpenAI endpoint cannot raise its default context (4096 tokens) and silently
+   * truncates a longer prompt: its preset's prompt budget applies to every pass. */
+  json_t *budget = json_object_get(json_object_get(p, "limits"), "max_input_tokens_per_pass");
+  if (budget)
+    json_object_set_new(cfg, "limits", json_pack("{s:O}", "max_input_tokens_per_pass", budget));
   json_decref(p);
   json_decref(names);
 }

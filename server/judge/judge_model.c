@@ -42,13 +42,16 @@ static const char judge_system[] =
     "Answer with JSON only, one verdict per id: "
     "{\"verdicts\":[{\"id\":\"c1\",\"keep\":true,\"reason\":\"...\"}]}";
 
+/* OpenAI strict structured outputs: every property required, the optional ones nullable. */
 static const char judge_schema[] =
     "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"verdicts\"],"
     "\"properties\":{\"verdicts\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
-    "\"additionalProperties\":false,\"required\":[\"id\",\"keep\",\"reason\"],\"properties\":{"
+    "\"additionalProperties\":false,"
+    "\"required\":[\"id\",\"keep\",\"severity\",\"message\",\"reason\"],\"properties\":{"
     "\"id\":{\"type\":\"string\"},\"keep\":{\"type\":\"boolean\"},"
-    "\"severity\":{\"type\":\"string\",\"enum\":[\"error\",\"warning\",\"info\",\"hint\"]},"
-    "\"message\":{\"type\":\"string\"},\"reason\":{\"type\":\"string\"}}}}}}";
+    "\"severity\":{\"type\":[\"string\",\"null\"],"
+    "\"enum\":[\"error\",\"warning\",\"info\",\"hint\",null]},"
+    "\"message\":{\"type\":[\"string\",\"null\"]},\"reason\":{\"type\":\"string\"}}}}}}";
 
 /* splitmix64: a small, seedable generator for the shuffle. */
 static uint64_t next_random(uint64_t *s) {

@@ -11,7 +11,9 @@
 #include <curl/curl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -51,16 +53,19 @@ struct qr_http_xfer {
   const char *method; /* the caller's literal ("POST" when it gave none) */
   qr_http_chunk_cb on_chunk;
   qr_http_done_cb on_done;
+  qr_http_final_cb is_final;
   void (*on_retry)(const char *why, long latency_ms, int attempt, void *data);
   void *data;
   int max_retries, attempts;
   uint64_t attempt_ms; /* when the current attempt started */
   long retry_after_s;
+  long wait_ms;     /* the server's own wait before the next attempt (Retry-After, reset headers) */
   uint64_t start_ms;
   bool in_multi;    /* the easy handle is added to the multi */
   bool canceled;    /* qr_http_cancel was called; the result follows on a later turn */
   bool streamed;    /* 2xx body bytes went to on_chunk */
   bool done;        /* the result is fixed and its completion queued */
+  bool cut;         /* the body ended before its announced length */
   int abort_status; /* set when the write callback stops the transfer */
   /* the result */
   int status;
@@ -75,12 +80,35 @@ static uint64_t next_random(qr_http *h) {
   return h->rng;
 }
 
-long qr_http_backoff_ms(long base_ms, int retry, long retry_after_s, uint64_t rnd) {
+long qr_http_backoff_ms(long base_ms, int retry, long floor_ms, uint64_t rnd) {
   long ceiling = QR_MAX(base_ms, 0);
   for (int i = 0; i < retry && ceiling < BACKOFF_CAP_MS; i++) ceiling *= 2;
   ceiling = QR_MIN(ceiling, BACKOFF_CAP_MS);
   long delay = (long)(rnd % (uint64_t)(ceiling + 1));
-  return QR_MAX(delay, retry_after_s * 1000);
+  return QR_MAX(delay, floor_ms);
+}
+
+/* Go's time.Duration text as OpenAI sends it ("20s", "6m0s", "1h2m3.5s", "1ms", "250us"). */
+bool qr_http_duration_ms(const char *s, long *out) {
+  static const struct { const char *unit; double ms; } units[] = {
+      {"ms", 1}, {"us", 1e-3}, {"\xc2\xb5s", 1e-3}, {"ns", 1e-6}, {"h", 3600e3}, {"m", 60e3},
+      {"s", 1e3}};
+  double total = 0;
+  if (!s || !*s) return false;
+  while (*s) {
+    char *end;
+    if (*s < '0' || *s > '9') return false;
+    double v = strtod(s, &end);
+    if ((size_t)(end - s) != strspn(s, "0123456789.")) return false; /* no hex, exponents */
+    size_t i = 0;
+    while (i < QR_ARRAY_LEN(units) && strncmp(end, units[i].unit, strlen(units[i].unit))) i++;
+    if (i == QR_ARRAY_LEN(units)) return false;
+    total += v * units[i].ms;
+    s = end + strlen(units[i].unit);
+  }
+  if (total > 1e9) return false;
+  *out = (long)(total + 0.999); /* never earlier than asked */
+  return true;
 }
 
 /* ---- lifetime ---------------------------------------------------------------------------- */
@@ -134,6 +162,8 @@ static void deliver(uv_timer_t *t) {
       .body_len = x->streamed ? 0 : x->body.len,
       .attempts = x->attempts,
       .retry_after_s = x->retry_after_s,
+      .cut = x->cut,
+      .wait_ms = x->wait_ms,
       .latency_ms = (long)(qr_now_ms() - x->start_ms),
       .message = x->message,
   };
@@ -196,11 +226,54 @@ static bool retryable_transport(CURLcode res) {
 static void schedule_retry(qr_http_xfer *x, const char *why) {
   detach(x);
   if (x->on_retry) x->on_retry(why, (long)(qr_now_ms() - x->attempt_ms), x->attempts, x->data);
-  long delay = qr_http_backoff_ms(x->h->backoff_base_ms, x->attempts - 1, x->retry_after_s,
+  long delay = qr_http_backoff_ms(x->h->backoff_base_ms, x->attempts - 1, x->wait_ms,
                                   next_random(x->h));
   QR_WARN("http %s %s: %s on attempt %d; retrying in %ld ms", x->method, x->target, why, x->attempts,
           delay);
   uv_timer_start(&x->timer, retry_timer_fired, (uint64_t)delay, 0);
+}
+
+/* The value of response header `name`, or NULL (borrowed until the next attempt). */
+static const char *header(qr_http_xfer *x, const char *name) {
+  struct curl_header *h;
+  if (curl_easy_header(x->easy, name, 0, CURLH_HEADER, -1, &h) != CURLHE_OK) return NULL;
+  return h->value;
+}
+
+/* OpenRouter's X-RateLimit-Reset: when the limit resets, in epoch milliseconds (seconds are
+ * taken too); the wait until then, 0 when absent, past or not a time. */
+static long epoch_reset_ms(qr_http_xfer *x) {
+  const char *v = header(x, "x-ratelimit-reset");
+  if (!v || !*v || strspn(v, "0123456789") != strlen(v) || strlen(v) > 15) return 0;
+  double at = strtod(v, NULL);
+  if (at < 1e9) return 0; /* a count of seconds or a window size: not a documented form */
+  if (at < 1e12) at *= 1000;
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  double wait = at - ((double)now.tv_sec * 1000 + now.tv_nsec / 1e6);
+  return wait > 0 ? (long)(wait + 0.999) : 0;
+}
+
+/* A 429 without Retry-After: OpenAI's x-ratelimit-reset-{requests,tokens} (durations, the time
+ * until a limit is back to full) of the limit that is used up (remaining 0), the later of the
+ * two when both are; when neither says so, the sooner one (a limit refills gradually, so part
+ * of it is back before then); else OpenRouter's X-RateLimit-Reset. 0: no such header. */
+static long ratelimit_wait_ms(qr_http_xfer *x) {
+  static const char *const kinds[] = {"requests", "tokens"};
+  long wait[2] = {0, 0};
+  bool spent[2] = {false, false};
+  for (int i = 0; i < 2; i++) {
+    char name[48];
+    snprintf(name, sizeof name, "x-ratelimit-remaining-%s", kinds[i]);
+    const char *left = header(x, name);
+    spent[i] = left && !strcmp(left, "0");
+    snprintf(name, sizeof name, "x-ratelimit-reset-%s", kinds[i]);
+    if (!qr_http_duration_ms(header(x, name), &wait[i])) wait[i] = 0;
+  }
+  long w = spent[0] != spent[1]                   ? (spent[0] ? wait[0] : wait[1])
+           : spent[0] || !wait[0] || !wait[1] ? QR_MAX(wait[0], wait[1])
+                                              : QR_MIN(wait[0], wait[1]);
+  return w ? w : epoch_reset_ms(x);
 }
 
 /* An attempt ended (CURLMSG_DONE): retry it or fix the result. */
@@ -211,6 +284,8 @@ static void attempt_done(qr_http_xfer *x, CURLcode res) {
   curl_easy_getinfo(x->easy, CURLINFO_RETRY_AFTER, &retry_after);
   x->http_code = code;
   if (retry_after > 0) x->retry_after_s = (long)retry_after;
+  x->wait_ms = retry_after > 0 ? (long)retry_after * 1000 : code == 429 ? ratelimit_wait_ms(x) : 0;
+  x->cut = res == CURLE_PARTIAL_FILE;
   bool can_retry = x->attempts <= x->max_retries && !x->h->closing;
   char why[64];
 
@@ -229,7 +304,8 @@ static void attempt_done(qr_http_xfer *x, CURLcode res) {
     }
   } else if (code >= 200 && code <= 299) {
     finish(x, QR_OK, "%s", "");
-  } else if (retryable_code(code) && can_retry && retry_after <= MAX_RETRY_AFTER_S) {
+  } else if (retryable_code(code) && can_retry && x->wait_ms <= MAX_RETRY_AFTER_S * 1000 &&
+             !(x->is_final && x->is_final(code, x->body.data, x->body.len, x->data))) {
     snprintf(why, sizeof why, "HTTP %ld", code);
     schedule_retry(x, why);
   } else {
@@ -444,6 +520,8 @@ static int setup_easy(qr_http_xfer *x, const qr_http_request *req, qr_err *e) {
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, req->timeout_ms);
+  /* Every encoding libcurl was built with; a compressed answer arrives decoded. */
+  curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
   /* Over TLS a provider usually speaks HTTP/2: parallel passes then share one connection
    * (wait for it rather than open one each). Plain http:// (local servers) cannot multiplex. */
   if (!strncmp(req->url, "https://", 8)) curl_easy_setopt(c, CURLOPT_PIPEWAIT, 1L);
@@ -459,6 +537,7 @@ int qr_http_send(qr_http *h, const qr_http_request *req, qr_http_xfer **out, qr_
   x->method = req->method ? req->method : "POST";
   x->on_chunk = req->on_chunk;
   x->on_done = req->on_done;
+  x->is_final = req->is_final;
   x->on_retry = req->on_retry;
   x->data = req->data;
   x->max_retries = QR_MAX(req->max_retries, 0);

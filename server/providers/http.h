@@ -8,7 +8,11 @@
  * Retries happen here: HTTP 408, 429, 500-599 (incl. 529) and connection failures before any
  * response byte (refused, reset, empty reply) are retried after an exponential backoff with
  * full jitter — a random delay in [0, min(30 s, base * 2^retry)] — and never sooner than the
- * server's Retry-After (seconds or HTTP date). 400/401/403/404 and other codes are final, and
+ * server's Retry-After (seconds or HTTP date) — or, on a 429 without it, OpenAI's
+ * x-ratelimit-reset-requests/-tokens durations ("20s", "6m0s", "1ms") of the limit that is used
+ * up, or OpenRouter's X-RateLimit-Reset (epoch milliseconds). A wait longer than 120 s is not waited for: the error is final (wait_ms says how long
+ * the server asked for). The caller may declare a retryable answer final (`is_final`: a 429 that
+ * says the account is out of credits). 400/401/403/404 and other codes are final, and
  * so is anything after a streamed 2xx body has started (its bytes were already delivered).
  * A request that times out is not retried either: a model that hangs for the whole timeout
  * rarely answers the next time, and retrying would multiply the user's wait.
@@ -17,7 +21,8 @@
  * sending and the whole response. It includes no queue time because the multi handle does
  * not limit connections (callers bound their own concurrency).
  *
- * TLS peer and host verification are always on. Header values are never logged (they carry
+ * Compressed answers (gzip, deflate, br, zstd — whatever libcurl was built with) are asked for
+ * and decoded. TLS peer and host verification are always on. Header values are never logged (they carry
  * API keys); the log shows host/path, status, attempt and latency. */
 #ifndef QR_HTTP_H
 #define QR_HTTP_H
@@ -40,6 +45,8 @@ typedef struct qr_http_result {
   size_t body_len;
   int attempts;      /* attempts made, >= 1 */
   long retry_after_s;/* the last Retry-After seen in seconds, 0 when none */
+  bool cut;          /* the body ended before its announced length (Content-Length, chunks) */
+  long wait_ms;      /* the wait the last answer asked for (Retry-After, reset headers), 0: none */
   long latency_ms;   /* from qr_http_send to completion, including backoff */
   const char *message; /* one sentence describing a failure; "" on success */
 } qr_http_result;
@@ -50,6 +57,9 @@ typedef void (*qr_http_done_cb)(const qr_http_result *r, void *data);
 /* Receives body bytes of a 2xx response as they arrive (not NUL-terminated). A non-zero
  * return (a QR_E_* code) aborts the transfer, which then completes with that status. */
 typedef int (*qr_http_chunk_cb)(const char *p, size_t n, void *data);
+/* Whether a retryable error answer (code, buffered body, not NUL-terminated when len is 0) is
+ * final all the same. */
+typedef bool (*qr_http_final_cb)(long code, const char *body, size_t len, void *data);
 
 typedef struct qr_http_request {
   const char *method;         /* NULL: "POST"; else a literal such as "GET" (sends no body)
@@ -64,6 +74,7 @@ typedef struct qr_http_request {
   int max_retries;            /* retries after the first attempt */
   qr_http_chunk_cb on_chunk;  /* NULL: 2xx bodies are buffered and passed to on_done */
   qr_http_done_cb on_done;    /* required */
+  qr_http_final_cb is_final;  /* optional */
   /* Optional: told of each failed attempt (its ordinal, 1-based) that is about to be retried
    * (`why`, e.g. "HTTP 429",
    * borrowed during the call), so that every request that went out can be accounted for. */
@@ -91,8 +102,11 @@ int qr_http_send(qr_http *h, const qr_http_request *req, qr_http_xfer **out, qr_
 void qr_http_cancel(qr_http_xfer *x);
 
 /* The backoff before retry number `retry` (0-based): a uniform random value in
- * [0, min(30000, base_ms * 2^retry)], raised to retry_after_s * 1000. `rnd` is any 64-bit
- * random value. Exposed for tests. */
-long qr_http_backoff_ms(long base_ms, int retry, long retry_after_s, uint64_t rnd);
+ * [0, min(30000, base_ms * 2^retry)], raised to floor_ms (the server's wait). `rnd` is any
+ * 64-bit random value. Exposed for tests. */
+long qr_http_backoff_ms(long base_ms, int retry, long floor_ms, uint64_t rnd);
+/* Parses a Go duration ("20s", "6m0s", "1.5s", "1ms") into *ms, rounded up; false when s is
+ * NULL or not one. Exposed for tests. */
+bool qr_http_duration_ms(const char *s, long *ms);
 
 #endif

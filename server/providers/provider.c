@@ -56,7 +56,9 @@ static int build_headers(const qr_config_model *m, const qr_provider_ops *ops, c
   if (!r->headers) return QR_E_NOMEM;
   int rc = add_header(r, qr_strdup("Content-Type: application/json"));
   if (!rc && m->stream) rc = add_header(r, qr_strdup("Accept: text/event-stream"));
-  if (!rc && key) rc = add_header(r, qr_asprintf(ops->auth_format, key));
+  if (!rc && key && pv->api_key_header)
+    rc = add_header(r, qr_asprintf("%s: %s", pv->api_key_header, key));
+  else if (!rc && key) rc = add_header(r, qr_asprintf(ops->auth_format, key));
   if (!rc && ops->fixed_header) rc = add_header(r, qr_strdup(ops->fixed_header));
   for (size_t i = 0; !rc && i < pv->n_headers; i++)
     rc = add_header(r, qr_asprintf("%s: %s", pv->headers[i].key, pv->headers[i].value));
@@ -97,10 +99,12 @@ int qr_provider_request_build(const qr_config_model *m, const qr_prompt *p,
     }
     qr_redact_remember_key(key); /* scrubbed from every later redaction, messages included */
   }
+  /* "…/v1/" + "/messages"; Azure's "…/deployments/D?api-version=…": the path before the query */
   const char *base = base_url(m);
-  size_t base_len = strlen(base);
-  while (base_len && base[base_len - 1] == '/') base_len--; /* "…/v1/" + "/messages" */
-  out->url = qr_asprintf("%.*s%s", (int)base_len, base, ops->path);
+  const char *query = strchr(base, '?');
+  size_t base_len = query ? (size_t)(query - base) : strlen(base);
+  while (base_len && base[base_len - 1] == '/') base_len--;
+  out->url = qr_asprintf("%.*s%s%s", (int)base_len, base, ops->path, query ? query : "");
   int rc = out->url ? build_headers(m, ops, key, out) : QR_E_NOMEM;
   if (rc) qr_err_set(e, rc, "out of memory building a request");
   if (!rc) rc = build_body(m, p, ops, out, e);
@@ -115,6 +119,8 @@ int qr_provider_request_build(const qr_config_model *m, const qr_prompt *p,
 typedef struct reader {
   const qr_provider_ops *ops;
   const qr_config_model *m;
+  size_t prompt_bytes; /* system + user text sent; 0 when unknown */
+  long wait_ms;        /* how long the server asked to wait (a final 429); 0 when it did not */
   qr_provider_parse ps;
   qr_sse sse;
 } reader;
@@ -147,23 +153,84 @@ static int reader_feed(reader *r, const char *p, size_t n) {
   return rc;
 }
 
-/* A non-2xx body: the status code is the reason; the provider's message is kept when the
- * body is an error object ({error:{message}} for both APIs). */
+/* The error object's code or type, when it says the account is out of credits (OpenAI's 429
+ * insufficient_quota): retrying cannot help. */
+static bool is_quota_error(json_t *err) {
+  static const char *const keys[] = {"code", "type"};
+  for (size_t i = 0; i < QR_ARRAY_LEN(keys); i++) {
+    const char *v = json_string_value(json_object_get(err, keys[i]));
+    if (v && !strcmp(v, "insufficient_quota")) return true;
+  }
+  return false;
+}
+
+/* qr_http_final_cb: a 429 that is quota exhaustion is final. */
+static bool quota_exhausted(long code, const char *body, size_t len, void *data) {
+  (void)data;
+  if (code != 429 || !len) return false;
+  json_t *j = json_loadb(body, len, 0, NULL);
+  bool quota = is_quota_error(json_object_get(j, "error"));
+  json_decref(j);
+  return quota;
+}
+
+/* A non-2xx body: the status code is the reason ("insufficient_quota" for a 429 that says so);
+ * the provider's message is kept from an error object ({error:{message}} for both APIs; vLLM's
+ * {object:"error", message}). */
 static int http_error(reader *r, long code, const char *body, size_t len) {
   const char *msg = NULL;
   json_t *j = json_loadb(body, len, 0, NULL);
-  if (j) msg = qr_provider_error_message(json_object_get(j, "error"));
+  json_t *err = json_object_get(j, "error");
+  msg = qr_provider_error_message(err ? err : json_object_get(j, "message"));
   char reason[32];
-  snprintf(reason, sizeof reason, "http_%ld", code);
-  qr_provider_fail(&r->ps, QR_E_HTTP, reason, "HTTP %ld from %s%s%.300s", code,
-                   r->m->prov->name ? r->m->prov->name : "the provider", msg ? ": " : "",
+  if (code == 429 && is_quota_error(err)) snprintf(reason, sizeof reason, "insufficient_quota");
+  else snprintf(reason, sizeof reason, "http_%ld", code);
+  char wait[64] = "";
+  if (r->wait_ms > 0)
+    snprintf(wait, sizeof wait, " (it asks to wait %ld s)", (r->wait_ms + 999) / 1000);
+  qr_provider_fail(&r->ps, QR_E_HTTP, reason, "HTTP %ld from %s%s%s%.300s", code,
+                   r->m->prov->name ? r->m->prov->name : "the provider", wait, msg ? ": " : "",
                    msg ? msg : "");
   json_decref(j);
   return r->ps.status;
 }
 
-static bool is_truncation(const char *finish) {
-  return finish && (!strcmp(finish, "length") || !strcmp(finish, "max_tokens"));
+/* A stop that leaves the answer not whole: its reason, status and sentence; NULL for a whole
+ * answer ("stop", "end_turn", "tool_use", …). A refusal is reported on its own. */
+typedef struct stop_kind {
+  const char *finish, *reason;
+  int status;
+  const char *message;
+} stop_kind;
+
+static const stop_kind *unwhole_stop(const char *finish) {
+  static const stop_kind kinds[] = {
+      {"length", "truncated", QR_E_TRUNCATED, "the answer hit the output limit"},
+      {"max_tokens", "truncated", QR_E_TRUNCATED, "the answer hit the output limit"},
+      {"model_context_window_exceeded", "context_exceeded", QR_E_TRUNCATED,
+       "the answer stopped at the model's context window"},
+      {"content_filter", "content_filter", QR_E_PROVIDER,
+       "the provider's content filter cut the answer"},
+      {"error", "provider_error", QR_E_PROVIDER, "the provider ended the answer with an error"},
+  };
+  for (size_t i = 0; finish && i < QR_ARRAY_LEN(kinds); i++)
+    if (!strcmp(finish, kinds[i].finish)) return &kinds[i];
+  return NULL;
+}
+
+/* Ollama's OpenAI endpoint silently keeps the end of a prompt longer than its context
+ * (num_ctx, 4096 by default) and reports what it read. Fewer than one token per
+ * PROMPT_BYTES_PER_TOKEN bytes sent means that happened: no tokenizer packs text that tightly.
+ * A count under PROMPT_CUT_MIN_TOKENS is no context window but a server that leaves out the
+ * prefix it had cached (Ollama's count has, in some versions): the passes over one chunk share
+ * everything but the strategy's instructions. OpenAI-type usage only (Anthropic's
+ * input_tokens leaves out cache reads and writes). */
+#define PROMPT_BYTES_PER_TOKEN 6
+#define PROMPT_CUT_MIN_TOKENS 1024
+static bool prompt_cut(const reader *r) {
+  const qr_completion *c = r->ps.c;
+  return r->m->prov->type == QR_PROVIDER_OPENAI && c->input_tokens >= PROMPT_CUT_MIN_TOKENS &&
+         (size_t)c->input_tokens < r->prompt_bytes / PROMPT_BYTES_PER_TOKEN;
 }
 
 /* From the usage known so far, unless the provider reported the cost itself. */
@@ -186,10 +253,18 @@ static int reader_end(reader *r, bool streamed) {
   if (ps->refused)
     return qr_provider_fail(ps, QR_E_PROVIDER, "refusal", "the model refused: %.300s",
                             ps->refusal.data ? ps->refusal.data : "");
-  if (is_truncation(c->finish_reason))
-    return qr_provider_fail(ps, QR_E_TRUNCATED, "truncated",
-                            "the answer hit the output limit (%d tokens)",
+  const stop_kind *stop = unwhole_stop(c->finish_reason);
+  if (stop && !strcmp(stop->reason, "truncated"))
+    return qr_provider_fail(ps, stop->status, stop->reason, "%s (%d tokens)", stop->message,
                             r->m->max_output_tokens);
+  if (stop)
+    return qr_provider_fail(ps, stop->status, stop->reason, "%s (finish reason \"%s\")",
+                            stop->message, c->finish_reason);
+  if (prompt_cut(r))
+    return qr_provider_fail(ps, QR_E_TRUNCATED, "prompt_truncated",
+                            "the provider read only %ld prompt tokens of about %zu sent: its "
+                            "context window is smaller than the prompt (Ollama: num_ctx)",
+                            c->input_tokens, r->prompt_bytes / 4);
   if (streamed && !ps->finished)
     return qr_provider_fail(ps, QR_E_TRUNCATED, "stream_cut",
                             "the stream ended before its final event");
@@ -281,7 +356,9 @@ bool qr_provider_breaker_allow(const char *base, const char *name) {
 
 /* An answer that arrived, even one unusable for the review, shows the endpoint works. */
 static bool endpoint_failed(int status, const char *reason) {
-  static const char *const answered[] = {"refusal", "truncated", "empty", "too_large"};
+  static const char *const answered[] = {"refusal",        "truncated",        "empty",
+                                         "too_large",      "context_exceeded", "content_filter",
+                                         "prompt_truncated"};
   if (!status) return false;
   for (size_t i = 0; i < QR_ARRAY_LEN(answered); i++)
     if (reason && !strcmp(reason, answered[i])) return false;
@@ -364,6 +441,7 @@ static void on_http_done(const qr_http_result *res, void *data) {
   call->c.http_status = res->http_code;
   call->c.attempts = res->attempts;
   call->c.latency_ms = res->latency_ms;
+  r->wait_ms = res->wait_ms;
   bool got_2xx = res->http_code >= 200 && res->http_code <= 299;
   if (r->ps.status) {
     /* the stream consumer stopped the transfer; its error is the cause */
@@ -371,6 +449,9 @@ static void on_http_done(const qr_http_result *res, void *data) {
     reader_end(r, true); /* also a stream the connection cut: "stream_cut" */
   } else if (res->status == QR_OK || (res->status == QR_E_HTTP && res->http_code >= 300)) {
     reader_body(r, res->http_code, res->body, res->body_len);
+  } else if (res->cut) {
+    qr_provider_fail(&r->ps, QR_E_TRUNCATED, "body_cut",
+                     "the response ended before its announced length (%s)", res->message);
   } else {
     const char *reason = res->status == QR_E_TIMEOUT    ? "timeout"
                          : res->status == QR_E_CANCELED ? "canceled"
@@ -411,6 +492,7 @@ int qr_provider_call(qr_http *http, const qr_config_model *m, const qr_prompt *p
   if (!call) return QR_E_NOMEM;
   size_t cap = limits->max_response_bytes ? limits->max_response_bytes : DEFAULT_MAX_RESPONSE;
   reader_init(&call->r, m, &call->c, cap);
+  call->r.prompt_bytes = (p->system ? strlen(p->system) : 0) + (p->user ? strlen(p->user) : 0);
   call->cb = cb;
   call->data = data;
   qr_provider_request req;
@@ -434,6 +516,7 @@ int qr_provider_call(qr_http *http, const qr_config_model *m, const qr_prompt *p
         .body = req.body, .body_len = req.body_len, .timeout_ms = limits->timeout_ms,
         .max_response_bytes = cap, .max_retries = limits->max_retries,
         .on_chunk = m->stream ? on_chunk : NULL, .on_done = on_http_done,
+        .is_final = quota_exhausted,
         .on_retry = on_http_retry, .data = call};
     rc = qr_http_send(http, &hr, &call->xfer, &e);
     qr_provider_request_free(&req);

@@ -37,11 +37,15 @@ typedef struct qr_completion {
 void qr_completion_clear(qr_completion *c);
 
 /* The outcome of a call. status is 0 or a QR_E_* code; reason is a short typed word:
- * "http_429", "http_500", "http_529" (any final HTTP code), "timeout", "connection",
- * "canceled", "too_large", "truncated" (length / max_tokens), "stream_cut" (the stream ended
- * early), "malformed_response", "empty", "refusal", "provider_error" (an error object in a 2xx
- * body or stream), "no_api_key", "circuit_open" (skipped: see the circuit breaker); "" on
- * success. message is one sentence ("" on success).
+ * "http_429", "http_500", "http_529" (any final HTTP code), "insufficient_quota" (a 429 saying
+ * the account has no credits; never retried), "timeout", "connection", "canceled",
+ * "too_large", "truncated" (length / max_tokens), "context_exceeded" (Anthropic's
+ * model_context_window_exceeded), "prompt_truncated" (the provider read far fewer prompt
+ * tokens than were sent: Ollama's context), "stream_cut" (the stream ended early), "body_cut"
+ * (a plain body ended before its announced length), "malformed_response", "empty",
+ * "refusal", "content_filter", "provider_error" (an error object in a 2xx body, stream or
+ * choice, or finish_reason "error"), "no_api_key", "circuit_open" (skipped: see the circuit
+ * breaker); "" on success. message is one sentence ("" on success).
  * c is borrowed and valid during the callback only; usage, cost and text are filled as far as
  * they are known, also on failure. */
 typedef void (*qr_provider_done_cb)(int status, const char *reason, const char *message,
@@ -74,8 +78,9 @@ void qr_provider_on_retry(struct qr_provider_call *c, qr_provider_retry_cb cb);
  * timeouts, connection failures, cut streams, malformed responses) the endpoint is skipped —
  * calls end with QR_E_PROVIDER, reason "circuit_open", without sending — for `cooldown_ms`;
  * then one call goes through as a probe (half-open): its success closes the circuit, its
- * failure opens it for another cool-down. Answers that arrived (refusal, truncation, empty)
- * count as the endpoint working; cancellations and missing keys do not count. Transitions
+ * failure opens it for another cool-down. Answers that arrived (refusal, content filter,
+ * truncation, context window, truncated prompt, empty) count as the endpoint working; an error
+ * inside a 200 does not; cancellations and missing keys do not count. Transitions
  * are logged at warn with the provider's name. The state lives for the process (single loop
  * thread), in a fixed table that allocates nothing. */
 

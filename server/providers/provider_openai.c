@@ -3,24 +3,38 @@
  *
  * The request sends `max_tokens`, not `max_completion_tokens`: every compatible server accepts
  * the former, while the latter is OpenAI-only (OpenAI still honours max_tokens for chat models).
+ * A reasoning model (o1, o3, o4-mini, gpt-5…; the `reasoning` model option) rejects both
+ * max_tokens and any temperature but the default: it gets max_completion_tokens, no
+ * temperature, and reasoning_effort when configured.
  * Structured output is response_format json_schema (strict) unless the provider disables it.
  * A stream is chat.completion.chunk events, a final usage chunk with `choices: []` (asked for
  * with stream_options.include_usage) and `data: [DONE]`; OpenRouter also sends comments (the
- * SSE parser drops them), `usage.cost`, and errors inside a 200 stream as `{error:{…}}`. */
+ * SSE parser drops them), `usage.cost`, and errors inside a 200 answer as `{error:{…}}`, at the
+ * top or in a choice whose finish_reason is "error". */
 #include <string.h>
 
 #include "providers/provider.h"
 
+/* The sampling and length parameters the model accepts. */
+static int set_limits(const qr_config_model *m, json_t *body) {
+  if (!m->reasoning)
+    return json_object_set_new(body, "temperature", json_real(m->temperature)) ||
+           json_object_set_new(body, "max_tokens", json_integer(m->max_output_tokens));
+  int rc = json_object_set_new(body, "max_completion_tokens", json_integer(m->max_output_tokens));
+  if (!rc && m->reasoning_effort)
+    rc = json_object_set_new(body, "reasoning_effort", json_string(m->reasoning_effort));
+  return rc;
+}
+
 static int build(const qr_config_model *m, const qr_prompt *p, json_t **out, qr_err *e) {
-  json_t *body = json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}], s:f, s:i, s:b}",
+  json_t *body = json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}], s:b}",
                            "model", m->model,
                            "messages", "role", "system", "content", p->system,
                            "role", "user", "content", p->user,
-                           "temperature", m->temperature, "max_tokens", m->max_output_tokens,
                            "stream", m->stream);
   if (!body) return qr_err_set(e, QR_E_NOMEM, "out of memory building a request");
-  int rc = 0;
-  if (m->prov->json_schema && p->schema)
+  int rc = set_limits(m, body);
+  if (!rc && m->prov->json_schema && p->schema)
     rc = json_object_set_new(body, "response_format",
                              json_pack("{s:s, s:{s:s, s:O, s:b}}", "type", "json_schema",
                                        "json_schema", "name",
@@ -74,6 +88,8 @@ static int read_head(qr_provider_parse *ps, json_t *j, json_t **choice) {
   json_t *ch = json_array_get(choices, 0);
   *choice = json_is_object(ch) ? ch : NULL;
   int rc = read_common(ps, j);
+  json_t *err = json_object_get(*choice, "error"); /* OpenRouter: finish_reason "error" */
+  if (!rc && err && !json_is_null(err)) rc = provider_error(ps, err);
   if (!rc && ((choices && !json_is_null(choices) && !json_is_array(choices)) || (ch && !*choice)))
     rc = qr_provider_fail(ps, QR_E_PARSE, "malformed_response",
                           "\"choices\" is not a list of objects");

@@ -12,10 +12,12 @@ Prints the bound port on stdout (one line) once listening. Python 3 stdlib only.
 """
 
 import argparse
+import gzip
 import http.server
 import json
 import os
 import random
+import re
 import select
 import socket
 import struct
@@ -27,10 +29,23 @@ MAX_BODY = 64 << 20  # request bodies above this get a 413, not an unbounded rea
 HANG_LIMIT_S = 3600  # a "hang" ends when the client gives up, or after this as a backstop
 API_PATHS = (("/chat/completions", "openai"), ("/messages", "anthropic"))
 RULE_KEYS = {"match", "times", "latency_ms", "fault", "retry_after", "findings", "text",
-             "answer", "usage", "sse_comment", "echo_key"}
+             "answer", "usage", "sse_comment", "echo_key", "num_ctx", "ratelimit", "gzip",
+             "error_format"}
 MATCH_KEYS = {"model", "prompt_contains", "api"}
 FAULTS = {"429", "503", "529", "500", "400", "401", "402", "403", "408", "hang", "reset",
-          "truncate", "stream_cut", "malformed", "length", "empty", "refusal", "stream_error"}
+          "truncate", "stream_cut", "malformed", "length", "empty", "refusal", "stream_error",
+          "content_filter", "choice_error", "context_window", "insufficient_quota"}
+RATELIMIT_KEYS = {"limit_requests", "limit_tokens", "remaining_requests", "remaining_tokens",
+                  "reset_requests", "reset_tokens", "limit", "remaining", "reset_in_ms"}
+# OpenAI's reasoning models (o1, o3-mini, o4-mini, gpt-5, gpt-5-mini; not gpt-5-chat-latest).
+# A vendor-prefixed id ("openai/o3") is a router's, which translates parameters itself.
+REASONING_MODEL = re.compile(r"^(o[1-9](-.*)?|gpt-5(?!.*-chat)([-.].*)?)$")
+REASONING_EFFORTS = {"none", "minimal", "low", "medium", "high", "xhigh"}
+# Azure OpenAI: /openai/deployments/{name}/chat/completions?api-version=… with an api-key header.
+AZURE_PATH = re.compile(r"^/openai/deployments/([^/]+)/chat/completions$")
+QUOTA_MESSAGE = ("You exceeded your current quota, please check your plan and billing details. "
+                 "For more information on this error, read the docs: "
+                 "https://platform.openai.com/docs/guides/error-codes/api-errors.")
 # Error "type" per status, in each provider's vocabulary.
 OPENAI_ERR = {400: "invalid_request_error", 401: "invalid_api_key", 402: "insufficient_quota",
               403: "permission_denied", 404: "not_found", 408: "timeout",
@@ -66,6 +81,13 @@ def check_rule(rule, where):
         raise ScenarioError(f"{where}.text: expected a string")
     if "times" in rule and (not isinstance(rule["times"], int) or rule["times"] < 0):
         raise ScenarioError(f"{where}.times: expected a non-negative integer")
+    if "num_ctx" in rule and (not isinstance(rule["num_ctx"], int) or rule["num_ctx"] < 1):
+        raise ScenarioError(f"{where}.num_ctx: expected a positive integer")
+    rl = rule.get("ratelimit", {})
+    if not isinstance(rl, dict) or set(rl) - RATELIMIT_KEYS:
+        raise ScenarioError(f"{where}.ratelimit: expected an object with keys {sorted(RATELIMIT_KEYS)}")
+    if rule.get("error_format") not in (None, "vllm"):
+        raise ScenarioError(f"{where}.error_format: expected \"vllm\"")
 
 
 def load_scenario(data):
@@ -189,10 +211,89 @@ def validate_request(api, body):
         return "max_tokens: required integer"
     if "stream" in body and not isinstance(body["stream"], bool):
         return "stream: expected a boolean"
+    if api == "openai":
+        return reasoning_error(body) or strict_schema_error(body.get("response_format"))
     return None
 
 
-def error_body(api, status, message):
+def reasoning_error(body):
+    """OpenAI's 400 for parameters a reasoning model rejects (and reasoning_effort elsewhere)."""
+    if not REASONING_MODEL.match(body["model"]):
+        if "reasoning_effort" in body:
+            return "Unrecognized request argument supplied: reasoning_effort"
+        return None
+    if "max_tokens" in body:
+        return ("Unsupported parameter: 'max_tokens' is not supported with this model. "
+                "Use 'max_completion_tokens' instead.")
+    if "temperature" in body and body["temperature"] != 1:
+        return (f"Unsupported value: 'temperature' does not support {body['temperature']} with "
+                "this model. Only the default (1) value is supported.")
+    effort = body.get("reasoning_effort")
+    if effort is not None and effort not in REASONING_EFFORTS:
+        return (f"Invalid value: '{effort}'. Supported values are: 'low', 'medium', and 'high'.")
+    return None
+
+
+def strict_schema_error(fmt):
+    """OpenAI's 400 for a response_format json_schema with strict: true that breaks the rules
+    of strict structured outputs: every object has additionalProperties false and lists every
+    property in required (an optional field is a required one whose type admits null)."""
+    if not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
+        return None
+    spec = fmt.get("json_schema")
+    if not isinstance(spec, dict) or not spec.get("strict"):
+        return None
+    schema = spec.get("schema")
+    name = spec.get("name")
+    if not isinstance(schema, dict) or schema.get("type") != "object":
+        return (f"Invalid schema for response_format '{name}': schema must be a JSON Schema of "
+                "'type: \"object\"', got 'type: \"%s\"'." % (schema or {}).get("type"))
+    why = strict_violation(schema, ())
+    return f"Invalid schema for response_format '{name}': {why}" if why else None
+
+
+def strict_violation(node, ctx):
+    """The first strict-mode violation under node (a schema), in OpenAI's words, or None."""
+    if not isinstance(node, dict):
+        return None
+    where = f"In context={ctx!r}, "
+    types = node.get("type")
+    types = types if isinstance(types, list) else [types]
+    if "object" in types:
+        if node.get("additionalProperties") is not False:
+            return where + "'additionalProperties' is required to be supplied and to be false."
+        props = node.get("properties", {})
+        required = node.get("required")
+        if not isinstance(required, list):
+            return where + ("'required' is required to be supplied and to be an array including "
+                            "every key in properties.")
+        missing = [k for k in props if k not in required]
+        if missing:
+            return where + ("'required' is required to be supplied and to be an array including "
+                            f"every key in properties. Missing '{missing[0]}'.")
+        extra = [k for k in required if k not in props]
+        if extra:
+            return where + f"Extra required key '{extra[0]}' supplied."
+        for key, sub in props.items():
+            why = strict_violation(sub, ctx + ("properties", key))
+            if why:
+                return why
+    for key in ("items",):
+        why = strict_violation(node.get(key), ctx + (key,))
+        if why:
+            return why
+    for key in ("anyOf",):
+        for i, sub in enumerate(node.get(key, [])):
+            why = strict_violation(sub, ctx + (key, i))
+            if why:
+                return why
+    return None
+
+
+def error_body(api, status, message, fmt=None):
+    if fmt == "vllm":  # vLLM's OpenAI server: a flat object, not {error: {...}}
+        return {"object": "error", "message": message, "type": "BadRequestError", "param": None,
+                "code": status}
     if api == "anthropic":
         return {"type": "error",
                 "error": {"type": ANTHROPIC_ERR.get(status, "api_error"), "message": message}}
@@ -237,18 +338,21 @@ class Reply:
         self.model = body["model"]
         self.fault = str(rule["fault"]) if "fault" in rule else None
         self.text = answer_text(rule)
-        if self.fault == "length":
+        if self.fault in ("length", "content_filter", "context_window"):
             self.text = self.text[:len(self.text) // 2]
         elif self.fault in ("empty", "refusal"):
             self.text = ""
         usage = rule.get("usage", {})
         self.in_tokens = usage.get("input_tokens", max(1, len(prompt_text(body)) // 4))
+        if "num_ctx" in rule:  # Ollama keeps the end of a longer prompt and reports what it read
+            self.in_tokens = min(self.in_tokens, rule["num_ctx"])
         self.out_tokens = usage.get("output_tokens", max(1, len(self.text) // 4))
         self.cost = usage.get("cost")
         self.cache_read = usage.get("cache_read_input_tokens", 0)
         self.cache_write = usage.get("cache_creation_input_tokens", 0)
         self.tool = forced_tool(body) if api == "anthropic" else None
-        self.tool_input = tool_input(self.text) if self.tool and self.fault != "length" else None
+        cut = self.fault in ("length", "context_window")
+        self.tool_input = tool_input(self.text) if self.tool and not cut else None
         self.ident = f"standin-{seq}"
         self.created = int(time.time())
 
@@ -261,17 +365,26 @@ class Reply:
         return u
 
     def openai_finish(self):
-        return "length" if self.fault == "length" else "stop"
+        return {"length": "length", "content_filter": "content_filter",
+                "choice_error": "error"}.get(self.fault, "stop")
+
+    def choice_error(self):
+        """OpenRouter: an error after the model started is a 200 choice with this object."""
+        return {"code": 502, "message": "stand-in: the upstream provider failed mid-answer",
+                "metadata": {"provider_name": "standin"}}
 
     def openai_plain(self):
         refused = self.fault == "refusal"
         message = {"role": "assistant", "content": None if refused else self.text,
                    "refusal": REFUSAL_TEXT if refused else None}
+        choice = {"index": 0, "message": message, "logprobs": None,
+                  "finish_reason": self.openai_finish()}
+        if self.fault == "choice_error":
+            message["content"] = ""
+            choice.update(native_finish_reason="error", error=self.choice_error())
         return {"id": "chatcmpl-" + self.ident, "object": "chat.completion",
                 "created": self.created, "model": self.model,
-                "choices": [{"index": 0, "message": message, "logprobs": None,
-                             "finish_reason": self.openai_finish()}],
-                "usage": self.openai_usage()}
+                "choices": [choice], "usage": self.openai_usage()}
 
     def openai_chunk(self, delta, finish=None):
         return {"id": "chatcmpl-" + self.ident, "object": "chat.completion.chunk",
@@ -285,9 +398,14 @@ class Reply:
             key, pieces, first = "refusal", split_chunks(REFUSAL_TEXT, self.seq), None
         else:
             key, pieces, first = "content", split_chunks(self.text, self.seq), ""
+        if self.fault == "choice_error":
+            pieces = pieces[:len(pieces) // 2]
         events = [(None, self.openai_chunk({"role": "assistant", "content": first}))]
         events += [(None, self.openai_chunk({key: p})) for p in pieces]
-        events.append((None, self.openai_chunk({}, self.openai_finish())))
+        last = self.openai_chunk({}, self.openai_finish())
+        if self.fault == "choice_error":
+            last["choices"][0].update(native_finish_reason="error", error=self.choice_error())
+        events.append((None, last))
         opts = self.body.get("stream_options")
         if isinstance(opts, dict) and opts.get("include_usage"):
             final = self.openai_chunk({})
@@ -311,6 +429,8 @@ class Reply:
     def anthropic_stop(self):
         if self.fault == "length":
             return "max_tokens"
+        if self.fault == "context_window":
+            return "model_context_window_exceeded"
         if self.fault == "refusal":
             return "refusal"
         return "tool_use" if self.tool_input is not None else "end_turn"
@@ -340,7 +460,7 @@ class Reply:
                                      "message": self.anthropic_message([], None, usage)})]
         if self.fault not in ("empty", "refusal"):
             # A max_tokens stop inside a forced tool streams its partial JSON as tool input.
-            if self.tool and (self.tool_input is not None or self.fault == "length"):
+            if self.tool and (self.tool_input is not None or self.fault in ("length", "context_window")):
                 start = {"type": "tool_use", "id": "toolu_" + self.ident, "name": self.tool,
                          "input": {}}
                 kind, field = "input_json_delta", "partial_json"
@@ -376,6 +496,21 @@ class Reply:
         return self.openai_stream_error() if self.api == "openai" else self.anthropic_stream_error()
 
 
+def ratelimit_headers(rl):
+    """The x-ratelimit-* headers of a rule's "ratelimit" object: OpenAI's (values verbatim) and
+    OpenRouter's X-RateLimit-Limit/-Remaining/-Reset (reset_in_ms: that long from now, sent as
+    the epoch milliseconds OpenRouter uses)."""
+    out = []
+    for k, v in rl.items():
+        if k == "reset_in_ms":
+            out.append(("X-RateLimit-Reset", str(int(time.time() * 1000) + v)))
+        elif k in ("limit", "remaining"):
+            out.append(("X-RateLimit-" + k.capitalize(), str(v)))
+        else:
+            out.append(("x-ratelimit-" + k.replace("_", "-", 1), str(v)))
+    return out
+
+
 def sse(event, payload):
     data = payload if isinstance(payload, str) else json.dumps(payload)
     head = f"event: {event}\n" if event else ""
@@ -398,18 +533,28 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return self.server.state
 
     # --- sending ---
+    # Set per API request from its rule: headers for every response (rate limits) and whether
+    # whole answers go gzip-encoded (as a compressing proxy or server sends them).
+    rule_headers = ()
+    gzip_body = False
+
     def send_json(self, status, obj, extra_headers=()):
         data = json.dumps(obj).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
+        if self.gzip_body:
+            data = gzip.compress(data)
+            self.send_header("Content-Encoding", "gzip")
         self.send_header("Content-Length", str(len(data)))
-        for k, v in extra_headers:
+        for k, v in list(extra_headers) + list(self.rule_headers):
             self.send_header(k, v)
         self.end_headers()
         self.wfile.write(data)
 
     def start_stream(self):
         self.send_response(200)
+        for k, v in self.rule_headers:
+            self.send_header(k, v)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Transfer-Encoding", "chunked")
@@ -448,9 +593,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_json(404, error_body("openai", 404, f"no route GET {self.path}"))
 
     def do_POST(self):
+        self.rule_headers, self.gzip_body = (), False
         path = self.path.split("?", 1)[0]
         api = next((a for suffix, a in API_PATHS if path.endswith(suffix)), None)
         raw, err = self.read_body()
+        azure = AZURE_PATH.match(path)
+        if azure and err is None:
+            err = self.azure_error()
         if api is None:
             self.control(path, raw, err)
             return
@@ -459,8 +608,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "model": None, "stream": False,
             "headers": {k.lower(): v for k, v in self.headers.items()},
             "body": None, "rule": None, "fault": None})
+        if azure:
+            record["deployment"] = azure.group(1)
         try:
-            self.api_request(api, raw, err, record)
+            self.api_request(api, raw, err, record, azure.group(1) if azure else None)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client left; nothing more to say
         finally:
@@ -482,12 +633,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
         else:
             self.send_json(404, error_body("openai", 404, f"no route POST {path}"))
 
-    def api_request(self, api, raw, err, record):
+    def azure_error(self):
+        """Azure OpenAI's answers to a deployment route without api-version or api-key."""
+        query = self.path.split("?", 1)[1] if "?" in self.path else ""
+        if not any(p.startswith("api-version=") and len(p) > 12 for p in query.split("&")):
+            return (404, "Resource not found")
+        if not self.headers.get("api-key"):
+            return (401, "Access denied due to invalid subscription key or wrong API endpoint. "
+                         "Make sure to provide a valid key for an active subscription and use a "
+                         "correct regional API endpoint for your resource.")
+        return None
+
+    def api_request(self, api, raw, err, record, deployment=None):
         if err is None:
             try:
                 record["body"] = json.loads(raw)
             except ValueError as e:
                 err = (400, f"request body is not JSON: {e}")
+        if err is None and deployment and isinstance(record["body"], dict):
+            record["body"].setdefault("model", deployment)  # Azure: the route names the model
         if err is None:
             msg = validate_request(api, record["body"])
             err = (400, msg) if msg else None
@@ -499,6 +663,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         record["model"] = body["model"]
         record["stream"] = bool(body.get("stream"))
         record["rule"], rule = self.state.pick(api, body["model"], prompt_text(body))
+        self.rule_headers = ratelimit_headers(rule.get("ratelimit", {}))
+        self.gzip_body = bool(rule.get("gzip"))
         reply = Reply(api, body, rule, record["seq"])
         record["fault"] = reply.fault
         self.respond(reply, rule, record["stream"])
@@ -512,7 +678,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.hang()
         elif fault == "reset":
             self.reset_connection()
-        elif stream and not is_status and fault not in ("truncate", "malformed"):
+        elif stream and not is_status and fault not in ("truncate", "malformed",
+                                                         "insufficient_quota") and not (
+                fault == "context_window" and reply.api == "openai"):
             self.stream(reply, latency, rule.get("sse_comment", False))
         else:
             time.sleep(latency)
@@ -521,16 +689,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def send_whole(self, reply, rule, stream):
         """Answers in one piece: a whole response, an error, or a broken body."""
         fault = reply.fault
+        headers = [("Retry-After", str(rule["retry_after"]))] if "retry_after" in rule else []
         if fault is not None and fault.isdigit():
             status = int(fault)
-            headers = [("Retry-After", str(rule["retry_after"]))] if "retry_after" in rule else []
             message = f"stand-in fault {status}"
             if rule.get("echo_key"):  # as OpenAI-compatible servers say it, key and all
                 key = (self.headers.get("Authorization", "").removeprefix("Bearer ")
-                       or self.headers.get("x-api-key", ""))
+                       or self.headers.get("x-api-key", "") or self.headers.get("api-key", ""))
                 message = (f"Incorrect API key provided: {key}. You can find your API key at "
                            "https://platform.openai.com/account/api-keys.")
-            self.send_json(status, error_body(reply.api, status, message), headers)
+            self.send_json(status, error_body(reply.api, status, message,
+                                              rule.get("error_format")), headers)
+        elif fault == "insufficient_quota":  # OpenAI: out of credits is a 429 too
+            self.send_json(429, {"error": {"message": QUOTA_MESSAGE, "type": "insufficient_quota",
+                                           "param": None, "code": "insufficient_quota"}}, headers)
+        elif fault == "context_window" and reply.api == "openai":  # refused before answering
+            self.send_json(400, {"error": {
+                "message": "This model's maximum context length is 128000 tokens. However, your "
+                           "messages resulted in 130000 tokens. Please reduce the length of the "
+                           "messages.", "type": "invalid_request_error", "param": "messages",
+                "code": "context_length_exceeded"}})
         elif fault == "truncate":
             self.truncated(reply, stream)
         elif fault == "malformed":

@@ -67,6 +67,23 @@ TEST(provider_breaker_counts_only_consecutive_endpoint_failures) {
   ASSERT(!qr_provider_breaker_allow(URL, "p"));
 }
 
+TEST(provider_breaker_error_choices_are_failures) {
+  /* OpenRouter's 200 with an error choice is the endpoint failing; a content filter, a
+   * context-window stop or a truncated prompt is an answer that arrived */
+  qr_provider_breaker_configure(2, 1000, fake_clock);
+  static const char *const answered[] = {"content_filter", "context_exceeded", "prompt_truncated"};
+  for (size_t i = 0; i < QR_ARRAY_LEN(answered); i++) {
+    fail_times(URL, 1, "http_500");
+    ASSERT(qr_provider_breaker_allow(URL, "p"));
+    qr_provider_breaker_record(URL, "p", QR_E_PROVIDER, answered[i]);
+  }
+  ASSERT(qr_provider_breaker_allow(URL, "p"));
+  qr_provider_breaker_record(URL, "p", QR_E_PROVIDER, "provider_error");
+  ASSERT(qr_provider_breaker_allow(URL, "p"));
+  qr_provider_breaker_record(URL, "p", QR_E_TRUNCATED, "body_cut");
+  ASSERT(!qr_provider_breaker_allow(URL, "p"));
+}
+
 TEST(provider_breaker_defaults) {
   qr_provider_breaker_configure(0, 0, fake_clock);
   fake_now = 100;

@@ -155,6 +155,55 @@ TEST(config_errors_name_the_key_path) {
   ASSERT_CONTAINS(parse_err("{\"limits\":"), "config:1:");
 }
 
+/* models.NAME with `fields` added to {"provider":"or","model":ID}. */
+#define MODEL_WITH(prov, id, fields)                                                       \
+  "{" BASE_PROVIDERS ",\"models\":{\"x\":{\"provider\":\"" prov "\",\"model\":\"" id "\"" fields "}}}"
+
+TEST(config_reasoning_models) {
+  static const struct { const char *id; bool reasoning; } ids[] = {
+      {"o1", true}, {"o3-mini", true}, {"o4-mini", true}, {"gpt-5", true}, {"gpt-5-mini", true},
+      {"gpt-5.1", true}, {"gpt-5-chat-latest", false}, {"gpt-4o", false}, {"openai/o3", false},
+      {"omni", false}, {"o1x", false}, {"gpt-50", false}};
+  for (size_t i = 0; i < QR_ARRAY_LEN(ids); i++) {
+    char json[1024];
+    snprintf(json, sizeof json, "{" BASE_PROVIDERS ",\"models\":{\"x\":{\"provider\":\"or\","
+             "\"model\":\"%s\"}}}", ids[i].id);
+    qr_config *c = parse_ok(json);
+    if (c->models[0].reasoning != ids[i].reasoning) QR__FAIL("%s: reasoning %d", ids[i].id, !ids[i].reasoning);
+    qr_config_free(c);
+  }
+  qr_config *c = parse_ok(MODEL_WITH("or", "my-o3-finetune", ",\"reasoning_effort\":\"high\""));
+  ASSERT(c->models[0].reasoning);
+  ASSERT_STR_EQ(c->models[0].reasoning_effort, "high");
+  qr_config_free(c);
+  c = parse_ok(MODEL_WITH("or", "o3", ",\"reasoning\":false"));
+  ASSERT(!c->models[0].reasoning);
+  qr_config_free(c);
+  ASSERT_CONTAINS(parse_err(MODEL_WITH("or", "o3", ",\"reasoning_effort\":\"max!\"")),
+                  "models.x.reasoning_effort: expected none, minimal, low, medium, high or xhigh");
+  ASSERT_CONTAINS(parse_err(MODEL_WITH("or", "o3", ",\"reasoning\":false,\"reasoning_effort\":\"low\"")),
+                  "models.x.reasoning_effort: set, but \"reasoning\" is false");
+  ASSERT_CONTAINS(parse_err(MODEL_WITH("an", "claude", ",\"reasoning\":true")),
+                  "models.x.reasoning: only for OpenAI-compatible providers");
+  ASSERT_CONTAINS(parse_err(MODEL_WITH("or", "o3", ",\"reasoning\":1")),
+                  "models.x.reasoning: expected true or false");
+}
+
+TEST(config_api_key_header) {
+  qr_config *c = parse_ok("{\"providers\":{\"az\":{\"type\":\"openai\",\"base_url\":"
+                          "\"https://r.openai.azure.com/openai/deployments/d?api-version=2024-10-21\","
+                          "\"api_key_env\":\"AZURE_OPENAI_API_KEY\",\"api_key_header\":\"api-key\"}}}");
+  ASSERT_STR_EQ(c->providers[0].api_key_header, "api-key");
+  ASSERT_STR_EQ(c->providers[0].base_url,
+                "https://r.openai.azure.com/openai/deployments/d?api-version=2024-10-21");
+  qr_config_free(c);
+  ASSERT_CONTAINS(parse_err("{\"providers\":{\"p\":{\"type\":\"openai\",\"api_key_env\":\"K\","
+                            "\"api_key_header\":\"api-key: x\\r\\nEvil\"}}}"),
+                  "providers.p.api_key_header: expected an HTTP header name");
+  ASSERT_CONTAINS(parse_err("{\"providers\":{\"p\":{\"type\":\"openai\",\"api_key_header\":\"api-key\"}}}"),
+                  "providers.p.api_key_header: needs api_key_env");
+}
+
 TEST(config_never_keeps_or_echoes_keys) {
   const char *m = parse_err("{\"providers\":{\"p\":{\"type\":\"openai\",\"api_key\":\"sk-SECRET1\"}}}");
   ASSERT_CONTAINS(m, "providers.p.api_key: keys are never stored");
@@ -557,6 +606,8 @@ TEST(config_defaults_ollama_preset_models) {
   ASSERT_EQ(c->n_passes, 1);
   ASSERT(c->passes[0].m == &c->models[0]);
   ASSERT_STR_EQ(c->passes[0].strategy, "correctness");
+  /* Ollama's default context (4096 tokens) bounds every pass's prompt and answer */
+  ASSERT(c->limits.max_input_tokens_per_pass + c->models[0].max_output_tokens <= 4096);
   qr_config_free(c);
 }
 

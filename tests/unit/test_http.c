@@ -484,5 +484,24 @@ TEST(http_backoff_bounds) {
   ASSERT_EQ(qr_http_backoff_ms(500, 2, 0, 2001), 0);
   ASSERT_EQ(qr_http_backoff_ms(500, 20, 0, 30000), 30000); /* capped */
   ASSERT_EQ(qr_http_backoff_ms(500, 20, 0, 30001), 0);
-  ASSERT_EQ(qr_http_backoff_ms(500, 0, 3, 7), 3000); /* Retry-After is a floor */
+  ASSERT_EQ(qr_http_backoff_ms(500, 0, 3000, 7), 3000); /* the server's wait is a floor */
+}
+
+TEST(http_duration_parse) {
+  /* OpenAI's x-ratelimit-reset-* values are Go durations */
+  static const struct { const char *s; long ms; } ok[] = {
+      {"20s", 20000}, {"6m0s", 360000}, {"1ms", 1}, {"1h2m3.5s", 3723500}, {"0.5s", 500},
+      {"250us", 1}, {"0s", 0}, {"17ms", 17}, {"1m30s", 90000}};
+  for (size_t i = 0; i < QR_ARRAY_LEN(ok); i++) {
+    long ms = -1;
+    if (!qr_http_duration_ms(ok[i].s, &ms) || ms != ok[i].ms)
+      QR__FAIL("%s: got %ld, want %ld", ok[i].s, ms, ok[i].ms);
+  }
+  static const char *const bad[] = {"", "s", "20", "-1s", "20 s", "1d", "1s2", "abc", "1e999s"};
+  for (size_t i = 0; i < QR_ARRAY_LEN(bad); i++) {
+    long ms = -1;
+    if (qr_http_duration_ms(bad[i], &ms)) QR__FAIL("\"%s\" parsed as %ld", bad[i], ms);
+  }
+  long ms;
+  ASSERT(!qr_http_duration_ms(NULL, &ms));
 }

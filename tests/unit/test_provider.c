@@ -94,6 +94,48 @@ TEST(provider_openai_request) {
   json_decref(p.schema);
 }
 
+TEST(provider_openai_reasoning_request) {
+  setenv(KEY_ENV, KEY, 1);
+  qr_config_model m = model(&openrouter, false);
+  m.reasoning = true;
+  m.reasoning_effort = "low";
+  qr_prompt p = prompt();
+  qr_provider_request r;
+  ASSERT_OK(qr_provider_request_build(&m, &p, &r, NULL, NULL));
+  json_t *j = body_json(&r);
+  ASSERT_EQ(json_integer_value(json_object_get(j, "max_completion_tokens")), 4096);
+  ASSERT(!json_object_get(j, "max_tokens"));   /* rejected by reasoning models */
+  ASSERT(!json_object_get(j, "temperature"));  /* only the default is accepted */
+  ASSERT_STR_EQ(JSTR(j, "reasoning_effort"), "low");
+  json_decref(j);
+  qr_provider_request_free(&r);
+  m.reasoning_effort = NULL;
+  ASSERT_OK(qr_provider_request_build(&m, &p, &r, NULL, NULL));
+  j = body_json(&r);
+  ASSERT(!json_object_get(j, "reasoning_effort"));
+  json_decref(j);
+  qr_provider_request_free(&r);
+  json_decref(p.schema);
+}
+
+TEST(provider_azure_route_and_key_header) {
+  setenv(KEY_ENV, KEY, 1);
+  qr_config_provider azure = {
+      .name = "azure", .type = QR_PROVIDER_OPENAI, .api_key_env = KEY_ENV,
+      .api_key_header = "api-key", .json_schema = true,
+      .base_url = "https://res.openai.azure.com/openai/deployments/gpt4o/?api-version=2024-10-21"};
+  qr_config_model m = model(&azure, false);
+  qr_prompt p = prompt();
+  qr_provider_request r;
+  ASSERT_OK(qr_provider_request_build(&m, &p, &r, NULL, NULL));
+  ASSERT_STR_EQ(r.url, "https://res.openai.azure.com/openai/deployments/gpt4o/chat/completions"
+                       "?api-version=2024-10-21");
+  ASSERT(has_header(&r, "api-key: " KEY));
+  ASSERT(!has_header_named(&r, "Authorization:"));
+  qr_provider_request_free(&r);
+  json_decref(p.schema);
+}
+
 TEST(provider_openai_request_local_no_key) {
   qr_config_model m = model(&local, false);
   qr_prompt p = prompt();
@@ -266,6 +308,12 @@ TEST(provider_openai_failures) {
       {"not_json.txt", false, 502, QR_E_HTTP, "http_502"},
       /* a server that ignores "stream": a JSON body has no SSE events (known limitation) */
       {"openai_plain.json", true, 200, QR_E_TRUNCATED, "stream_cut"},
+      {"openai_content_filter.json", false, 200, QR_E_PROVIDER, "content_filter"},
+      {"openai_content_filter.sse", true, 200, QR_E_PROVIDER, "content_filter"},
+      {"openrouter_choice_error.json", false, 200, QR_E_PROVIDER, "provider_error"},
+      {"openrouter_choice_error.sse", true, 200, QR_E_PROVIDER, "provider_error"},
+      {"openai_insufficient_quota.json", false, 429, QR_E_HTTP, "insufficient_quota"},
+      {"vllm_error_400.json", false, 400, QR_E_HTTP, "http_400"},
   };
   expect_failures(&local, cases, QR_ARRAY_LEN(cases));
   parsed r = parse_file(&local, false, 200, "openai_refusal.json");
@@ -280,6 +328,18 @@ TEST(provider_openai_failures) {
   qr_completion_clear(&r.c);
   r = parse_file(&local, true, 200, "openrouter_stream_error.sse");
   ASSERT_STR_EQ(r.err.msg, "the provider reported: Provider disconnected unexpectedly");
+  qr_completion_clear(&r.c);
+  for (int stream = 0; stream < 2; stream++) { /* OpenRouter's error choice keeps its message */
+    r = parse_file(&openrouter, stream, 200,
+                   stream ? "openrouter_choice_error.sse" : "openrouter_choice_error.json");
+    ASSERT_STR_EQ(r.err.msg, "the provider reported: Upstream error from Together: connection reset");
+    qr_completion_clear(&r.c);
+  }
+  r = parse_file(&local, false, 400, "vllm_error_400.json");
+  ASSERT(strstr(r.err.msg, "HTTP 400 from local: This model's maximum context length is 8192"));
+  qr_completion_clear(&r.c);
+  r = parse_file(&local, false, 429, "openai_insufficient_quota.json");
+  ASSERT(strstr(r.err.msg, "You exceeded your current quota"));
   qr_completion_clear(&r.c);
 }
 
@@ -320,6 +380,7 @@ TEST(provider_anthropic_failures) {
       {"anthropic_error_529.json", false, 200, QR_E_PROVIDER, "provider_error"},
       {"anthropic_stream_cut.sse", true, 200, QR_E_TRUNCATED, "stream_cut"},
       {"anthropic_stream_error.sse", true, 200, QR_E_PROVIDER, "provider_error"},
+      {"anthropic_context_window.json", false, 200, QR_E_TRUNCATED, "context_exceeded"},
   };
   expect_failures(&anthropic, cases, QR_ARRAY_LEN(cases));
   parsed r = parse_file(&anthropic, false, 529, "anthropic_error_529.json");
