@@ -7,7 +7,7 @@ timing: the targets are printed beside the figures, and a miss is printed as a m
 Uses the release binaries (bin/quorum, bin/quorum-ls; `make all`) and builds bench/merge_bench.c
 against build/rel/libquorum.a. Python 3 stdlib only.
 
-  python3 bench/run.py [--only fanout,overhead,context,editor,cache,judge] [--quick]
+  python3 bench/run.py [--only fanout,overhead,context,editor,cache,judge,generated] [--quick]
 """
 import argparse
 import glob
@@ -349,6 +349,64 @@ def bench_context(quick):
     return data
 
 
+def bench_generated(quick):
+    """Bytes sent over this repository's own recent history, one pass, cache off: generated,
+    vendored, lock and minified files left out (the default) against review.include_generated."""
+    k = 10 if quick else 40
+    totals = {"left_out": [0, 0, 0], "included": [0, 0, 0]}  # requests, prompt bytes, code bytes
+    omitted = 0
+    with StandIn(instant()) as s:
+        base = json.load(open(config(s, models={"m1": "openai"})))
+        cfgs = {}
+        for name, include in (("left_out", False), ("included", True)):
+            doc = dict(base, review={"include_generated": include})
+            cfgs[name] = os.path.join(tempfile.mkdtemp(prefix="bench-gen-"), "config.json")
+            json.dump(doc, open(cfgs[name], "w"))
+        for case, patch, root, paths, tmp in commit_cases(k):
+            for name, cfg in cfgs.items():
+                s.reset()
+                try:
+                    _, _, _, res = review(cfg, diff=patch, root=root)
+                except RuntimeError:
+                    continue
+                reqs = s.requests()
+                t = totals[name]
+                t[0] += len(reqs)
+                t[1] += sum(prompt_bytes(r["body"]) for r in reqs)
+                t[2] += sum(code_bytes(r["body"]) for r in reqs)
+                if name == "left_out":
+                    omitted += sum(1 for o in res["omitted_files"] if "generated" in o or "lock" in o
+                                   or "vendor" in o or "minified" in o)
+            shutil.rmtree(tmp, ignore_errors=True)
+        sample = generated_sample(s, cfgs)
+    lo, inc = totals["left_out"], totals["included"]
+    rows = [[f"last {k} commits of this repository", lo[0], lo[1], inc[1], omitted,
+             f"{(inc[1] - lo[1]) / inc[1]:.0%}" if inc[1] else "-"]]
+    rows.append(["issue 20's five-file change (Bison, vendor, Go, lock)", sample["left_out"][0],
+                 sample["left_out"][1], sample["included"][1], sample["omitted"],
+                 f"{(sample['included'][1] - sample['left_out'][1]) / sample['included'][1]:.0%}"])
+    table("7. Only code people wrote: bytes sent by one pass (cache off), generated files left out "
+          "(default) and with review.include_generated: true",
+          ["change", "requests", "bytes sent", "bytes with them", "files left out", "saved"], rows)
+    return {"commits": k, "left_out": lo, "included": inc, "files_left_out": omitted, "sample": sample}
+
+
+def generated_sample(s, cfgs):
+    """The change tests/e2e/test_generated reviews: main.c plus four files nobody writes."""
+    from importlib.machinery import SourceFileLoader
+    t = SourceFileLoader("test_generated", os.path.join(REPO, "tests", "e2e", "test_generated")).load_module()
+    root = git_repo(t.BASE, t.CHANGED)
+    out = {}
+    for name, cfg in cfgs.items():
+        s.reset()
+        _, _, _, res = review(cfg, cwd=root)
+        reqs = s.requests()
+        out[name] = [len(reqs), sum(prompt_bytes(r["body"]) for r in reqs)]
+        if name == "left_out":
+            out["omitted"] = len(res["omitted_files"])
+    return out
+
+
 # --- 4. editor responsiveness -------------------------------------------------------------------
 
 BIG_LINES = 2000
@@ -619,7 +677,8 @@ def bench_judge(quick):
 
 
 BENCHES = {"fanout": bench_fanout, "overhead": bench_overhead, "context": bench_context,
-           "editor": bench_editor, "cache": bench_cache, "judge": bench_judge}
+           "editor": bench_editor, "cache": bench_cache, "judge": bench_judge,
+           "generated": bench_generated}
 
 
 def main():
