@@ -244,3 +244,18 @@ uint64_t qr_now_ms(void) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
+
+void qr_fputs_clean(FILE *out, const char *s) {
+  const unsigned char *p = (const unsigned char *)s;
+  size_t blanks = strspn(s, " \t");
+  for (size_t i = 0; p[i]; i++) {
+    unsigned char c = p[i];
+    if (i == blanks && (!strncmp(s + i, "::", 2) || !strncmp(s + i, "##[", 3)))
+      fprintf(out, "\\x%02x", c); /* the runner's workflow-command prefixes */
+    else if (c == '\n') fputs("\\n", out);
+    else if (c == '\t') fputs("\\t", out);
+    else if (c < 0x20 || c == 0x7f) fprintf(out, "\\x%02x", c);
+    else if (c == 0xc2 && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f) fprintf(out, "\\x%02x", p[++i]);
+    else fputc(c, out);
+  }
+}

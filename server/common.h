@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define QR_ERRNO_MAP(X)                                          \
   X(NOMEM, -1, "out of memory")                                  \
@@ -95,6 +96,12 @@ void qr_buf_reset(qr_buf *b);   /* len = 0, keeps storage */
 void qr_buf_free(qr_buf *b);    /* frees storage, keeps the cap */
 /* Hands the storage to the caller (free with qr_free; never NULL unless out of memory) and resets b. */
 char *qr_buf_detach(qr_buf *b, size_t *len_out);
+
+/* Writes untrusted text (file names, messages from a pull request or a model) to a terminal or
+ * a CI log: control characters (C0, DEL, and C1 as UTF-8) become escapes (\n, \t, \xNN), and
+ * a leading "::" or "##[" (after blanks) starts with an escape, so the text can neither drive
+ * the terminal nor start a line GitHub Actions reads as a workflow command (::add-mask::, …). */
+void qr_fputs_clean(FILE *out, const char *s);
 
 /* Reads a whole file into a new NUL-terminated buffer (caller frees with qr_free);
  * QR_E_TOOBIG past max_bytes, QR_E_NOTFOUND/QR_E_IO otherwise. */

@@ -1,4 +1,5 @@
-/* log.c — one sink (stderr or a file), one line per message with time and level. */
+/* log.c — one sink (stderr or a file), one line per message with time and level; the
+ * message is written through qr_fputs_clean, so it stays one line. */
 #include "log.h"
 
 #include <stdarg.h>
@@ -35,10 +36,13 @@ void qr_log(qr_log_level level, const char *fmt, ...) {
   gmtime_r(&ts.tv_sec, &tm);
   fprintf(out, "%02d:%02d:%02d.%03ld quorum %s: ", tm.tm_hour, tm.tm_min, tm.tm_sec,
           ts.tv_nsec / 1000000, names[level]);
+  /* Messages quote file names and remote text: one line each, cleaned (no allocation here). */
+  char line[8192];
   va_list ap;
   va_start(ap, fmt);
-  vfprintf(out, fmt, ap);
+  int n = vsnprintf(line, sizeof line, fmt, ap);
   va_end(ap);
-  fputc('\n', out);
+  qr_fputs_clean(out, line);
+  fputs(n >= (int)sizeof line ? " [cut]\n" : "\n", out);
   fflush(out);
 }

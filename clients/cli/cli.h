@@ -32,6 +32,7 @@ typedef struct cli_opts {
   bool hook;                  /* commit-hook mode (review --hook) */
   bool fail_on_error_review;  /* in hook mode, block when no model could be reached */
   int verbose;
+  const char *repo_config_root; /* where the repository config is read; NULL: the root */
 } cli_opts;
 
 /* getopt_long entries of the shared options; commands append their own after these. */

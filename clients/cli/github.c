@@ -55,6 +55,7 @@ typedef struct call {
   long code, retry_after_s;
   char *body; /* owned copy */
   size_t len;
+  char *link; /* owned copy of the Link header, NULL without one */
   char message[256];
 } call;
 
@@ -66,6 +67,7 @@ static void on_done(const qr_http_result *r, void *data) {
   c->retry_after_s = r->retry_after_s;
   c->body = qr_strndup(r->body, r->body_len);
   c->len = r->body_len;
+  c->link = r->link ? qr_strdup(r->link) : NULL; /* a lost Link ends the list early, no more */
   snprintf(c->message, sizeof c->message, "%s", r->message);
 }
 
@@ -108,20 +110,25 @@ static int send_once(gh_client *g, const char *method, const char *url, const ch
   return rc;
 }
 
-/* A request, with secondary rate limits waited out. On success *out is the body (owned). */
-static int request(gh_client *g, const char *method, const char *path, const char *accept,
-                   const char *body, size_t max_bytes, char **out, size_t *len, qr_err *e) {
-  char *url = qr_asprintf("%s%s", g->api, path);
-  if (!url) return qr_err_set(e, QR_E_NOMEM, "out of memory");
+/* A request to `url` (the API's own), with secondary rate limits waited out. On success *out
+ * is the body and *link (may be NULL) the Link header or NULL (both owned). `path` names the
+ * request in errors. */
+static int request_url(gh_client *g, const char *method, const char *url, const char *path,
+                       const char *accept, const char *body, size_t max_bytes, char **out,
+                       size_t *len, char **link, qr_err *e) {
   int rc;
   for (;;) {
     call c = {0};
     rc = send_once(g, method, url, accept, body, max_bytes, &c, e);
+    g->last_code = rc ? 0 : c.code;
     if (!rc && !c.status) {
       *out = c.body;
       *len = c.len;
+      if (link) *link = c.link;
+      else qr_free(c.link);
       break;
     }
+    qr_free(c.link);
     if (!rc && rate_limited(&c) && g->rate_waits < GH_MAX_RATE_WAITS) {
       long wait_s = QR_MIN(c.retry_after_s > 0 ? c.retry_after_s : DEFAULT_RATE_WAIT_S, MAX_RATE_WAIT_S);
       QR_WARN("GitHub rate limit on %s %s (HTTP %ld); waiting %ld s", method, path, c.code, wait_s);
@@ -140,6 +147,14 @@ static int request(gh_client *g, const char *method, const char *path, const cha
     qr_free(c.body);
     break;
   }
+  return rc;
+}
+
+static int request(gh_client *g, const char *method, const char *path, const char *accept,
+                   const char *body, size_t max_bytes, char **out, size_t *len, qr_err *e) {
+  char *url = qr_asprintf("%s%s", g->api, path);
+  if (!url) return qr_err_set(e, QR_E_NOMEM, "out of memory");
+  int rc = request_url(g, method, url, path, accept, body, max_bytes, out, len, NULL, e);
   qr_free(url);
   return rc;
 }
@@ -175,26 +190,83 @@ int gh_raw(gh_client *g, const char *path, const char *accept, size_t max_bytes,
   return request(g, "GET", path, accept, NULL, max_bytes, out, len, e);
 }
 
+/* The URL of rel="next" in a Link header (`<URL>; rel="next", <URL>; rel="last"`) when it is
+ * on the API's own server, as a new string; NULL when there is none. A next page elsewhere is
+ * never followed: the token would go with it. */
+static char *next_link(const gh_client *g, const char *link) {
+  for (const char *s = link; s && (s = strchr(s, '<'));) {
+    const char *end = strchr(s, '>');
+    if (!end) return NULL;
+    const char *params_end = strchr(end, ',');
+    size_t plen = params_end ? (size_t)(params_end - end) : strlen(end);
+    const char *rel = strstr(end, "rel=\"next\"");
+    if (rel && (size_t)(rel - end) < plen) {
+      size_t n = strlen(g->api), ulen = (size_t)(end - s - 1);
+      if (ulen > n && !strncmp(s + 1, g->api, n) && s[1 + n] == '/') return qr_strndup(s + 1, ulen);
+      QR_WARN("GitHub: a next page on another server is not followed");
+      return NULL;
+    }
+    s = end;
+  }
+  return NULL;
+}
+
+/* What makes an item of a list the same item again: its id, a file's name, else its text.
+ * A new string (qr_free). */
+static char *item_key(const json_t *item) {
+  const json_t *id = json_object_get(item, "id");
+  if (json_is_integer(id)) return qr_asprintf("id:%lld", (long long)json_integer_value(id));
+  const char *name = json_string_value(json_object_get(item, "filename"));
+  if (name) return qr_asprintf("file:%s", name);
+  char *text = json_dumps(item, JSON_COMPACT | JSON_SORT_KEYS);
+  char *key = text ? qr_asprintf("json:%s", text) : NULL;
+  free(text); /* json_dumps allocates with jansson's allocator */
+  return key;
+}
+
+/* Appends the items of `page` not seen before to `all`; *added counts them. */
+static int take_page(json_t *all, json_t *seen, const json_t *page, size_t max_items, size_t *added) {
+  size_t i;
+  json_t *it;
+  *added = 0;
+  json_array_foreach(page, i, it) {
+    if (json_array_size(all) >= max_items) break;
+    char *key = item_key(it);
+    if (!key) return QR_E_NOMEM;
+    bool fresh = !json_object_get(seen, key);
+    int rc = fresh && (json_object_set_new(seen, key, json_true()) || json_array_append(all, it));
+    qr_free(key);
+    if (rc) return QR_E_NOMEM;
+    *added += fresh;
+  }
+  return QR_OK;
+}
+
 int gh_list(gh_client *g, const char *path, size_t max_items, json_t **out, qr_err *e) {
-  json_t *all = json_array();
-  if (!all) return qr_err_set(e, QR_E_NOMEM, "out of memory");
-  for (int page = 1; json_array_size(all) < max_items; page++) {
-    char *p = qr_asprintf("%s?per_page=%d&page=%d", path, GH_PER_PAGE, page);
-    json_t *items = NULL;
-    int rc = p ? gh_json(g, "GET", p, NULL, &items, e) : qr_err_set(e, QR_E_NOMEM, "out of memory");
-    qr_free(p);
+  json_t *all = json_array(), *seen = json_object();
+  char *url = qr_asprintf("%s%s?per_page=%d", g->api, path, GH_PER_PAGE);
+  int rc = all && seen && url ? QR_OK : qr_err_set(e, QR_E_NOMEM, "out of memory");
+  while (!rc && url && json_array_size(all) < max_items) {
+    char *text = NULL, *link = NULL;
+    size_t len = 0, added = 0;
+    rc = request_url(g, "GET", url, path, "application/vnd.github+json", NULL, MAX_JSON_BYTES,
+                     &text, &len, &link, e);
+    json_t *items = rc ? NULL : json_loadb(text, len, 0, NULL);
     if (!rc && !json_is_array(items))
       rc = qr_err_set(e, QR_E_PARSE, "GitHub GET %s: expected a list", path);
-    size_t n = json_array_size(items);
-    if (!rc) json_array_extend(all, items);
+    if (!rc && take_page(all, seen, items, max_items, &added))
+      rc = qr_err_set(e, QR_E_NOMEM, "out of memory");
+    qr_free(url);
+    /* A page that brings nothing new ends the list: a server that ignores `page` would
+     * otherwise serve page 1 forever. */
+    url = !rc && added ? next_link(g, link) : NULL;
     json_decref(items);
-    if (rc) {
-      json_decref(all);
-      return rc;
-    }
-    if (n == 0) break;
+    qr_free(link);
+    qr_free(text);
   }
-  while (json_array_size(all) > max_items) json_array_remove(all, json_array_size(all) - 1);
-  *out = all;
-  return QR_OK;
+  qr_free(url);
+  json_decref(seen);
+  if (rc) json_decref(all);
+  else *out = all;
+  return rc;
 }

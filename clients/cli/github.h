@@ -23,6 +23,7 @@ typedef struct gh_client {
   char *api;         /* base URL without a trailing slash; owned */
   char *auth;        /* "Authorization: Bearer …" or NULL; owned */
   long rate_waits;   /* secondary rate limits waited out so far */
+  long last_code;    /* HTTP status of the last response, 0 when none arrived */
 } gh_client;
 
 /* Sets up `g`: api_url NULL means https://api.github.com; token may be NULL (public reads). */
@@ -39,9 +40,11 @@ int gh_json(gh_client *g, const char *method, const char *path, const json_t *bo
  * capped at `max_bytes` (QR_E_TOOBIG beyond). */
 int gh_raw(gh_client *g, const char *path, const char *accept, size_t max_bytes, char **out,
            size_t *len, qr_err *e);
-/* Every item of a paginated list (`path` without a query): pages of GH_PER_PAGE are fetched
- * until one comes back empty (robust to servers that cap the page size lower) or `max_items`
- * are in. *out is a new array. */
+/* Every item of a paginated list (`path` without a query), at most `max_items`: pages of
+ * GH_PER_PAGE, following each response's `Link: <…>; rel="next"` (only to the same API URL)
+ * until there is none. Items seen before (same id, same file name, else same JSON) are
+ * dropped, and a page that brings nothing new ends the list, so a server that ignores `page`
+ * cannot loop it. *out is a new array. */
 int gh_list(gh_client *g, const char *path, size_t max_items, json_t **out, qr_err *e);
 /* `s` percent-encoded for a URL path (slashes kept): new string, qr_free. */
 char *gh_escape_path(const char *s);

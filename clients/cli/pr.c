@@ -8,10 +8,18 @@
  * its finding's fingerprint in a hidden marker, findings already posted are skipped, no review
  * is posted when nothing is new, and the summary comment is edited only when it changed. Files
  * beyond --max-files, without a patch (binary or too large for the API) or too big to fetch
- * are listed in the summary as not reviewed. */
+ * are listed in the summary as not reviewed.
+ *
+ * Trust: the pull request's author controls its head, so nothing there configures the review.
+ * The repository config (.quorum.json, .quorum/config.json) is read from the BASE revision; a
+ * pull request that changes it is reviewed like any change and the summary says the change
+ * takes effect after merge. Markers (fingerprints, the summary) count only in comments written
+ * by the token's own account (GET /user; --bot-login for app tokens). Text from the pull
+ * request is printed through qr_fputs_clean (no control characters, no workflow commands). */
 #include <ctype.h>
 #include <errno.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +28,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "config/repo_config.h"
 #include "github.h"
 #include "log.h"
 
@@ -36,6 +45,9 @@ static const char usage[] =
     "                  skipped) and create or update the summary comment\n"
     "  --checks        create a check run named quorum with the findings as annotations\n"
     "  --max-files N   review at most N files (default 300); the rest are listed as not reviewed\n"
+    "  --bot-login L   the account quorum posts as, when GET /user cannot tell (an app token);\n"
+    "                  default: github-actions[bot]. Only its comments count as quorum's own\n"
+    "The repository config (.quorum.json) is read from the pull request's base, never its head.\n"
     "Exit codes: 0 done, 1 --fail-on reached, 2 usage, configuration or GitHub error,\n"
     "3 every pass failed.\n";
 
@@ -45,12 +57,20 @@ typedef struct pr_cmd {
   long number;
   bool post, checks;
   long max_files;
+  const char *bot_login; /* --bot-login, or NULL */
   gh_client gh;
-  char *head_sha;  /* owned */
-  char *root;      /* temp folder with the head files; owned */
+  char *head_sha, *base_sha; /* owned */
+  char *dir;       /* private temp folder, removed on every exit (signals too); owned */
+  char *root;      /* dir/head: the head files under review; owned */
+  char *base_root; /* dir/base: the base revision's repository config, if any; owned */
+  char *me;        /* login of the token's account; owned, NULL until posting */
   qr_buf diff;     /* the rebuilt unified diff */
   json_t *skipped; /* [{"file", "reason"}] not reviewed before the engine even saw them */
+  json_t *notes;   /* what the summary says besides the engine's notes (strings) */
 } pr_cmd;
+
+/* The repository config files, in the order the engine reads them (repo_config.h). */
+static const char *const config_names[] = {".quorum.json", ".quorum/config.json"};
 
 /* ---- fetching --------------------------------------------------------------------------- */
 
@@ -107,15 +127,16 @@ static int mkdirs_for(const char *root, const char *path) {
   return QR_OK;
 }
 
-/* Writes the head version of `path` under c->root. */
-static int fetch_file(pr_cmd *c, const char *path, qr_err *e) {
+/* Writes the version of `path` at commit `ref` under `root` (at most max_bytes). */
+static int fetch_file(pr_cmd *c, const char *ref, const char *root, const char *path,
+                      size_t max_bytes, qr_err *e) {
   char *esc = gh_escape_path(path);
-  char *api = esc ? qr_asprintf("/repos/%s/contents/%s?ref=%s", c->repo, esc, c->head_sha) : NULL;
+  char *api = esc ? qr_asprintf("/repos/%s/contents/%s?ref=%s", c->repo, esc, ref) : NULL;
   char *text = NULL, *full = NULL;
   size_t len = 0;
-  int rc = api ? gh_raw(&c->gh, api, "application/vnd.github.raw", MAX_FILE_BYTES, &text, &len, e)
+  int rc = api ? gh_raw(&c->gh, api, "application/vnd.github.raw", max_bytes, &text, &len, e)
                : qr_err_set(e, QR_E_NOMEM, "out of memory");
-  if (!rc && (mkdirs_for(c->root, path) || !(full = qr_asprintf("%s/%s", c->root, path))))
+  if (!rc && (mkdirs_for(root, path) || !(full = qr_asprintf("%s/%s", root, path))))
     rc = qr_err_set(e, QR_E_IO, "cannot create folders for %s", path);
   if (!rc) {
     FILE *f = fopen(full, "wb");
@@ -129,14 +150,46 @@ static int fetch_file(pr_cmd *c, const char *path, qr_err *e) {
   return rc;
 }
 
+/* "quorum: <what><text>" on stderr; `text` may quote the pull request, so it is cleaned. */
+static void say(const char *what, const char *text) {
+  fprintf(stderr, "quorum: %s", what);
+  qr_fputs_clean(stderr, text);
+  fputc('\n', stderr);
+}
+
 static void skip(pr_cmd *c, const char *path, const char *reason) {
   json_array_append_new(c->skipped, json_pack("{s:s, s:s}", "file", path, "reason", reason));
+}
+
+static bool is_config_file(const char *path) {
+  for (size_t i = 0; i < QR_ARRAY_LEN(config_names); i++)
+    if (!strcmp(path, config_names[i])) return true;
+  return false;
+}
+
+/* The base revision's repository config files into c->base_root; one that is absent there
+ * (404) is simply absent. */
+static int fetch_base_config(pr_cmd *c, qr_err *e) {
+  for (size_t i = 0; i < QR_ARRAY_LEN(config_names); i++) {
+    int rc = fetch_file(c, c->base_sha, c->base_root, config_names[i], QR_REPO_CONFIG_MAX_BYTES, e);
+    if (rc == QR_E_TOOBIG) {
+      json_array_append_new(c->notes, json_sprintf("the base revision's %s is larger than %u bytes; "
+                                                   "not used", config_names[i], QR_REPO_CONFIG_MAX_BYTES));
+    } else if (rc && !(rc == QR_E_HTTP && c->gh.last_code == 404)) {
+      return rc;
+    }
+  }
+  return QR_OK;
 }
 
 /* Takes one listed file into the review, or records why not. Only GitHub errors other than
  * a too-large file stop the run. */
 static int take_file(pr_cmd *c, const json_t *f, long *taken, qr_err *e) {
   const char *path = qr_output_str(f, "filename", ""), *status = qr_output_str(f, "status", "");
+  if (is_config_file(path) || is_config_file(qr_output_str(f, "previous_filename", "")))
+    json_array_append_new(c->notes, json_sprintf(
+        "this pull request changes the review configuration (%s); the change takes effect after "
+        "merge: this review used the base revision's", path));
   /* Deleted files are never reviewed; pure renames and mode changes have no lines to review. */
   if (!strcmp(status, "removed") || (!json_object_get(f, "patch") && !qr_output_int(f, "changes") &&
                                      json_object_get(f, "changes")))
@@ -153,7 +206,7 @@ static int take_file(pr_cmd *c, const json_t *f, long *taken, qr_err *e) {
     skip(c, path, "beyond the --max-files budget");
     return QR_OK;
   }
-  int rc = fetch_file(c, path, e);
+  int rc = fetch_file(c, c->head_sha, c->root, path, MAX_FILE_BYTES, e);
   if (rc == QR_E_TOOBIG) {
     skip(c, path, "file too large to fetch");
     return QR_OK;
@@ -163,13 +216,22 @@ static int take_file(pr_cmd *c, const json_t *f, long *taken, qr_err *e) {
   return rc;
 }
 
+/* A commit id as GitHub gives it (hex; it goes into URLs). */
+static bool valid_sha(const char *s) {
+  size_t n = s ? strspn(s, "0123456789abcdefABCDEF") : 0;
+  return n >= 7 && n <= 64 && !s[n];
+}
+
 static int fetch_pr(pr_cmd *c, qr_err *e) {
   char *path = qr_asprintf("/repos/%s/pulls/%ld", c->repo, c->number);
   json_t *pr = NULL, *files = NULL;
   int rc = path ? gh_json(&c->gh, "GET", path, NULL, &pr, e) : QR_E_NOMEM;
   const char *sha = json_string_value(json_object_get(json_object_get(pr, "head"), "sha"));
-  if (!rc && !sha) rc = qr_err_set(e, QR_E_PARSE, "GitHub: the pull request has no head sha");
-  if (!rc && !(c->head_sha = qr_strdup(sha))) rc = QR_E_NOMEM;
+  const char *base = json_string_value(json_object_get(json_object_get(pr, "base"), "sha"));
+  if (!rc && (!valid_sha(sha) || !valid_sha(base)))
+    rc = qr_err_set(e, QR_E_PARSE, "GitHub: the pull request has no valid head or base sha");
+  if (!rc && (!(c->head_sha = qr_strdup(sha)) || !(c->base_sha = qr_strdup(base)))) rc = QR_E_NOMEM;
+  if (!rc) rc = fetch_base_config(c, e);
   char *files_path = rc ? NULL : qr_asprintf("%s/files", path);
   if (!rc) rc = files_path ? gh_list(&c->gh, files_path, MAX_PR_FILES, &files, e) : QR_E_NOMEM;
   size_t i;
@@ -189,7 +251,35 @@ static int fetch_pr(pr_cmd *c, qr_err *e) {
 
 /* ---- posting ---------------------------------------------------------------------------- */
 
-/* Fingerprints already posted: markers in the PR's review comments and review bodies. */
+#define DEFAULT_BOT_LOGIN "github-actions[bot]" /* the account of Actions' GITHUB_TOKEN */
+
+/* c->me: the login of the token's account (GET /user). Installation tokens cannot read /user
+ * (403); they post as the app's bot, --bot-login or github-actions[bot]. */
+static int whoami(pr_cmd *c, qr_err *e) {
+  if (c->me) return QR_OK;
+  json_t *user = NULL;
+  const char *login = c->bot_login;
+  int rc = login ? QR_OK : gh_json(&c->gh, "GET", "/user", NULL, &user, e);
+  if (!login && !rc) login = json_string_value(json_object_get(user, "login"));
+  if (!login && (rc == QR_OK || (rc == QR_E_HTTP && (c->gh.last_code == 403 || c->gh.last_code == 404)))) {
+    QR_INFO("GET /user did not name the token's account; quorum's comments are those of %s",
+            DEFAULT_BOT_LOGIN);
+    login = DEFAULT_BOT_LOGIN;
+    rc = QR_OK;
+  }
+  if (!rc && !(c->me = qr_strdup(login))) rc = qr_err_set(e, QR_E_NOMEM, "out of memory");
+  json_decref(user);
+  return rc;
+}
+
+/* True when `item` (a comment or review) was written by quorum's own account: anyone can
+ * write a marker, so only these are believed. */
+static bool mine(const pr_cmd *c, const json_t *item) {
+  const char *login = json_string_value(json_object_get(json_object_get(item, "user"), "login"));
+  return login && !strcmp(login, c->me);
+}
+
+/* Fingerprints already posted: markers in quorum's own review comments and review bodies. */
 static int posted_fingerprints(pr_cmd *c, json_t *seen, qr_err *e) {
   static const char *const lists[] = {"comments", "reviews"};
   for (size_t l = 0; l < QR_ARRAY_LEN(lists); l++) {
@@ -200,7 +290,7 @@ static int posted_fingerprints(pr_cmd *c, json_t *seen, qr_err *e) {
     size_t i;
     json_t *it;
     json_array_foreach(items, i, it) {
-      if (!rc) rc = qr_output_github_seen(qr_output_str(it, "body", ""), seen);
+      if (!rc && mine(c, it)) rc = qr_output_github_seen(qr_output_str(it, "body", ""), seen);
     }
     json_decref(items);
     if (rc) return rc;
@@ -210,7 +300,8 @@ static int posted_fingerprints(pr_cmd *c, json_t *seen, qr_err *e) {
 
 static int post_review(pr_cmd *c, const json_t *result, const qr_diff *diff, qr_err *e) {
   json_t *seen = json_object();
-  int rc = seen ? posted_fingerprints(c, seen, e) : QR_E_NOMEM;
+  int rc = seen ? whoami(c, e) : QR_E_NOMEM;
+  if (!rc) rc = posted_fingerprints(c, seen, e);
   size_t n_new = 0;
   json_t *payload = rc ? NULL : qr_output_github(result, diff, seen, &n_new);
   if (!rc && !payload) rc = QR_E_NOMEM;
@@ -226,26 +317,28 @@ static int post_review(pr_cmd *c, const json_t *result, const qr_diff *diff, qr_
   return rc;
 }
 
-/* Creates the summary comment, or edits the one posted before when its text changed. */
+/* Creates the summary comment, or edits quorum's own one posted before when its text changed. */
 static int post_summary(pr_cmd *c, const json_t *result, qr_err *e) {
   char *body = qr_output_github_summary(result, c->skipped);
   char *path = qr_asprintf("/repos/%s/issues/%ld/comments", c->repo, c->number);
-  json_t *comments = NULL, *mine = NULL;
-  int rc = body && path ? gh_list(&c->gh, path, MAX_LISTED_COMMENTS, &comments, e) : QR_E_NOMEM;
+  json_t *comments = NULL, *prev = NULL;
+  int rc = body && path ? whoami(c, e) : QR_E_NOMEM;
+  if (!rc) rc = gh_list(&c->gh, path, MAX_LISTED_COMMENTS, &comments, e);
   size_t i;
   json_t *it;
   json_array_foreach(comments, i, it) {
-    if (!strncmp(qr_output_str(it, "body", ""), QR_SUMMARY_MARKER, strlen(QR_SUMMARY_MARKER))) {
-      mine = it;
+    if (mine(c, it) &&
+        !strncmp(qr_output_str(it, "body", ""), QR_SUMMARY_MARKER, strlen(QR_SUMMARY_MARKER))) {
+      prev = it;
       break;
     }
   }
   json_t *payload = rc ? NULL : json_pack("{s:s}", "body", body);
   if (!rc && !payload) rc = QR_E_NOMEM;
-  if (!rc && !mine) {
+  if (!rc && !prev) {
     rc = gh_json(&c->gh, "POST", path, payload, NULL, e);
-  } else if (!rc && strcmp(qr_output_str(mine, "body", ""), body)) {
-    char *edit = qr_asprintf("/repos/%s/issues/comments/%lld", c->repo, qr_output_int(mine, "id"));
+  } else if (!rc && strcmp(qr_output_str(prev, "body", ""), body)) {
+    char *edit = qr_asprintf("/repos/%s/issues/comments/%lld", c->repo, qr_output_int(prev, "id"));
     rc = edit ? gh_json(&c->gh, "PATCH", edit, payload, NULL, e) : QR_E_NOMEM;
     qr_free(edit);
   }
@@ -286,6 +379,43 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
   return remove(path);
 }
 
+/* `note` with the private folder of the base config left out ("<dir>/base/.quorum.json" reads
+ * ".quorum.json"): a new string. */
+static json_t *readable_note(const pr_cmd *c, const char *note) {
+  qr_buf b;
+  qr_buf_init(&b, strlen(note) + 1);
+  size_t n = strlen(c->base_root);
+  for (const char *s = note, *hit; *s; s = hit + n + 1) {
+    hit = strstr(s, c->base_root);
+    if (!hit || hit[n] != '/') {
+      qr_buf_puts(&b, s);
+      break;
+    }
+    qr_buf_append(&b, s, (size_t)(hit - s));
+  }
+  char *text = qr_buf_detach(&b, NULL);
+  json_t *j = text ? json_string(text) : NULL;
+  qr_free(text);
+  return j;
+}
+
+/* The engine's notes made readable, then pr's own (the configuration change). */
+static int merge_notes(pr_cmd *c, json_t *result) {
+  json_t *notes = json_array(), *v;
+  int rc = notes ? QR_OK : QR_E_NOMEM;
+  size_t i;
+  json_array_foreach(json_object_get(result, "notes"), i, v) {
+    if (!rc && json_array_append_new(notes, readable_note(c, json_string_value(v) ? json_string_value(v) : "")))
+      rc = QR_E_NOMEM;
+  }
+  if (!rc && json_array_extend(notes, c->notes)) rc = QR_E_NOMEM;
+  if (rc) {
+    json_decref(notes);
+    return rc;
+  }
+  return json_object_set_new(result, "notes", notes) ? QR_E_NOMEM : QR_OK;
+}
+
 /* Reviews what fetch_pr gathered, prints it and posts; returns the exit code. */
 static int review_and_post(pr_cmd *c, uv_loop_t *loop, qr_http *http, const qr_config *cfg) {
   qr_err e = {0};
@@ -293,26 +423,34 @@ static int review_and_post(pr_cmd *c, uv_loop_t *loop, qr_http *http, const qr_c
   json_t *result = NULL;
   const char *text = c->diff.data ? c->diff.data : "";
   if (qr_diff_parse(text, c->diff.len, MAX_DIFF_BYTES, &diff, &e)) {
-    fprintf(stderr, "quorum: the pull request's patches do not parse: %s\n", e.msg);
+    say("the pull request's patches do not parse: ", e.msg);
     return EXIT_USAGE;
   }
+  c->o.repo_config_root = c->base_root;
   int status = cli_review(loop, http, cfg, text, c->diff.len, c->root, &c->o, &result, &e);
   int rc = EXIT_USAGE;
+  if (result && merge_notes(c, result)) {
+    json_decref(result);
+    result = NULL;
+    qr_err_set(&e, QR_E_NOMEM, "out of memory");
+  }
   if (!result) {
-    fprintf(stderr, "quorum: %s\n", e.msg);
+    say("", e.msg);
   } else {
     size_t i;
     json_t *s;
-    json_array_foreach(c->skipped, i, s)
-      fprintf(stderr, "quorum: not reviewed: %s (%s)\n", qr_output_str(s, "file", ""),
-              qr_output_str(s, "reason", ""));
+    json_array_foreach(c->skipped, i, s) {
+      fputs("quorum: not reviewed: ", stderr);
+      qr_fputs_clean(stderr, qr_output_str(s, "file", ""));
+      fprintf(stderr, " (%s)\n", qr_output_str(s, "reason", "")); /* quorum's own words */
+    }
     rc = cli_finish(result, status, diff, &c->o);
     int prc = QR_OK;
     if (c->post) prc = post_review(c, result, diff, &e);
     if (!prc && c->post) prc = post_summary(c, result, &e);
     if (!prc && c->checks) prc = post_checks(c, result, &e);
     if (prc) {
-      fprintf(stderr, "quorum: posting failed: %s\n", e.msg);
+      say("posting failed: ", e.msg);
       rc = EXIT_USAGE;
     }
   }
@@ -321,27 +459,77 @@ static int review_and_post(pr_cmd *c, uv_loop_t *loop, qr_http *http, const qr_c
   return rc;
 }
 
-static int run_pr(pr_cmd *c, uv_loop_t *loop, qr_http *http, const qr_config *cfg) {
-  qr_err e = {0};
+/* ---- the temporary folder, removed on every exit ---------------------------------------- */
+
+static const char *temp_dir; /* the folder to remove when a signal ends the process */
+static const int cleanup_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+static uv_signal_t signal_handles[QR_ARRAY_LEN(cleanup_signals)];
+static bool signals_on;
+
+static void remove_tree(const char *dir) {
+  if (dir) nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Runs on the loop (libuv defers the signal there, so removing files is safe): removes the
+ * folder, then dies of the signal as if quorum had not caught it. */
+static void on_signal(uv_signal_t *h, int signum) {
+  remove_tree(temp_dir);
+  signal(signum, SIG_DFL);
+  raise(signum);
+}
+
+/* dir, dir/head and dir/base under $TMPDIR, and the signal handlers that remove them. */
+static int make_temp(pr_cmd *c, uv_loop_t *loop) {
   const char *tmpdir = getenv("TMPDIR");
-  char *dir = qr_asprintf("%s/quorum-pr-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
-  if (!dir || !mkdtemp(dir) || !(c->root = qr_strdup(dir))) {
+  c->dir = qr_asprintf("%s/quorum-pr-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+  if (!c->dir || !mkdtemp(c->dir)) {
     fprintf(stderr, "quorum: cannot create a temporary folder: %s\n", strerror(errno));
-    qr_free(dir);
+    qr_free(c->dir);
+    c->dir = NULL;
     return EXIT_USAGE;
   }
-  qr_free(dir);
-  int rc;
+  temp_dir = c->dir;
+  signals_on = true;
+  for (size_t i = 0; i < QR_ARRAY_LEN(cleanup_signals); i++) {
+    uv_signal_init(loop, &signal_handles[i]);
+    uv_signal_start(&signal_handles[i], on_signal, cleanup_signals[i]);
+    uv_unref((uv_handle_t *)&signal_handles[i]); /* never keeps the loop running */
+  }
+  c->root = qr_asprintf("%s/head", c->dir);
+  c->base_root = qr_asprintf("%s/base", c->dir);
+  if (!c->root || !c->base_root || mkdir(c->root, 0700) || mkdir(c->base_root, 0700)) {
+    fprintf(stderr, "quorum: cannot create a temporary folder: %s\n",
+            c->root && c->base_root ? strerror(errno) : "out of memory");
+    return EXIT_USAGE;
+  }
+  return 0;
+}
+
+static void remove_temp(pr_cmd *c) {
+  for (size_t i = 0; signals_on && i < QR_ARRAY_LEN(cleanup_signals); i++)
+    uv_close((uv_handle_t *)&signal_handles[i], NULL);
+  signals_on = false;
+  remove_tree(c->dir);
+  temp_dir = NULL;
+}
+
+static int run_pr(pr_cmd *c, uv_loop_t *loop, qr_http *http, const qr_config *cfg) {
+  qr_err e = {0};
+  int rc = make_temp(c, loop);
+  if (rc) {
+    remove_temp(c);
+    return rc;
+  }
   if (gh_init(&c->gh, loop, http, getenv("GITHUB_API_URL"), getenv("GITHUB_TOKEN"))) {
     rc = EXIT_USAGE;
   } else if (fetch_pr(c, &e)) {
-    fprintf(stderr, "quorum: %s\n", e.msg);
+    say("", e.msg);
     rc = EXIT_USAGE;
   } else {
     rc = review_and_post(c, loop, http, cfg);
   }
   gh_clear(&c->gh);
-  nftw(c->root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+  remove_temp(c);
   return rc;
 }
 
@@ -360,7 +548,8 @@ static int parse_pr_args(pr_cmd *c, int argc, char **argv) {
       CLI_COMMON_LONGOPTS,
       {"repo", required_argument, 0, 'R'}, {"pr", required_argument, 0, 'P'},
       {"post", no_argument, 0, 'p'},       {"checks", no_argument, 0, 'k'},
-      {"max-files", required_argument, 0, 'm'}, {0, 0, 0, 0}};
+      {"max-files", required_argument, 0, 'm'}, {"bot-login", required_argument, 0, 'B'},
+      {0, 0, 0, 0}};
   int ch;
   char *end;
   optind = 1;
@@ -376,6 +565,7 @@ static int parse_pr_args(pr_cmd *c, int argc, char **argv) {
       break;
     case 'p': c->post = true; break;
     case 'k': c->checks = true; break;
+    case 'B': c->bot_login = optarg; break;
     case 'm':
       c->max_files = strtol(optarg, &end, 10);
       if (*end || c->max_files <= 0) return cli_usage_error("--max-files takes a positive number");
@@ -399,14 +589,15 @@ int cli_pr(int argc, char **argv) {
   qr_config *cfg = NULL;
   qr_err e = {0};
   if (qr_config_load(c.o.config_path, &cfg, &e)) {
-    fprintf(stderr, "quorum: %s\n", e.msg);
+    say("", e.msg);
     return EXIT_USAGE;
   }
   uv_loop_t loop;
   qr_http *http = NULL;
   qr_buf_init(&c.diff, MAX_DIFF_BYTES);
   c.skipped = json_array();
-  if (!c.skipped || uv_loop_init(&loop) || qr_http_new(&loop, &http, &e)) {
+  c.notes = json_array();
+  if (!c.skipped || !c.notes || uv_loop_init(&loop) || qr_http_new(&loop, &http, &e)) {
     fprintf(stderr, "quorum: cannot start: %s\n", e.msg);
     rc = EXIT_USAGE;
   } else {
@@ -416,9 +607,14 @@ int cli_pr(int argc, char **argv) {
     if (uv_loop_close(&loop)) QR_WARN("event loop closed with handles open");
   }
   json_decref(c.skipped);
+  json_decref(c.notes);
   qr_buf_free(&c.diff);
   qr_free(c.root);
+  qr_free(c.base_root);
+  qr_free(c.dir);
+  qr_free(c.me);
   qr_free(c.head_sha);
+  qr_free(c.base_sha);
   qr_config_free(cfg);
   return rc;
 }

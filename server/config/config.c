@@ -156,6 +156,12 @@ static int check_name(parser *p, const char *section, const char *name) {
 
 /* --- sections ------------------------------------------------------------------------------ */
 
+/* Variables that hold the CI's own credentials (GITHUB_TOKEN, GH_TOKEN, ACTIONS_*): sending
+ * one to a model provider hands it write access to the repository. */
+static bool ci_token_env(const char *name) {
+  return !strcmp(name, "GITHUB_TOKEN") || !strcmp(name, "GH_TOKEN") || !strncmp(name, "ACTIONS_", 8);
+}
+
 /* An environment variable name, so that a key value pasted here is rejected (and not echoed). */
 static bool is_env_name(const char *s) {
   if (!*s || (*s >= '0' && *s <= '9')) return false;
@@ -245,6 +251,11 @@ static int parse_provider(parser *p, const char *name, json_t *v, qr_config_prov
   if (!rc && pr->api_key_env && !is_env_name(pr->api_key_env)) {
     join(kp, base, "api_key_env");
     rc = fail(p, kp, "expected an environment variable name (the key itself never goes here)");
+  }
+  if (!rc && pr->api_key_env && ci_token_env(pr->api_key_env)) {
+    join(kp, base, "api_key_env");
+    rc = fail(p, kp, "%s holds a GitHub or Actions token; a provider must not receive it",
+              pr->api_key_env);
   }
   if (!rc) rc = parse_key_header(p, v, base, pr);
   if (!rc) rc = parse_headers(p, v, base, pr);

@@ -1,9 +1,15 @@
 /* repo_config.c — loads a repository's `.quorum.json` and keeps only what narrows a review. */
 #include "config/repo_config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -51,7 +57,17 @@ static int take_key(qr_repo_config *rc, const char *key, json_t *v) {
     return rc->min_severity ? QR_OK : warn(rc, "%s: \"%s\" must be error, warning, info or hint; ignored", key);
   }
   if (!json_is_string(v)) return warn(rc, "%s: \"%s\" must be a string; ignored", key);
-  return (rc->instructions = qr_strdup(json_string_value(v))) ? QR_OK : QR_E_NOMEM;
+  const char *text = json_string_value(v);
+  size_t n = strlen(text);
+  if (n > QR_REPO_INSTRUCTIONS_MAX_BYTES) {
+    n = QR_REPO_INSTRUCTIONS_MAX_BYTES;
+    while (n && ((unsigned char)text[n] & 0xC0) == 0x80) n--; /* cut between characters */
+    char cap[24];
+    snprintf(cap, sizeof cap, "%u", QR_REPO_INSTRUCTIONS_MAX_BYTES);
+    int w = warn(rc, "%s: \"instructions\" is longer than %s bytes; the rest is not used", cap);
+    if (w) return w;
+  }
+  return (rc->instructions = qr_strndup(text, n)) ? QR_OK : QR_E_NOMEM;
 }
 
 static int parse(qr_repo_config *rc, const char *text, size_t len, qr_err *e) {
@@ -75,28 +91,64 @@ static int parse(qr_repo_config *rc, const char *text, size_t len, qr_err *e) {
   return rc_ == QR_E_NOMEM ? qr_err_set(e, rc_, "out of memory") : rc_;
 }
 
+/* Reads `path` (real_root + "/" + a name) the way the snapshot reads code: its realpath must
+ * stay inside real_root, and it must be a regular file of at most QR_REPO_CONFIG_MAX_BYTES.
+ * The open never blocks (a link to a FIFO or /dev/stdin would stall the caller's loop).
+ * QR_E_NOTFOUND when there is no such file. */
+static int read_confined(const char *real_root, const char *path, char **text, size_t *len,
+                         qr_err *e) {
+  struct stat st;
+  if (lstat(path, &st)) return errno == ENOENT ? QR_E_NOTFOUND : qr_err_set(e, QR_E_IO, "%s: %s", path, strerror(errno));
+  char *real = realpath(path, NULL);
+  size_t rl = strlen(real_root);
+  bool inside = real && !strncmp(real, real_root, rl) && (real[rl] == '/' || !strcmp(real_root, "/"));
+  int fd = inside ? open(real, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) : -1;
+  free(real); /* realpath allocates with malloc */
+  if (!inside)
+    return qr_err_set(e, QR_E_INVAL, "%s does not resolve to a file inside the repository; not read", path);
+  int rc = QR_OK;
+  if (fd < 0 || fstat(fd, &st)) rc = qr_err_set(e, QR_E_IO, "cannot open %s: %s", path, strerror(errno));
+  else if (!S_ISREG(st.st_mode)) rc = qr_err_set(e, QR_E_INVAL, "%s is not a regular file; not read", path);
+  else if ((size_t)st.st_size > QR_REPO_CONFIG_MAX_BYTES)
+    rc = qr_err_set(e, QR_E_TOOBIG, "%s is larger than %u bytes; not read", path, QR_REPO_CONFIG_MAX_BYTES);
+  else if (!(*text = qr_malloc((size_t)st.st_size + 1))) rc = qr_err_set(e, QR_E_NOMEM, "out of memory");
+  else {
+    ssize_t n = read(fd, *text, (size_t)st.st_size + 1);
+    if (n < 0 || (size_t)n > (size_t)st.st_size) {
+      rc = qr_err_set(e, QR_E_IO, "cannot read %s: %s", path, n < 0 ? strerror(errno) : "it grew");
+      qr_free(*text);
+      *text = NULL;
+    } else {
+      (*text)[n] = '\0';
+      *len = (size_t)n;
+    }
+  }
+  if (fd >= 0) close(fd);
+  return rc;
+}
+
 int qr_repo_config_load(const char *root, qr_repo_config **out, qr_err *e) {
   static const char *const names[] = {".quorum.json", ".quorum/config.json"};
   qr_repo_config *rc = qr_calloc(1, sizeof *rc);
   if (!rc) return qr_err_set(e, QR_E_NOMEM, "out of memory");
-  int status = QR_OK;
+  char *real_root = realpath(root, NULL);
+  int status = real_root ? QR_OK : QR_E_NOTFOUND; /* no root: nothing to narrow by */
   for (size_t i = 0; i < QR_ARRAY_LEN(names) && !rc->path && !status; i++) {
     char *path = qr_asprintf("%s/%s", root, names[i]), *text = NULL;
     size_t len = 0;
-    qr_err fe = {0};
     if (!path) status = qr_err_set(e, QR_E_NOMEM, "out of memory");
-    else if (!(status = qr_read_file(path, QR_REPO_CONFIG_MAX_BYTES, &text, &len, &fe))) {
+    else if (!(status = read_confined(real_root, path, &text, &len, e))) {
       rc->path = path;
       path = NULL;
       status = parse(rc, text, len, e);
     } else if (status == QR_E_NOTFOUND) {
       status = QR_OK;
-    } else {
-      status = qr_err_set(e, status, "%s", fe.msg);
     }
     qr_free(path);
     qr_free(text);
   }
+  free(real_root);
+  if (status == QR_E_NOTFOUND) status = QR_OK;
   if (status) {
     qr_repo_config_free(rc);
     return status;

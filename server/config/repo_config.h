@@ -14,6 +14,9 @@
 #include "judge/findings.h"
 
 #define QR_REPO_CONFIG_MAX_BYTES (256u << 10)
+/* Repository instructions beyond this many bytes are cut (with a warning): they go into every
+ * request, and review.c counts them in limits.max_input_tokens_per_pass. */
+#define QR_REPO_INSTRUCTIONS_MAX_BYTES 4096u
 
 typedef struct qr_repo_config {
   char *path;            /* the file read, or NULL when the repository has none; owned */
@@ -27,8 +30,11 @@ typedef struct qr_repo_config {
   size_t n_warnings, n_warnings_alloc;
 } qr_repo_config;
 
-/* Reads `<root>/.quorum.json`, else `<root>/.quorum/config.json`. No file is no narrowing
- * (QR_OK, path NULL). A file that is not a JSON object is QR_E_CONFIG naming it; keys a
+/* Reads `<root>/.quorum.json`, else `<root>/.quorum/config.json`. No file (or no root) is no
+ * narrowing (QR_OK, path NULL). The file is confined like the snapshot's files: a link whose
+ * target leaves the root, anything but a regular file and a file over QR_REPO_CONFIG_MAX_BYTES
+ * are QR_E_INVAL/QR_E_TOOBIG naming it, and it is opened without blocking (a link to a FIFO or
+ * /dev/stdin never stalls the loop). A file that is not a JSON object is QR_E_CONFIG naming it; keys a
  * repository may not set, unknown keys and wrong types become warnings, never errors (a
  * repository's file must not stop a review). *out is new; free with qr_repo_config_free. */
 int qr_repo_config_load(const char *root, qr_repo_config **out, qr_err *e);

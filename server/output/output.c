@@ -28,13 +28,28 @@ static const char *sev_color(const char *sev) {
   return "\033[1;37m";
 }
 
+/* File names and messages come from the change and the models: written cleaned. */
 static void print_finding(FILE *out, const json_t *f, int ran, bool color) {
   const char *sev = qr_output_str(f, "severity", "info");
-  fprintf(out, "%s:%lld:%lld: %s%s%s: %s [%s, %lld/%lld]\n", qr_output_str(f, "file", "?"),
-          qr_output_int(f, "start_line"), QR_MAX(1, qr_output_int(f, "start_column")),
-          color ? sev_color(sev) : "", sev, color ? "\033[0m" : "",
-          qr_output_str(f, "message", ""), qr_output_str(f, "category", ""),
-          qr_output_int(f, "votes"), qr_output_seen(f, ran));
+  qr_fputs_clean(out, qr_output_str(f, "file", "?"));
+  fprintf(out, ":%lld:%lld: %s%s%s: ", qr_output_int(f, "start_line"),
+          QR_MAX(1, qr_output_int(f, "start_column")), color ? sev_color(sev) : "", sev,
+          color ? "\033[0m" : "");
+  qr_fputs_clean(out, qr_output_str(f, "message", ""));
+  fputs(" [", out);
+  qr_fputs_clean(out, qr_output_str(f, "category", ""));
+  fprintf(out, ", %lld/%lld]\n", qr_output_int(f, "votes"), qr_output_seen(f, ran));
+}
+
+/* "quorum: <label>: <text>" for each string of result[key], the text cleaned. */
+static void print_list(FILE *out, const json_t *result, const char *key, const char *label) {
+  size_t i;
+  json_t *v;
+  json_array_foreach(json_object_get(result, key), i, v) {
+    fprintf(out, "quorum: %s: ", label);
+    qr_fputs_clean(out, json_string_value(v) ? json_string_value(v) : "");
+    fputc('\n', out);
+  }
 }
 
 static bool is_local(const char *model) { return !strcmp(model, "rules") || !strncmp(model, "tool:", 5); }
@@ -50,9 +65,14 @@ static void print_drops(FILE *out, const json_t *result) {
     json_array_foreach(json_object_get(p, "drop_reasons"), k, d) {
       const char *file = qr_output_str(d, "file", NULL);
       fprintf(out, "quorum: dropped by %s×%s: ", m, st);
-      if (file) fprintf(out, "%s:", file);
+      if (file) {
+        qr_fputs_clean(out, file);
+        fputc(':', out);
+      }
       if (file && qr_output_int(d, "line")) fprintf(out, "%lld:", qr_output_int(d, "line"));
-      fprintf(out, "%s%s\n", file ? " " : "", qr_output_str(d, "reason", ""));
+      fputs(file ? " " : "", out);
+      qr_fputs_clean(out, qr_output_str(d, "reason", ""));
+      fputc('\n', out);
     }
     if (qr_output_int(p, "drop_reasons_omitted"))
       fprintf(out, "quorum: dropped by %s×%s: %lld more\n", m, st,
@@ -90,12 +110,9 @@ int qr_output_text(FILE *out, const json_t *result, bool color) {
   if (!summary) return QR_E_NOMEM;
   fprintf(out, "quorum: %s\n", summary);
   qr_free(summary);
-  json_array_foreach(json_object_get(result, "omitted_files"), i, v)
-    fprintf(out, "quorum: not reviewed: %s\n", json_string_value(v));
-  json_array_foreach(json_object_get(result, "errors"), i, v)
-    fprintf(out, "quorum: degraded: %s\n", json_string_value(v));
-  json_array_foreach(json_object_get(result, "notes"), i, v)
-    fprintf(out, "quorum: note: %s\n", json_string_value(v));
+  print_list(out, result, "omitted_files", "not reviewed");
+  print_list(out, result, "errors", "degraded");
+  print_list(out, result, "notes", "note");
   print_drops(out, result);
   print_panel(out, result);
   return ferror(out) ? QR_E_IO : QR_OK;

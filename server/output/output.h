@@ -93,7 +93,8 @@ json_t *qr_output_github(const json_t *result, const qr_diff *diff, const json_t
 int qr_output_github_seen(const char *body, json_t *seen);
 /* The Markdown summary comment (new string, qr_free; NULL when out of memory): counts by
  * severity, passes, cost, and every file not reviewed — the result's omitted_files and the
- * `skipped` array (borrowed, may be NULL) of {"file", "reason"} objects. */
+ * `skipped` array (borrowed, may be NULL) of {"file", "reason"} objects — and the notes
+ * (repository config, a pull request that changes it). */
 char *qr_output_github_summary(const json_t *result, const json_t *skipped);
 
 #endif

@@ -150,5 +150,8 @@ char *qr_output_github_summary(const json_t *result, const json_t *skipped) {
   const json_t *errors = json_object_get(result, "errors");
   if (json_array_size(errors)) qr_buf_puts(&b, "\n**Degraded:**\n");
   json_array_foreach(errors, i, v) qr_buf_printf(&b, "- %s\n", json_string_value(v));
+  const json_t *notes = json_object_get(result, "notes");
+  if (json_array_size(notes)) qr_buf_puts(&b, "\n**Notes:**\n");
+  json_array_foreach(notes, i, v) qr_buf_printf(&b, "- %s\n", json_string_value(v));
   return qr_buf_detach(&b, NULL);
 }

@@ -167,6 +167,8 @@ static void deliver(uv_timer_t *t) {
       .latency_ms = (long)(qr_now_ms() - x->start_ms),
       .message = x->message,
   };
+  struct curl_header *link = NULL;
+  if (curl_easy_header(x->easy, "Link", 0, CURLH_HEADER, -1, &link) == CURLHE_OK) r.link = link->value;
   QR_INFO("http %s %s -> %ld (%s) attempts %d, %ld ms", x->method, x->target, x->http_code,
           x->status ? qr_err_name(x->status) : "ok", x->attempts, r.latency_ms);
   x->on_done(&r, x->data);

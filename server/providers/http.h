@@ -49,6 +49,7 @@ typedef struct qr_http_result {
   long wait_ms;      /* the wait the last answer asked for (Retry-After, reset headers), 0: none */
   long latency_ms;   /* from qr_http_send to completion, including backoff */
   const char *message; /* one sentence describing a failure; "" on success */
+  const char *link;  /* the last response's Link header (pagination), NULL when it had none */
 } qr_http_result;
 
 /* Called exactly once per successful qr_http_send, never from inside qr_http_send or

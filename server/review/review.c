@@ -880,14 +880,16 @@ static void finish_review(qr_review *r) {
 
 /* ---- start and cancel ----------------------------------------------------------------------- */
 
-/* Tokens of a pass's prompt without code (system part + strategy), the largest over all
- * passes: limits.max_input_tokens_per_pass covers the whole request, the chunks the rest. */
-static int prompt_overhead(const qr_config *cfg) {
+/* Tokens of a pass's prompt without code (system part + strategy + the repository's
+ * instructions), the largest over all passes: limits.max_input_tokens_per_pass covers the
+ * whole request, the chunks the rest. */
+static int prompt_overhead(const qr_config *cfg, const qr_repo_config *repo) {
   int max = 0;
   for (size_t i = 0; i < cfg->n_passes; i++) {
     qr_prompt p = {0};
     if (!cfg->passes[i].s || qr_prompt_build(cfg->passes[i].s, "", &p, NULL)) continue;
     int n = qr_estimate_tokens(p.system, strlen(p.system)) + qr_estimate_tokens(p.user, strlen(p.user));
+    if (repo->instructions) n += qr_estimate_tokens(repo->instructions, strlen(repo->instructions));
     max = QR_MAX(max, n);
     qr_prompt_clear(&p);
   }
@@ -956,11 +958,11 @@ static void open_accounting(qr_review *r) {
 
 /* The repository's .quorum.json narrows the review: files it ignores leave the diff (and are
  * listed), and what it may not set is reported. A broken file is reported, never fatal. */
-static int narrow_by_repository(qr_review *r, qr_err *e) {
+static int narrow_by_repository(qr_review *r, const char *config_root, qr_err *e) {
   qr_err re = {0};
   r->notes = json_array();
   if (!r->notes) return qr_err_set(e, QR_E_NOMEM, "out of memory");
-  if (qr_repo_config_load(r->root, &r->repo, &re)) {
+  if (qr_repo_config_load(config_root ? config_root : r->root, &r->repo, &re)) {
     if (re.code == QR_E_NOMEM) return qr_err_set(e, QR_E_NOMEM, "out of memory");
     if (json_array_append_new(r->notes, json_sprintf("repository config not used: %s", re.msg)))
       return qr_err_set(e, QR_E_NOMEM, "out of memory");
@@ -1012,12 +1014,12 @@ static int prepare(qr_review *r, const qr_review_params *p, qr_err *e) {
   size_t cap = p->max_diff_bytes ? p->max_diff_bytes : DEFAULT_MAX_DIFF;
   int rc = qr_diff_parse(p->diff, p->diff_len, cap, &r->diff, e);
   if (rc) return rc;
-  rc = narrow_by_repository(r, e);
+  rc = narrow_by_repository(r, p->repo_config_root, e);
   if (rc) return rc;
   rc = qr_snapshot_from_diff(r->diff, r->root, MAX_FILE_BYTES, &r->snap, &r->omitted_snapshot, e);
   if (!rc) rc = leave_out_generated(r, e);
   if (rc) return rc;
-  int budget = r->cfg->limits.max_input_tokens_per_pass - prompt_overhead(r->cfg);
+  int budget = r->cfg->limits.max_input_tokens_per_pass - prompt_overhead(r->cfg, r->repo);
   if (budget < MIN_CHUNK_TOKENS)
     return qr_err_set(e, QR_E_CONFIG,
                       "limits.max_input_tokens_per_pass (%d) leaves no room for code after the prompt",

@@ -23,6 +23,8 @@ typedef struct qr_review_params {
   struct qr_rules *rules; /* borrowed (it compiles queries as languages come up), may be NULL:
                            * the review loads the configured pack */
   bool allow_context;    /* keep findings on unchanged lines of reviewed files (--context) */
+  const char *repo_config_root; /* where .quorum.json is read (a trusted revision's copy);
+                                   NULL: `root`; borrowed for qr_review_start only */
 } qr_review_params;
 
 /* Called once when the review ends (also after qr_review_cancel). `result` is borrowed and

@@ -4,8 +4,10 @@
     python3 tests/standin/github.py --scenario FILE [--port 0]
 
 prints the bound port on stdout, then serves what `quorum pr` uses, the way GitHub does:
+  GET   /user                              the token's account ({"login"}; "user_status" overrides)
   GET   /repos/O/R/pulls/N                 the PR (Accept: ...diff -> the unified diff)
-  GET   /repos/O/R/pulls/N/files           paginated (per_page, page; Link header)
+  GET   /repos/O/R/pulls/N/files           paginated (per_page, page; an absolute Link header
+                                           with rel="next" and rel="last", as GitHub sends)
   GET   /repos/O/R/contents/PATH?ref=SHA   raw with Accept: application/vnd.github.raw, else base64 JSON
   GET   /repos/O/R/pulls/N/reviews, POST (comments validated: 422 off the diff's right side)
   GET   /repos/O/R/pulls/N/comments        the review comments posted through reviews
@@ -15,9 +17,15 @@ and for the tests: GET /_requests (every API request, oldest first), GET /_state
 posted). Every API request needs `Authorization: Bearer <scenario token>` (else 401).
 
 Scenario: {"token": "...", "repo": "o/r", "page_size_max": 100,
-           "pulls": {"7": {"head_sha": "...", "files": [{"filename", "status", "patch"?,
-                     "previous_filename"?}], "contents": {"path": "text at head"}}},
+           "login": "quorum-bot", "user_status": 403?,   (GET /user; 403 as for an app token)
+           "ignore_page": false,   (true: a broken server: every list request gets page 1 and
+                                    a Link to a next page, forever)
+           "pulls": {"7": {"head_sha": "...", "base_sha": "...", "files": [{"filename", "status",
+                     "patch"?, "previous_filename"?}], "contents": {"path": "text at head"},
+                     "base_contents": {"path": "text at base"}}},
+           "preload": {"issue_comments": {"7": [...]}, "reviews": {...}, "review_comments": {...}},
            "rate_limit": [{"method": "POST", "path_re": "/reviews$", "times": 1, "retry_after": 1}]}
+Everything posted carries "user": {"login": <login>}; preloaded items are other users' words.
 A rate_limit rule answers its first `times` matching requests with GitHub's secondary rate
 limit: 403, Retry-After, {"message": "You have exceeded a secondary rate limit..."}."""
 
@@ -127,6 +135,10 @@ class Handler(BaseHTTPRequestHandler):
                 rule["times"] = rule.get("times", 1) - 1
                 return self.reply(403, {"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."},
                                   {"Retry-After": str(rule.get("retry_after", 1))})
+        if path == "/user" and method == "GET":
+            if SCENARIO.get("user_status"):
+                return self.reply(SCENARIO["user_status"], {"message": "Resource not accessible by integration"})
+            return self.reply(200, {"login": login(), "id": 1, "type": "User"})
         prefix = "/repos/" + SCENARIO["repo"]
         if not path.startswith(prefix + "/"):
             return self.reply(404, {"message": "Not Found"})
@@ -137,7 +149,7 @@ class Handler(BaseHTTPRequestHandler):
             if pull is None:
                 return self.reply(404, {"message": "Not Found"})
             return self.pulls(method, m.group(1), pull, m.group(2) or "", query, body)
-        m = re.fullmatch(r"/contents/(.+)", rest)
+        m = re.fullmatch(r"/contents/(.+)", rest, re.DOTALL)
         if m and method == "GET":
             return self.contents(m.group(1), query)
         m = re.fullmatch(r"/issues/(\d+)/comments", rest)
@@ -146,7 +158,7 @@ class Handler(BaseHTTPRequestHandler):
             if method == "GET":
                 return self.page(lst, query)
             if method == "POST" and isinstance(body, dict) and isinstance(body.get("body"), str):
-                c = {"id": new_id(), "body": body["body"]}
+                c = {"id": new_id(), "body": body["body"], "user": {"login": login()}}
                 lst.append(c)
                 return self.reply(201, c)
         m = re.fullmatch(r"/issues/comments/(\d+)", rest)
@@ -167,10 +179,15 @@ class Handler(BaseHTTPRequestHandler):
     def page(self, items, query):
         per_page = min(int(query.get("per_page", 30)), 100, SCENARIO.get("page_size_max", 100))
         page = int(query.get("page", 1))
-        chunk = items[(page - 1) * per_page: page * per_page]
+        served = 1 if SCENARIO.get("ignore_page") else page
+        chunk = items[(served - 1) * per_page: served * per_page]
+        base = f'http://{self.headers.get("Host")}{self.path.split("?")[0]}?per_page={per_page}&page='
+        last = max(1, -(-len(items) // per_page))
         headers = {}
-        if page * per_page < len(items):
-            headers["Link"] = f'<{self.path.split("?")[0]}?per_page={per_page}&page={page + 1}>; rel="next"'
+        if page * per_page < len(items) or SCENARIO.get("ignore_page"):
+            headers["Link"] = f'<{base}{page + 1}>; rel="next", <{base}{last}>; rel="last"'
+        elif page > 1:
+            headers["Link"] = f'<{base}1>; rel="first", <{base}{page - 1}>; rel="prev"'
         return self.reply(200, chunk, headers)
 
     def pulls(self, method, number, pull, sub, query, body):
@@ -201,17 +218,19 @@ class Handler(BaseHTTPRequestHandler):
         if errors:
             return self.reply(422, {"message": "Unprocessable Entity", "errors": errors})
         review = {"id": new_id(), "body": body.get("body", ""), "state": "COMMENTED",
-                  "commit_id": pull["head_sha"]}
+                  "commit_id": pull["head_sha"], "user": {"login": login()}}
         STATE["reviews"].setdefault(number, []).append(review)
         for c in body.get("comments", []):
             STATE["review_comments"].setdefault(number, []).append(
-                dict(c, id=new_id(), pull_request_review_id=review["id"]))
+                dict(c, id=new_id(), pull_request_review_id=review["id"], user={"login": login()}))
         return self.reply(200, review)
 
     def contents(self, path, query):
         for pull in SCENARIO["pulls"].values():
-            if query.get("ref") == pull["head_sha"] and path in pull.get("contents", {}):
-                text = pull["contents"][path].encode()
+            at = {pull["head_sha"]: pull.get("contents", {}),
+                  pull.get("base_sha", "0" * 40): pull.get("base_contents", {})}.get(query.get("ref"), {})
+            if path in at:
+                text = at[path].encode()
                 if "raw" in self.headers.get("Accept", ""):
                     return self.reply(200, raw=text)
                 return self.reply(200, {"type": "file", "path": path, "encoding": "base64",
@@ -244,6 +263,10 @@ class Handler(BaseHTTPRequestHandler):
         self.handle_any("PATCH")
 
 
+def login():
+    return SCENARIO.get("login", "quorum-bot")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--scenario", required=True)
@@ -252,6 +275,9 @@ def main():
     args = ap.parse_args()
     with open(args.scenario, encoding="utf-8") as f:
         SCENARIO.update(json.load(f))
+    for kind, by_pr in SCENARIO.get("preload", {}).items():
+        for number, items in by_pr.items():
+            STATE[kind].setdefault(number, []).extend(dict(it, id=new_id()) for it in items)
     srv = ThreadingHTTPServer((args.host, args.port), Handler)
     srv.daemon_threads = True
     print(srv.server_address[1], flush=True)
