@@ -64,4 +64,13 @@ int cli_review(uv_loop_t *loop, qr_http *http, const qr_config *cfg, const char 
  * may be NULL otherwise) and returns the exit code for it and the engine `status`. */
 int cli_finish(const json_t *result, int status, const qr_diff *diff, const cli_opts *o);
 
+/* repo_ref.c: a new private folder $TMPDIR/PREFIX-XXXXXX (new string; NULL with errno set),
+ * and removing a folder tree (symlinks are removed, never followed). */
+char *cli_temp_dir(const char *prefix);
+void cli_remove_tree(const char *dir);
+/* --repo-config-from REF: the repository config files as committed at REF (in the git
+ * repository at `root`) copied into a new private folder *dir (new string; the caller removes
+ * it with cli_remove_tree). QR_E_INVAL when REF is not a commit. */
+int cli_repo_config_from(uv_loop_t *loop, const char *root, const char *ref, char **dir, qr_err *e);
+
 #endif

@@ -18,7 +18,6 @@
  * request is printed through qr_fputs_clean (no control characters, no workflow commands). */
 #include <ctype.h>
 #include <errno.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -375,10 +374,6 @@ static int post_checks(pr_cmd *c, const json_t *result, qr_err *e) {
 
 /* ---- the command ------------------------------------------------------------------------ */
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-  return remove(path);
-}
-
 /* `note` with the private folder of the base config left out ("<dir>/base/.quorum.json" reads
  * ".quorum.json"): a new string. */
 static json_t *readable_note(const pr_cmd *c, const char *note) {
@@ -466,26 +461,18 @@ static const int cleanup_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 static uv_signal_t signal_handles[QR_ARRAY_LEN(cleanup_signals)];
 static bool signals_on;
 
-static void remove_tree(const char *dir) {
-  if (dir) nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* Runs on the loop (libuv defers the signal there, so removing files is safe): removes the
  * folder, then dies of the signal as if quorum had not caught it. */
 static void on_signal(uv_signal_t *h, int signum) {
-  remove_tree(temp_dir);
+  cli_remove_tree(temp_dir);
   signal(signum, SIG_DFL);
   raise(signum);
 }
 
 /* dir, dir/head and dir/base under $TMPDIR, and the signal handlers that remove them. */
 static int make_temp(pr_cmd *c, uv_loop_t *loop) {
-  const char *tmpdir = getenv("TMPDIR");
-  c->dir = qr_asprintf("%s/quorum-pr-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
-  if (!c->dir || !mkdtemp(c->dir)) {
+  if (!(c->dir = cli_temp_dir("quorum-pr"))) {
     fprintf(stderr, "quorum: cannot create a temporary folder: %s\n", strerror(errno));
-    qr_free(c->dir);
-    c->dir = NULL;
     return EXIT_USAGE;
   }
   temp_dir = c->dir;
@@ -509,7 +496,7 @@ static void remove_temp(pr_cmd *c) {
   for (size_t i = 0; signals_on && i < QR_ARRAY_LEN(cleanup_signals); i++)
     uv_close((uv_handle_t *)&signal_handles[i], NULL);
   signals_on = false;
-  remove_tree(c->dir);
+  cli_remove_tree(c->dir);
   temp_dir = NULL;
 }
 

@@ -32,6 +32,8 @@ static const char usage[] =
     "  --diff FILE|-        review this unified diff (- reads standard input)\n"
     "  --staged             review the staged change (git diff --cached)\n"
     "  --base REF           review the change against REF (git diff REF)\n"
+    "  --repo-config-from REF  read the repository's .quorum.json as committed at REF, not from\n"
+    "                       the work tree (CI jobs that check out an untrusted head)\n"
     "  --root DIR           repository root the new side of each file is read from\n"
     "  --hook               commit-hook mode: the staged change, --fail-on error unless given,\n"
     "                       and exit 0 with a warning when no model could be reached\n"
@@ -53,7 +55,7 @@ static const char usage[] =
 
 typedef struct review_cmd {
   cli_opts o;
-  const char *diff_file, *base, *root;
+  const char *diff_file, *base, *root, *config_ref;
   bool staged;
 } review_cmd;
 
@@ -130,6 +132,12 @@ static int review_on_loop(review_cmd *c, uv_loop_t *loop, qr_http *http, const q
     fprintf(stderr, "quorum: %s\n", e.msg);
     rc = EXIT_USAGE;
   }
+  char *config_dir = NULL;
+  if (!rc && c->config_ref && cli_repo_config_from(loop, root, c->config_ref, &config_dir, &e)) {
+    fprintf(stderr, "quorum: %s\n", e.msg);
+    rc = EXIT_USAGE;
+  }
+  c->o.repo_config_root = config_dir;
   if (!rc) {
     int status = cli_review(loop, http, cfg, diff, len, root, &c->o, &result, &e);
     if (result) {
@@ -143,6 +151,8 @@ static int review_on_loop(review_cmd *c, uv_loop_t *loop, qr_http *http, const q
   qr_diff_free(parsed);
   qr_free(diff);
   qr_free(root);
+  cli_remove_tree(config_dir);
+  qr_free(config_dir);
   return rc;
 }
 
@@ -173,7 +183,8 @@ static int parse_review_args(review_cmd *c, int argc, char **argv) {
       CLI_COMMON_LONGOPTS,
       {"diff", required_argument, 0, 'd'}, {"staged", no_argument, 0, 's'},
       {"base", required_argument, 0, 'b'}, {"root", required_argument, 0, 'r'},
-      {"hook", no_argument, 0, 'H'},       {0, 0, 0, 0}};
+      {"hook", no_argument, 0, 'H'},       {"repo-config-from", required_argument, 0, 'R'},
+      {0, 0, 0, 0}};
   int ch;
   bool fail_on_given = false;
   optind = 1;
@@ -190,6 +201,7 @@ static int parse_review_args(review_cmd *c, int argc, char **argv) {
     case 'b': c->base = optarg; break;
     case 'r': c->root = optarg; break;
     case 'H': c->o.hook = c->staged = true; break;
+    case 'R': c->config_ref = optarg; break;
     default: return EXIT_USAGE;
     }
   }

@@ -883,13 +883,13 @@ static void finish_review(qr_review *r) {
 /* Tokens of a pass's prompt without code (system part + strategy + the repository's
  * instructions), the largest over all passes: limits.max_input_tokens_per_pass covers the
  * whole request, the chunks the rest. */
-static int prompt_overhead(const qr_config *cfg, const qr_repo_config *repo) {
+static int prompt_overhead(const qr_config *cfg, const char *repo_suffix) {
   int max = 0;
   for (size_t i = 0; i < cfg->n_passes; i++) {
     qr_prompt p = {0};
     if (!cfg->passes[i].s || qr_prompt_build(cfg->passes[i].s, "", &p, NULL)) continue;
     int n = qr_estimate_tokens(p.system, strlen(p.system)) + qr_estimate_tokens(p.user, strlen(p.user));
-    if (repo->instructions) n += qr_estimate_tokens(repo->instructions, strlen(repo->instructions));
+    if (repo_suffix) n += qr_estimate_tokens(repo_suffix, strlen(repo_suffix));
     max = QR_MAX(max, n);
     qr_prompt_clear(&p);
   }
@@ -986,14 +986,19 @@ static int narrow_by_repository(qr_review *r, const char *config_root, qr_err *e
   return QR_OK;
 }
 
-/* The repository's instructions follow each strategy's, at the very end of the prompt, so
- * passes still share the cached prefix. */
-static int add_repository_instructions(qr_review *r, qr_err *e) {
-  if (!r->repo->instructions) return QR_OK;
+/* What the repository's instructions add to every prompt (new string), NULL when none. */
+static char *repository_suffix(const qr_repo_config *repo) {
+  if (!repo->instructions) return NULL;
+  return qr_asprintf("\n\nInstructions from the repository's %s:\n%s", repo->path, repo->instructions);
+}
+
+/* The repository's instructions (`suffix`) follow each strategy's, at the very end of the
+ * prompt, so passes still share the cached prefix. */
+static int add_repository_instructions(qr_review *r, const char *suffix, qr_err *e) {
+  if (!suffix) return QR_OK;
   for (size_t i = 0; i < r->plan->n_requests; i++) {
     qr_prompt *p = &r->plan->requests[i].prompt;
-    char *user = qr_asprintf("%s\n\nInstructions from the repository's %s:\n%s", p->user,
-                             r->repo->path, r->repo->instructions);
+    char *user = qr_asprintf("%s%s", p->user, suffix);
     if (!user) return qr_err_set(e, QR_E_NOMEM, "out of memory");
     qr_free(p->user);
     p->user = user;
@@ -1019,15 +1024,18 @@ static int prepare(qr_review *r, const qr_review_params *p, qr_err *e) {
   rc = qr_snapshot_from_diff(r->diff, r->root, MAX_FILE_BYTES, &r->snap, &r->omitted_snapshot, e);
   if (!rc) rc = leave_out_generated(r, e);
   if (rc) return rc;
-  int budget = r->cfg->limits.max_input_tokens_per_pass - prompt_overhead(r->cfg, r->repo);
+  char *suffix = repository_suffix(r->repo);
+  if (r->repo->instructions && !suffix) return qr_err_set(e, QR_E_NOMEM, "out of memory");
+  int budget = r->cfg->limits.max_input_tokens_per_pass - prompt_overhead(r->cfg, suffix);
   if (budget < MIN_CHUNK_TOKENS)
-    return qr_err_set(e, QR_E_CONFIG,
-                      "limits.max_input_tokens_per_pass (%d) leaves no room for code after the prompt",
-                      r->cfg->limits.max_input_tokens_per_pass);
-  rc = qr_context_build(r->diff, r->snap, budget, &r->ctx, e);
-  if (rc) return rc;
-  rc = qr_plan_build(r->cfg, r->ctx, &r->plan, e);
-  if (!rc) rc = add_repository_instructions(r, e);
+    rc = qr_err_set(e, QR_E_CONFIG,
+                    "limits.max_input_tokens_per_pass (%d) leaves no room for code after the prompt%s",
+                    r->cfg->limits.max_input_tokens_per_pass,
+                    suffix ? " and the repository's instructions" : "");
+  if (!rc) rc = qr_context_build(r->diff, r->snap, budget, &r->ctx, e);
+  if (!rc) rc = qr_plan_build(r->cfg, r->ctx, &r->plan, e);
+  if (!rc) rc = add_repository_instructions(r, suffix, e);
+  qr_free(suffix);
   if (rc) return rc;
   r->slots = qr_calloc(r->plan->n_requests, sizeof *r->slots);
   if (!r->slots) return qr_err_set(e, QR_E_NOMEM, "out of memory");

@@ -1,0 +1,105 @@
+/* repo_ref.c — private temporary folders, and `quorum review --repo-config-from REF`: the
+ * repository config as committed at REF, copied into a private folder that the engine reads
+ * instead of the work tree's (a CI job that checks out an untrusted head names its base). */
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "change/git.h"
+#include "config/repo_config.h"
+
+char *cli_temp_dir(const char *prefix) {
+  const char *tmpdir = getenv("TMPDIR");
+  char *dir = qr_asprintf("%s/%s-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp", prefix);
+  if (dir && !mkdtemp(dir)) {
+    qr_free(dir);
+    return NULL;
+  }
+  return dir;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  return remove(path);
+}
+
+void cli_remove_tree(const char *dir) {
+  if (dir) nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+typedef struct show_wait {
+  bool done;
+  int status;
+  char *out; /* owned copy of git's stdout */
+  size_t len;
+} show_wait;
+
+static void on_git(int status, const char *out, size_t len, const char *message, void *data) {
+  show_wait *w = data;
+  w->done = true;
+  w->status = status;
+  if (!status && !(w->out = qr_strndup(out, len))) w->status = QR_E_NOMEM;
+  w->len = len;
+}
+
+/* Runs git with `args` in `root`; *w holds the outcome. */
+static int git(uv_loop_t *loop, const char *root, const char *const *args, size_t max_out,
+               show_wait *w, qr_err *e) {
+  *w = (show_wait){0};
+  int rc = qr_git_run(loop, root, args, max_out, false, on_git, w, e);
+  if (!rc) cli_wait(loop, &w->done);
+  return rc;
+}
+
+/* Copies `name` as committed at `sha` into dir; a path absent there (or not a file) is
+ * simply absent. */
+static int copy_at(uv_loop_t *loop, const char *root, const char *sha, const char *dir,
+                   const char *name, qr_err *e) {
+  char *spec = qr_asprintf("%s:%s", sha, name), *path = qr_asprintf("%s/%s", dir, name);
+  const char *const args[] = {"cat-file", "blob", spec, NULL};
+  show_wait w = {0};
+  int rc = spec && path ? git(loop, root, args, QR_REPO_CONFIG_MAX_BYTES, &w, e)
+                        : qr_err_set(e, QR_E_NOMEM, "out of memory");
+  if (!rc && w.status == QR_E_TOOBIG)
+    rc = qr_err_set(e, QR_E_TOOBIG, "%s is larger than %u bytes", spec, QR_REPO_CONFIG_MAX_BYTES);
+  else if (!rc && w.status == QR_E_NOMEM)
+    rc = qr_err_set(e, QR_E_NOMEM, "out of memory");
+  if (!rc && !w.status) {
+    char *slash = strrchr(path, '/');
+    *slash = '\0';
+    bool made = !mkdir(path, 0700) || errno == EEXIST;
+    *slash = '/';
+    FILE *f = made ? fopen(path, "wb") : NULL;
+    if (!f || fwrite(w.out, 1, w.len, f) != w.len || fclose(f))
+      rc = qr_err_set(e, QR_E_IO, "cannot write %s: %s", path, strerror(errno));
+  }
+  qr_free(w.out);
+  qr_free(path);
+  qr_free(spec);
+  return rc;
+}
+
+int cli_repo_config_from(uv_loop_t *loop, const char *root, const char *ref, char **dir,
+                         qr_err *e) {
+  static const char *const names[] = {".quorum.json", ".quorum/config.json"};
+  char *commit = qr_asprintf("%s^{commit}", ref);
+  const char *const args[] = {"rev-parse", "--verify", "--quiet", "--end-of-options", commit, NULL};
+  show_wait w = {0};
+  int rc = commit ? git(loop, root, args, 256, &w, e) : qr_err_set(e, QR_E_NOMEM, "out of memory");
+  qr_free(commit);
+  if (!rc && w.status) rc = qr_err_set(e, QR_E_INVAL, "--repo-config-from: '%s' is not a commit", ref);
+  while (!rc && w.len && (w.out[w.len - 1] == '\n' || w.out[w.len - 1] == '\r')) w.out[--w.len] = '\0';
+  *dir = rc ? NULL : cli_temp_dir("quorum-config");
+  if (!rc && !*dir) rc = qr_err_set(e, QR_E_IO, "cannot create a temporary folder: %s", strerror(errno));
+  for (size_t i = 0; !rc && i < QR_ARRAY_LEN(names); i++) rc = copy_at(loop, root, w.out, *dir, names[i], e);
+  qr_free(w.out);
+  if (rc && *dir) {
+    cli_remove_tree(*dir);
+    qr_free(*dir);
+    *dir = NULL;
+  }
+  return rc;
+}
