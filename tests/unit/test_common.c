@@ -43,3 +43,22 @@ TEST(common_utf8_sanitize) {
                         "\xef\xbf\xbd\xef\xbf\xbd|\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
   qr_buf_free(&b);
 }
+
+/* What qr_fputs_clean writes for `in`. */
+static char *cleaned(const char *in) {
+  static char out[512];
+  FILE *f = fmemopen(out, sizeof out, "w");
+  qr_fputs_clean(f, in);
+  fclose(f);
+  return out;
+}
+
+TEST(common_fputs_clean_untrusted_text) {
+  ASSERT_STR_EQ(cleaned("src/a.c"), "src/a.c");
+  ASSERT_STR_EQ(cleaned("a\n::add-mask::x"), "a\\n::add-mask::x");
+  ASSERT_STR_EQ(cleaned("::error file=a::b"), "\\x3a:error file=a::b");
+  ASSERT_STR_EQ(cleaned("  ::warning::w"), "  \\x3a:warning::w");
+  ASSERT_STR_EQ(cleaned("##[error]x"), "\\x23#[error]x");
+  ASSERT_STR_EQ(cleaned("\x1b[2J\r\t\x7f"), "\\x1b[2J\\x0d\\t\\x7f");
+  ASSERT_STR_EQ(cleaned("\xc2\x9b" "31m caf\xc3\xa9"), "\\x9b31m caf\xc3\xa9");
+}

@@ -213,6 +213,18 @@ TEST(config_never_keeps_or_echoes_keys) {
   ASSERT(!strstr(m, "SECRET2"));
 }
 
+TEST(config_refuses_ci_tokens_as_provider_keys) {
+  static const char *const names[] = {"GITHUB_TOKEN", "GH_TOKEN", "ACTIONS_RUNTIME_TOKEN",
+                                      "ACTIONS_ID_TOKEN_REQUEST_TOKEN"};
+  char j[256];
+  for (size_t i = 0; i < QR_ARRAY_LEN(names); i++) {
+    snprintf(j, sizeof j, "{\"providers\":{\"p\":{\"type\":\"openai\",\"api_key_env\":\"%s\"}}}", names[i]);
+    const char *m = parse_err(j);
+    ASSERT_CONTAINS(m, "providers.p.api_key_env");
+    ASSERT_CONTAINS(m, names[i]);
+  }
+}
+
 TEST(config_origin_in_messages) {
   qr_config *c = NULL;
   qr_err e = {0};

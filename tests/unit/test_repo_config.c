@@ -1,5 +1,7 @@
 /* Unit tests for repo_config.c: a repository can narrow a review, never redirect it. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -80,5 +82,72 @@ TEST(repo_config_bad_values_warn_not_fail) {
   snprintf(path, sizeof path, "%s/config.json", sub);
   unlink(path);
   rmdir(sub);
+  rmdir(dir);
+}
+
+/* A .quorum.json that is `link` (a symlink to `target`), a FIFO (target NULL): refused, never
+ * read or waited on. */
+static void expect_refused(const char *target, const char *why) {
+  char dir[] = "/tmp/qr-repo-XXXXXX", path[512];
+  ASSERT(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/.quorum.json", dir);
+  ASSERT(target ? !symlink(target, path) : !mkfifo(path, 0600));
+  qr_repo_config *rc = NULL;
+  qr_err e = {0};
+  ASSERT(qr_repo_config_load(dir, &rc, &e) != QR_OK);
+  ASSERT(rc == NULL);
+  ASSERT(strstr(e.msg, why) != NULL);
+  unlink(path);
+  rmdir(dir);
+}
+
+TEST(repo_config_confined_to_the_repository) {
+  expect_refused("/dev/stdin", "inside the repository");
+  expect_refused("/etc/passwd", "inside the repository");
+  expect_refused("../../../../../../etc/hostname", "inside the repository");
+  expect_refused("missing.json", "inside the repository"); /* dangling */
+  expect_refused(NULL, "not a regular file");
+}
+
+TEST(repo_config_link_inside_is_read) {
+  char dir[] = "/tmp/qr-repo-XXXXXX", link[512], real[512];
+  ASSERT(mkdtemp(dir));
+  write_text(dir, "q.json", "{\"ignore\": [\"gen/**\"]}");
+  snprintf(link, sizeof link, "%s/.quorum.json", dir);
+  snprintf(real, sizeof real, "%s/q.json", dir);
+  ASSERT(!symlink("q.json", link));
+  qr_repo_config *rc = NULL;
+  qr_err e = {0};
+  ASSERT_OK(qr_repo_config_load(dir, &rc, &e));
+  ASSERT(qr_repo_config_ignores(rc, "gen/a.c"));
+  qr_repo_config_free(rc);
+  unlink(link);
+  unlink(real);
+  rmdir(dir);
+}
+
+TEST(repo_config_instructions_capped) {
+  char dir[] = "/tmp/qr-repo-XXXXXX", path[512];
+  ASSERT(mkdtemp(dir));
+  size_t n = 3 * QR_REPO_INSTRUCTIONS_MAX_BYTES;
+  char *text = malloc(n + 64);
+  ASSERT(text != NULL);
+  strcpy(text, "{\"instructions\": \"");
+  size_t at = strlen(text);
+  for (size_t i = 0; i < n / 2; i++, at += 2) memcpy(text + at, "\xc3\xa9", 2); /* é: cut between characters */
+  strcpy(text + at, "\"}");
+  write_text(dir, ".quorum.json", text);
+  free(text);
+  qr_repo_config *rc = NULL;
+  qr_err e = {0};
+  ASSERT_OK(qr_repo_config_load(dir, &rc, &e));
+  ASSERT(strlen(rc->instructions) <= QR_REPO_INSTRUCTIONS_MAX_BYTES);
+  ASSERT(strlen(rc->instructions) >= QR_REPO_INSTRUCTIONS_MAX_BYTES - 1);
+  ASSERT(strlen(rc->instructions) % 2 == 0);
+  ASSERT_EQ(rc->n_warnings, 1);
+  ASSERT(strstr(rc->warnings[0], "longer than 4096 bytes") != NULL);
+  qr_repo_config_free(rc);
+  snprintf(path, sizeof path, "%s/.quorum.json", dir);
+  unlink(path);
   rmdir(dir);
 }
