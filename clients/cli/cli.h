@@ -64,6 +64,15 @@ int cli_review(uv_loop_t *loop, qr_http *http, const qr_config *cfg, const char 
  * may be NULL otherwise) and returns the exit code for it and the engine `status`. */
 int cli_finish(const json_t *result, int status, const qr_diff *diff, const cli_opts *o);
 
+/* repo_ref.c: what a git run gave, filled by cli_on_git (a qr_git_done_cb) — git's message is
+ * printed on failure unless `quiet`. */
+typedef struct cli_git_wait {
+  bool done, quiet;
+  int status;
+  char *out; /* owned copy of git's stdout */
+  size_t len;
+} cli_git_wait;
+void cli_on_git(int status, const char *out, size_t len, const char *message, void *data);
 /* repo_ref.c: a new private folder $TMPDIR/PREFIX-XXXXXX (new string; NULL with errno set),
  * and removing a folder tree (symlinks are removed, never followed). */
 char *cli_temp_dir(const char *prefix);

@@ -59,28 +59,12 @@ typedef struct review_cmd {
   bool staged;
 } review_cmd;
 
-typedef struct git_wait {
-  bool done;
-  int status;
-  char *out; /* owned copy of git's stdout */
-  size_t len;
-} git_wait;
-
-static void on_git(int status, const char *out, size_t len, const char *message, void *data) {
-  git_wait *g = data;
-  g->done = true;
-  g->status = status;
-  if (status) fprintf(stderr, "quorum: git failed: %s\n", message);
-  else if (!(g->out = qr_strndup(out, len))) g->status = QR_E_NOMEM;
-  g->len = len;
-}
-
 /* The repository's top level (new string), or NULL after printing why. */
 static char *git_toplevel(uv_loop_t *loop) {
   static const char *const args[] = {"rev-parse", "--show-toplevel", NULL};
-  git_wait g = {0};
+  cli_git_wait g = {0};
   qr_err e = {0};
-  if (qr_git_run(loop, ".", args, 1 << 16, false, on_git, &g, &e)) {
+  if (qr_git_run(loop, ".", args, 1 << 16, false, cli_on_git, &g, &e)) {
     fprintf(stderr, "quorum: %s\n", e.msg);
     return NULL;
   }
@@ -103,8 +87,8 @@ static int load_diff(review_cmd *c, uv_loop_t *loop, const char *root, char **di
     fprintf(stderr, "quorum: %s\n", e.msg);
     return EXIT_USAGE;
   }
-  git_wait g = {0};
-  if (qr_git_change_diff(loop, root, c->staged, c->base, MAX_DIFF_BYTES, on_git, &g, &e)) {
+  cli_git_wait g = {0};
+  if (qr_git_change_diff(loop, root, c->staged, c->base, MAX_DIFF_BYTES, cli_on_git, &g, &e)) {
     fprintf(stderr, "quorum: %s\n", e.msg);
     return EXIT_USAGE;
   }

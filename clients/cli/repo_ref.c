@@ -1,6 +1,7 @@
-/* repo_ref.c — private temporary folders, and `quorum review --repo-config-from REF`: the
- * repository config as committed at REF, copied into a private folder that the engine reads
- * instead of the work tree's (a CI job that checks out an untrusted head names its base). */
+/* repo_ref.c — private temporary folders, capturing a git run, and `quorum review
+ * --repo-config-from REF`: the repository config as committed at REF, copied into a private
+ * folder that the engine reads instead of the work tree's (a CI job that checks out an
+ * untrusted head names its base). */
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -30,26 +31,20 @@ void cli_remove_tree(const char *dir) {
   if (dir) nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-typedef struct show_wait {
-  bool done;
-  int status;
-  char *out; /* owned copy of git's stdout */
-  size_t len;
-} show_wait;
-
-static void on_git(int status, const char *out, size_t len, const char *message, void *data) {
-  show_wait *w = data;
+void cli_on_git(int status, const char *out, size_t len, const char *message, void *data) {
+  cli_git_wait *w = data;
   w->done = true;
   w->status = status;
-  if (!status && !(w->out = qr_strndup(out, len))) w->status = QR_E_NOMEM;
+  if (status && !w->quiet) fprintf(stderr, "quorum: git failed: %s\n", message);
+  else if (!status && !(w->out = qr_strndup(out, len))) w->status = QR_E_NOMEM;
   w->len = len;
 }
 
 /* Runs git with `args` in `root`; *w holds the outcome. */
 static int git(uv_loop_t *loop, const char *root, const char *const *args, size_t max_out,
-               show_wait *w, qr_err *e) {
-  *w = (show_wait){0};
-  int rc = qr_git_run(loop, root, args, max_out, false, on_git, w, e);
+               cli_git_wait *w, qr_err *e) {
+  *w = (cli_git_wait){.quiet = true};
+  int rc = qr_git_run(loop, root, args, max_out, false, cli_on_git, w, e);
   if (!rc) cli_wait(loop, &w->done);
   return rc;
 }
@@ -60,7 +55,7 @@ static int copy_at(uv_loop_t *loop, const char *root, const char *sha, const cha
                    const char *name, qr_err *e) {
   char *spec = qr_asprintf("%s:%s", sha, name), *path = qr_asprintf("%s/%s", dir, name);
   const char *const args[] = {"cat-file", "blob", spec, NULL};
-  show_wait w = {0};
+  cli_git_wait w = {0};
   int rc = spec && path ? git(loop, root, args, QR_REPO_CONFIG_MAX_BYTES, &w, e)
                         : qr_err_set(e, QR_E_NOMEM, "out of memory");
   if (!rc && w.status == QR_E_TOOBIG)
@@ -87,7 +82,7 @@ int cli_repo_config_from(uv_loop_t *loop, const char *root, const char *ref, cha
   static const char *const names[] = {".quorum.json", ".quorum/config.json"};
   char *commit = qr_asprintf("%s^{commit}", ref);
   const char *const args[] = {"rev-parse", "--verify", "--quiet", "--end-of-options", commit, NULL};
-  show_wait w = {0};
+  cli_git_wait w = {0};
   int rc = commit ? git(loop, root, args, 256, &w, e) : qr_err_set(e, QR_E_NOMEM, "out of memory");
   qr_free(commit);
   if (!rc && w.status) rc = qr_err_set(e, QR_E_INVAL, "--repo-config-from: '%s' is not a commit", ref);
