@@ -190,25 +190,27 @@ int gh_raw(gh_client *g, const char *path, const char *accept, size_t max_bytes,
   return request(g, "GET", path, accept, NULL, max_bytes, out, len, e);
 }
 
-/* The URL of rel="next" in a Link header (`<URL>; rel="next", <URL>; rel="last"`) when it is
- * on the API's own server, as a new string; NULL when there is none. A next page elsewhere is
- * never followed: the token would go with it. */
-static char *next_link(const gh_client *g, const char *link) {
+/* Sets *next to the URL of rel="next" in a Link header (`<URL>; rel="next", <URL>; rel="last"`)
+ * as a new string, NULL when there is none. A next page on another server is an error, never
+ * followed: the token would go with it (and a list cut short would review half a PR). */
+static int next_link(const gh_client *g, const char *link, const char *path, char **next, qr_err *e) {
+  *next = NULL;
   for (const char *s = link; s && (s = strchr(s, '<'));) {
     const char *end = strchr(s, '>');
-    if (!end) return NULL;
+    if (!end) return QR_OK;
     const char *params_end = strchr(end, ',');
     size_t plen = params_end ? (size_t)(params_end - end) : strlen(end);
     const char *rel = strstr(end, "rel=\"next\"");
     if (rel && (size_t)(rel - end) < plen) {
       size_t n = strlen(g->api), ulen = (size_t)(end - s - 1);
-      if (ulen > n && !strncmp(s + 1, g->api, n) && s[1 + n] == '/') return qr_strndup(s + 1, ulen);
-      QR_WARN("GitHub: a next page on another server is not followed");
-      return NULL;
+      if (ulen > n && !strncmp(s + 1, g->api, n) && s[1 + n] == '/')
+        return (*next = qr_strndup(s + 1, ulen)) ? QR_OK : qr_err_set(e, QR_E_NOMEM, "out of memory");
+      return qr_err_set(e, QR_E_HTTP, "GitHub GET %s: the next page is on another server; not followed",
+                        path);
     }
     s = end;
   }
-  return NULL;
+  return QR_OK;
 }
 
 /* What makes an item of a list the same item again: its id, a file's name, else its text.
@@ -259,7 +261,8 @@ int gh_list(gh_client *g, const char *path, size_t max_items, json_t **out, qr_e
     qr_free(url);
     /* A page that brings nothing new ends the list: a server that ignores `page` would
      * otherwise serve page 1 forever. */
-    url = !rc && added ? next_link(g, link) : NULL;
+    url = NULL;
+    if (!rc && added) rc = next_link(g, link, path, &url, e);
     json_decref(items);
     qr_free(link);
     qr_free(text);

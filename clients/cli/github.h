@@ -41,8 +41,8 @@ int gh_json(gh_client *g, const char *method, const char *path, const json_t *bo
 int gh_raw(gh_client *g, const char *path, const char *accept, size_t max_bytes, char **out,
            size_t *len, qr_err *e);
 /* Every item of a paginated list (`path` without a query), at most `max_items`: pages of
- * GH_PER_PAGE, following each response's `Link: <…>; rel="next"` (only to the same API URL)
- * until there is none. Items seen before (same id, same file name, else same JSON) are
+ * GH_PER_PAGE, following each response's `Link: <…>; rel="next"` until there is none (a next
+ * page outside the API URL is QR_E_HTTP). Items seen before (same id, same file name, else same JSON) are
  * dropped, and a page that brings nothing new ends the list, so a server that ignores `page`
  * cannot loop it. *out is a new array. */
 int gh_list(gh_client *g, const char *path, size_t max_items, json_t **out, qr_err *e);

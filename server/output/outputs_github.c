@@ -31,6 +31,17 @@ static int fence_len(const char *text) {
   return QR_MAX(3, longest + 1);
 }
 
+/* Text that came from the change or a model (messages, paths, fixes), with every copy of the
+ * marker prefix broken by a zero-width space after "<": it renders the same, and a re-run
+ * never mistakes it for a marker quorum wrote. */
+static void put_untrusted(qr_buf *b, const char *s) {
+  for (const char *hit; (hit = strstr(s, QR_FP_MARKER_PREFIX)); s = hit + 1) {
+    qr_buf_append(b, s, (size_t)(hit - s) + 1);
+    qr_buf_puts(b, "\xe2\x80\x8b");
+  }
+  qr_buf_puts(b, s);
+}
+
 static void put_marker(qr_buf *b, const json_t *f) {
   qr_buf_printf(b, QR_FP_MARKER_PREFIX "%s -->", qr_output_str(f, "fingerprint", ""));
 }
@@ -39,15 +50,19 @@ static void put_marker(qr_buf *b, const json_t *f) {
 static char *comment_body(const json_t *f, const json_t *fix, int ran) {
   qr_buf b;
   qr_buf_init(&b, MAX_BODY);
-  qr_buf_printf(&b, "**%s** (%s, %lld/%lld passes): %s\n", qr_output_str(f, "severity", ""),
-                qr_output_str(f, "category", ""), qr_output_int(f, "votes"), qr_output_seen(f, ran),
-                qr_output_str(f, "message", ""));
+  qr_buf_printf(&b, "**%s** (", qr_output_str(f, "severity", ""));
+  put_untrusted(&b, qr_output_str(f, "category", ""));
+  qr_buf_printf(&b, ", %lld/%lld passes): ", qr_output_int(f, "votes"), qr_output_seen(f, ran));
+  put_untrusted(&b, qr_output_str(f, "message", ""));
+  qr_buf_puts(&b, "\n");
   if (fix) {
     const char *r = qr_output_str(fix, "replacement", "");
     size_t n = strlen(r);
     int fence = fence_len(r);
-    qr_buf_printf(&b, "\n%.*ssuggestion\n%s%s%.*s\n", fence, "``````````````````````````````", r,
-                  n && r[n - 1] != '\n' ? "\n" : "", fence, "``````````````````````````````");
+    qr_buf_printf(&b, "\n%.*ssuggestion\n", fence, "``````````````````````````````");
+    put_untrusted(&b, r);
+    qr_buf_printf(&b, "%s%.*s\n", n && r[n - 1] != '\n' ? "\n" : "", fence,
+                  "``````````````````````````````");
   }
   qr_buf_puts(&b, "\n");
   put_marker(&b, f);
@@ -98,9 +113,14 @@ json_t *qr_output_github(const json_t *result, const qr_diff *diff, const json_t
       continue;
     }
     n_outside++;
-    qr_buf_printf(&outside, "- `%s:%lld` **%s** (%s): %s ", path, qr_output_int(f, "start_line"),
-                  qr_output_str(f, "severity", ""), qr_output_str(f, "category", ""),
-                  qr_output_str(f, "message", ""));
+    qr_buf_puts(&outside, "- `");
+    put_untrusted(&outside, path);
+    qr_buf_printf(&outside, ":%lld` **%s** (", qr_output_int(f, "start_line"),
+                  qr_output_str(f, "severity", ""));
+    put_untrusted(&outside, qr_output_str(f, "category", ""));
+    qr_buf_puts(&outside, "): ");
+    put_untrusted(&outside, qr_output_str(f, "message", ""));
+    qr_buf_puts(&outside, " ");
     put_marker(&outside, f);
     qr_buf_puts(&outside, "\n");
   }

@@ -20,6 +20,7 @@ Scenario: {"token": "...", "repo": "o/r", "page_size_max": 100,
            "login": "quorum-bot", "user_status": 403?,   (GET /user; 403 as for an app token)
            "ignore_page": false,   (true: a broken server: every list request gets page 1 and
                                     a Link to a next page, forever)
+           "link_host": "http://other:1",  (Link URLs on another server)
            "pulls": {"7": {"head_sha": "...", "base_sha": "...", "files": [{"filename", "status",
                      "patch"?, "previous_filename"?}], "contents": {"path": "text at head"},
                      "base_contents": {"path": "text at base"}}},
@@ -181,7 +182,8 @@ class Handler(BaseHTTPRequestHandler):
         page = int(query.get("page", 1))
         served = 1 if SCENARIO.get("ignore_page") else page
         chunk = items[(served - 1) * per_page: served * per_page]
-        base = f'http://{self.headers.get("Host")}{self.path.split("?")[0]}?per_page={per_page}&page='
+        host = SCENARIO.get("link_host") or f'http://{self.headers.get("Host")}'
+        base = f'{host}{self.path.split("?")[0]}?per_page={per_page}&page='
         last = max(1, -(-len(items) // per_page))
         headers = {}
         if page * per_page < len(items) or SCENARIO.get("ignore_page"):
