@@ -91,40 +91,56 @@ static int parse(qr_repo_config *rc, const char *text, size_t len, qr_err *e) {
   return rc_ == QR_E_NOMEM ? qr_err_set(e, rc_, "out of memory") : rc_;
 }
 
-/* Reads `path` (real_root + "/" + a name) the way the snapshot reads code: its realpath must
+/* Opens `path` (real_root + "/" + a name) the way the snapshot reads code: its realpath must
  * stay inside real_root, and it must be a regular file of at most QR_REPO_CONFIG_MAX_BYTES.
  * The open never blocks (a link to a FIFO or /dev/stdin would stall the caller's loop).
- * QR_E_NOTFOUND when there is no such file. */
-static int read_confined(const char *real_root, const char *path, char **text, size_t *len,
-                         qr_err *e) {
+ * On success *fd is open and *size its size; QR_E_NOTFOUND when there is no such file. */
+static int open_confined(const char *real_root, const char *path, int *fd, size_t *size, qr_err *e) {
   struct stat st;
-  if (lstat(path, &st)) return errno == ENOENT ? QR_E_NOTFOUND : qr_err_set(e, QR_E_IO, "%s: %s", path, strerror(errno));
+  if (lstat(path, &st))
+    return errno == ENOENT || errno == ENOTDIR
+               ? QR_E_NOTFOUND : qr_err_set(e, QR_E_IO, "%s: %s", path, strerror(errno));
   char *real = realpath(path, NULL);
   size_t rl = strlen(real_root);
   bool inside = real && !strncmp(real, real_root, rl) && (real[rl] == '/' || !strcmp(real_root, "/"));
-  int fd = inside ? open(real, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) : -1;
+  *fd = inside ? open(real, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) : -1;
   free(real); /* realpath allocates with malloc */
-  if (!inside)
-    return qr_err_set(e, QR_E_INVAL, "%s does not resolve to a file inside the repository; not read", path);
   int rc = QR_OK;
-  if (fd < 0 || fstat(fd, &st)) rc = qr_err_set(e, QR_E_IO, "cannot open %s: %s", path, strerror(errno));
-  else if (!S_ISREG(st.st_mode)) rc = qr_err_set(e, QR_E_INVAL, "%s is not a regular file; not read", path);
+  if (!inside)
+    rc = qr_err_set(e, QR_E_INVAL, "%s does not resolve to a file inside the repository; not read",
+                    path);
+  else if (*fd < 0 || fstat(*fd, &st))
+    rc = qr_err_set(e, QR_E_IO, "cannot open %s: %s", path, strerror(errno));
+  else if (!S_ISREG(st.st_mode))
+    rc = qr_err_set(e, QR_E_INVAL, "%s is not a regular file; not read", path);
   else if ((size_t)st.st_size > QR_REPO_CONFIG_MAX_BYTES)
-    rc = qr_err_set(e, QR_E_TOOBIG, "%s is larger than %u bytes; not read", path, QR_REPO_CONFIG_MAX_BYTES);
-  else if (!(*text = qr_malloc((size_t)st.st_size + 1))) rc = qr_err_set(e, QR_E_NOMEM, "out of memory");
-  else {
-    ssize_t n = read(fd, *text, (size_t)st.st_size + 1);
-    if (n < 0 || (size_t)n > (size_t)st.st_size) {
-      rc = qr_err_set(e, QR_E_IO, "cannot read %s: %s", path, n < 0 ? strerror(errno) : "it grew");
-      qr_free(*text);
-      *text = NULL;
-    } else {
-      (*text)[n] = '\0';
-      *len = (size_t)n;
-    }
-  }
-  if (fd >= 0) close(fd);
+    rc = qr_err_set(e, QR_E_TOOBIG, "%s is larger than %u bytes; not read", path,
+                    QR_REPO_CONFIG_MAX_BYTES);
+  if (rc && *fd >= 0) close(*fd);
+  *size = rc ? 0 : (size_t)st.st_size;
   return rc;
+}
+
+/* The confined file's text (new, NUL-terminated) in *text, *len bytes. */
+static int read_confined(const char *real_root, const char *path, char **text, size_t *len,
+                         qr_err *e) {
+  int fd = -1;
+  size_t size = 0, got = 0;
+  int rc = open_confined(real_root, path, &fd, &size, e);
+  if (rc) return rc;
+  *text = qr_malloc(size + 1);
+  ssize_t n = 1;
+  while (*text && got <= size && (n = read(fd, *text + got, size + 1 - got)) > 0) got += (size_t)n;
+  close(fd);
+  if (!*text) return qr_err_set(e, QR_E_NOMEM, "out of memory");
+  if (n < 0 || got > size) { /* an error, or the file grew past its size while read */
+    qr_free(*text);
+    *text = NULL;
+    return qr_err_set(e, QR_E_IO, "cannot read %s: %s", path, n < 0 ? strerror(errno) : "it changed");
+  }
+  (*text)[got] = '\0';
+  *len = got;
+  return QR_OK;
 }
 
 int qr_repo_config_load(const char *root, qr_repo_config **out, qr_err *e) {
