@@ -81,5 +81,8 @@ void cli_remove_tree(const char *dir);
  * repository at `root`) copied into a new private folder *dir (new string; the caller removes
  * it with cli_remove_tree). QR_E_INVAL when REF is not a commit. */
 int cli_repo_config_from(uv_loop_t *loop, const char *root, const char *ref, char **dir, qr_err *e);
+/* Rewrites result["notes"] so that each "<dir>/" reads `label` (a private folder's path becomes
+ * "REF:" before ".quorum.json"). QR_E_NOMEM only. */
+int cli_relabel_notes(json_t *result, const char *dir, const char *label);
 
 #endif

@@ -374,41 +374,13 @@ static int post_checks(pr_cmd *c, const json_t *result, qr_err *e) {
 
 /* ---- the command ------------------------------------------------------------------------ */
 
-/* `note` with the private folder of the base config left out ("<dir>/base/.quorum.json" reads
- * ".quorum.json"): a new string. */
-static json_t *readable_note(const pr_cmd *c, const char *note) {
-  qr_buf b;
-  qr_buf_init(&b, strlen(note) + 1);
-  size_t n = strlen(c->base_root);
-  for (const char *s = note, *hit; *s; s = hit + n + 1) {
-    hit = strstr(s, c->base_root);
-    if (!hit || hit[n] != '/') {
-      qr_buf_puts(&b, s);
-      break;
-    }
-    qr_buf_append(&b, s, (size_t)(hit - s));
-  }
-  char *text = qr_buf_detach(&b, NULL);
-  json_t *j = text ? json_string(text) : NULL;
-  qr_free(text);
-  return j;
-}
-
-/* The engine's notes made readable, then pr's own (the configuration change). */
+/* The engine's notes naming the base config as "<sha>:.quorum.json", then pr's own. */
 static int merge_notes(pr_cmd *c, json_t *result) {
-  json_t *notes = json_array(), *v;
-  int rc = notes ? QR_OK : QR_E_NOMEM;
-  size_t i;
-  json_array_foreach(json_object_get(result, "notes"), i, v) {
-    if (!rc && json_array_append_new(notes, readable_note(c, json_string_value(v) ? json_string_value(v) : "")))
-      rc = QR_E_NOMEM;
-  }
-  if (!rc && json_array_extend(notes, c->notes)) rc = QR_E_NOMEM;
-  if (rc) {
-    json_decref(notes);
-    return rc;
-  }
-  return json_object_set_new(result, "notes", notes) ? QR_E_NOMEM : QR_OK;
+  char label[16];
+  snprintf(label, sizeof label, "%.7s:", c->base_sha);
+  if (cli_relabel_notes(result, c->base_root, label)) return QR_E_NOMEM;
+  json_t *notes = json_object_get(result, "notes");
+  return json_is_array(notes) && !json_array_extend(notes, c->notes) ? QR_OK : QR_E_NOMEM;
 }
 
 /* Reviews what fetch_pr gathered, prints it and posts; returns the exit code. */

@@ -124,6 +124,13 @@ static int review_on_loop(review_cmd *c, uv_loop_t *loop, qr_http *http, const q
   c->o.repo_config_root = config_dir;
   if (!rc) {
     int status = cli_review(loop, http, cfg, diff, len, root, &c->o, &result, &e);
+    char *label = config_dir && result ? qr_asprintf("%s:", c->config_ref) : NULL;
+    if (config_dir && result && (!label || cli_relabel_notes(result, config_dir, label))) {
+      json_decref(result);
+      result = NULL;
+      qr_err_set(&e, QR_E_NOMEM, "out of memory");
+    }
+    qr_free(label);
     if (result) {
       rc = cli_finish(result, status, parsed, &c->o);
     } else {

@@ -98,3 +98,35 @@ int cli_repo_config_from(uv_loop_t *loop, const char *root, const char *ref, cha
   }
   return rc;
 }
+
+/* `note` with each "<dir>/" written as `label` (a new JSON string). */
+static json_t *relabel(const char *note, const char *dir, const char *label) {
+  qr_buf b;
+  qr_buf_init(&b, strlen(note) * 2 + 64);
+  size_t n = strlen(dir);
+  const char *s = note;
+  for (const char *hit; (hit = strstr(s, dir)) && hit[n] == '/'; s = hit + n + 1) {
+    qr_buf_append(&b, s, (size_t)(hit - s));
+    qr_buf_puts(&b, label);
+  }
+  qr_buf_puts(&b, s);
+  char *text = qr_buf_detach(&b, NULL);
+  json_t *j = text ? json_string(text) : NULL;
+  qr_free(text);
+  return j;
+}
+
+int cli_relabel_notes(json_t *result, const char *dir, const char *label) {
+  json_t *notes = json_array(), *v;
+  int rc = notes ? QR_OK : QR_E_NOMEM;
+  size_t i;
+  json_array_foreach(json_object_get(result, "notes"), i, v) {
+    const char *note = json_string_value(v);
+    if (!rc && json_array_append_new(notes, relabel(note ? note : "", dir, label))) rc = QR_E_NOMEM;
+  }
+  if (rc) {
+    json_decref(notes);
+    return rc;
+  }
+  return json_object_set_new(result, "notes", notes) ? QR_E_NOMEM : QR_OK;
+}
