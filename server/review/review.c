@@ -18,6 +18,7 @@
 #include "log.h"
 #include "review/plan.h"
 #include "review/prompt.h"
+#include "review/request_key.h"
 #include "providers/provider.h"
 #include "local/redact.h"
 #include "config/repo_config.h"
@@ -48,6 +49,7 @@ typedef struct pass_state {
   int findings;
   qr_drops drops;     /* findings dropped, with the first reasons */
   int cached;         /* requests answered from the cache (no call made) */
+  int twin;           /* 1 + the earlier pass sending byte-identical requests, or 0 */
   int not_needed;     /* adaptive plan: chunks the first wave settled for this pass */
 } pass_state;
 
@@ -60,7 +62,7 @@ typedef struct call_slot {
   bool ok;              /* the answer was parsed: this pass saw the chunk's files */
   int found;            /* findings of that answer kept by validation */
   double estimate;      /* budget held for the call */
-  char key[QR_CACHE_KEY_SIZE]; /* cache key, "" without a cache */
+  char key[QR_CACHE_KEY_SIZE]; /* cache key (request_key.h); "" for a judge without a cache */
 } call_slot;
 
 struct qr_review {
@@ -246,21 +248,16 @@ static void ledger_call(qr_review *r, const char *role, const char *strategy,
   if (qr_ledger_append(r->ledger, &rec, &e)) QR_WARN("ledger: %s", e.msg);
 }
 
-/* The cache key of a request to model m ("" when there is no cache): the system prompt and
- * `content`, what the request shows. A pass gives its chunk's code rather than its user
- * message, whose boundary token is random per process (prompt.h) and would never hit again. */
-static void cache_key(const qr_review *r, const qr_config_model *m, const char *instructions,
-                      const char *system, const char *content, char key[QR_CACHE_KEY_SIZE]) {
-  key[0] = '\0';
-  if (!r->cache) return;
-  char *req = qr_asprintf("%s\n%s", system, content);
-  if (req) qr_cache_key(m->model, m->prov->base_url, instructions, req, strlen(req), key);
-  qr_free(req);
+/* Whether the provider reported no usage at all (a stream that ended before its usage chunk):
+ * the call is then charged at its estimate. */
+static bool usage_unknown(const qr_completion *c) {
+  return !c->cost_reported && c->input_tokens <= 0 && c->output_tokens <= 0;
 }
 
-/* Stores a successful answer under `key`. */
+/* Stores a successful answer under `key`: only a whole answer (a stream that reached its
+ * terminator) whose usage is known, so a hit replays what a call really returned. */
 static void cache_put(qr_review *r, const char *key, const qr_completion *c) {
-  if (!r->cache || !key[0]) return;
+  if (!r->cache || !key[0] || !c->complete || usage_unknown(c)) return;
   qr_cache_entry entry = {.text = c->text, .model_served = c->model_served,
                           .input_tokens = c->input_tokens, .output_tokens = c->output_tokens,
                           .cached_tokens = c->cached_tokens, .cost_usd = c->cost_usd};
@@ -342,18 +339,9 @@ static void on_judge_retry(const char *why, long latency_ms, int attempt, void *
 /* Answers request i from the cache when it can; true when it did. */
 static bool answer_from_cache(qr_review *r, size_t i) {
   const qr_plan_request *req = &r->plan->requests[i];
-  const qr_config_pass *cp = &r->cfg->passes[req->pass];
   call_slot *slot = &r->slots[i];
   qr_cache_entry entry = {0};
   qr_completion c;
-  /* The key holds what decides the answer and is stable across runs: the prompt's boundary
-   * marker is random per process, so the code goes in, not the user message. */
-  char *instructions = r->repo->instructions
-                           ? qr_asprintf("%s\n%s", cp->s->instructions, r->repo->instructions)
-                           : NULL;
-  cache_key(r, cp->m, instructions ? instructions : cp->s->instructions, req->prompt.system,
-            r->ctx->chunks[req->chunk].text, slot->key);
-  qr_free(instructions);
   if (!cache_get(r, slot->key, &entry, &c)) return false;
   pass_state *ps = &r->passes[req->pass];
   take_answer(r, slot, ps, &c);
@@ -770,7 +758,8 @@ static bool judge_send(qr_review *r, const qr_prompt *prompt, char *why, size_t 
   call_slot *slot = &r->judge_slot;
   qr_cache_entry entry = {0};
   qr_completion c;
-  cache_key(r, m, "judge", prompt->system, prompt->user, slot->key);
+  qr_err e = {0};
+  if (r->cache && qr_request_key(m, prompt, 0, slot->key, &e)) QR_WARN("cache: %s", e.msg);
   if (cache_get(r, slot->key, &entry, &c)) {
     judge_finish(r, 0, NULL, NULL, &c, true);
     qr_cache_entry_clear(&entry);
@@ -1007,6 +996,45 @@ static int leave_out_generated(qr_review *r, qr_err *e) {
   return qr_generated_leave_out(r->diff, r->snap, r->root, &o, &r->omitted_snapshot, e);
 }
 
+/* Says once per pass that it sends the same requests as an earlier pass, and that its votes
+ * still come from answers of its own (request_key.h). */
+static int note_twin(qr_review *r, pass_state *ps, size_t earlier, qr_err *e) {
+  if (ps->twin) return QR_OK;
+  ps->twin = (int)earlier + 1;
+  const pass_state *first = &r->passes[earlier];
+  if (json_array_append_new(r->notes,
+                            json_sprintf("%s × %s sends the same requests as %s × %s: each pass's "
+                                         "requests are sent (and cached) on their own, so one "
+                                         "answer never counts as two votes",
+                                         ps->model, ps->strategy, first->model, first->strategy)))
+    return qr_err_set(e, QR_E_NOMEM, "out of memory");
+  return QR_OK;
+}
+
+/* Each request's cache key. A request byte-identical to earlier ones of this review is a
+ * further sample of the same question: it gets a key of its own and is sent on its own. */
+static int key_requests(qr_review *r, qr_err *e) {
+  size_t n = r->plan->n_requests;
+  char(*same)[QR_CACHE_KEY_SIZE] = qr_calloc(n ? n : 1, sizeof *same);
+  if (!same) return qr_err_set(e, QR_E_NOMEM, "out of memory");
+  int rc = QR_OK;
+  for (size_t i = 0; !rc && i < n; i++) {
+    const qr_plan_request *req = &r->plan->requests[i];
+    const qr_config_model *m = r->cfg->passes[req->pass].m;
+    rc = qr_request_key(m, &req->prompt, 0, same[i], e);
+    int sample = 0;
+    for (size_t j = 0; !rc && j < i; j++) {
+      if (strcmp(same[i], same[j])) continue;
+      if (!sample++) rc = note_twin(r, &r->passes[req->pass], (size_t)r->plan->requests[j].pass, e);
+    }
+    if (rc) break;
+    if (sample) rc = qr_request_key(m, &req->prompt, sample, r->slots[i].key, e);
+    else memcpy(r->slots[i].key, same[i], QR_CACHE_KEY_SIZE);
+  }
+  qr_free(same);
+  return rc;
+}
+
 /* Builds everything the requests need; errors here are input errors (never a partial review). */
 static int prepare(qr_review *r, const qr_review_params *p, qr_err *e) {
   size_t cap = p->max_diff_bytes ? p->max_diff_bytes : DEFAULT_MAX_DIFF;
@@ -1030,6 +1058,7 @@ static int prepare(qr_review *r, const qr_review_params *p, qr_err *e) {
   r->slots = qr_calloc(r->plan->n_requests, sizeof *r->slots);
   if (!r->slots) return qr_err_set(e, QR_E_NOMEM, "out of memory");
   rc = init_passes(r, p, e);
+  if (!rc) rc = key_requests(r, e);
   if (rc) return rc;
   open_accounting(r);
   for (size_t i = 0; i < r->plan->n_requests; i++) r->passes[r->plan->requests[i].pass].requests++;
