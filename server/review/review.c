@@ -391,8 +391,38 @@ static bool unsettled(const qr_config_plan *plan, const qr_finding *cl) {
   return (int)cl->severity >= plan->severity || cl->votes < plan->agreement;
 }
 
-/* Ends the first wave: merges what it found (analyzers and rules included) and marks the chunks
- * holding an unsettled finding for the other passes. Without memory no chunk is settled. */
+/* Whether a first-wave request over chunk k went unanswered (failed, cut or not sent): the
+ * first wave then settled nothing there. */
+static bool first_wave_missed(const qr_review *r, size_t k) {
+  for (size_t i = 0; i < r->plan->n_requests; i++) {
+    const qr_plan_request *req = &r->plan->requests[i];
+    if ((size_t)req->chunk == k && r->cfg->passes[req->pass].first_wave &&
+        !r->passes[req->pass].narrowed && !r->slots[i].ok)
+      return true;
+  }
+  return false;
+}
+
+static bool chunk_has_file(const qr_context_chunk *ch, const char *file) {
+  for (size_t f = 0; f < ch->n_files; f++)
+    if (!strcmp(ch->files[f], file)) return true;
+  return false;
+}
+
+/* Marks the chunks that show an unsettled cluster's lines; every chunk of its file when none
+ * shows them (a finding relocated outside the rendered lines). */
+static void escalate_cluster(qr_review *r, const qr_finding *cl) {
+  bool marked = false;
+  for (size_t k = 0; k < r->ctx->n_chunks; k++)
+    if (qr_context_chunk_shows(&r->ctx->chunks[k], cl->file, cl->start_line, cl->end_line))
+      marked = r->escalate[k] = true;
+  for (size_t k = 0; !marked && k < r->ctx->n_chunks; k++)
+    if (chunk_has_file(&r->ctx->chunks[k], cl->file)) r->escalate[k] = true;
+}
+
+/* Ends the first wave: merges what it found (analyzers and rules included) and marks for the
+ * other passes the chunks showing an unsettled finding and the chunks the first wave did not
+ * answer. Without memory no chunk is settled. */
 static void decide_second_wave(qr_review *r) {
   r->second_wave = true;
   r->next = 0; /* the second wave walks the plan again for the requests held back */
@@ -402,15 +432,9 @@ static void decide_second_wave(qr_review *r) {
   qr_finding_list_init(&clusters);
   qr_err e = {0};
   bool merged = !qr_judge_consensus(&r->found, r->snap, NULL, 0, NULL, &clusters, &e);
-  for (size_t k = 0; k < n; k++) {
-    const qr_context_chunk *ch = &r->ctx->chunks[k];
-    r->escalate[k] = !merged;
-    for (size_t c = 0; merged && c < clusters.n && !r->escalate[k]; c++)
-      for (size_t f = 0; f < ch->n_files; f++)
-        if (!strcmp(ch->files[f], clusters.items[c].file) &&
-            unsettled(&r->cfg->plan, &clusters.items[c]))
-          r->escalate[k] = true;
-  }
+  for (size_t k = 0; k < n; k++) r->escalate[k] = !merged || first_wave_missed(r, k);
+  for (size_t c = 0; merged && c < clusters.n; c++)
+    if (unsettled(&r->cfg->plan, &clusters.items[c])) escalate_cluster(r, &clusters.items[c]);
   qr_finding_list_free(&clusters);
 }
 
