@@ -50,6 +50,7 @@ typedef struct pass_state {
   qr_drops drops;     /* findings dropped, with the first reasons */
   int cached;         /* requests answered from the cache (no call made) */
   int twin;           /* 1 + the earlier pass sending byte-identical requests, or 0 */
+  int usage_estimated; /* answers without usage, charged at their estimate */
   int not_needed;     /* adaptive plan: chunks the first wave settled for this pass */
 } pass_state;
 
@@ -62,6 +63,8 @@ typedef struct call_slot {
   bool ok;              /* the answer was parsed: this pass saw the chunk's files */
   int found;            /* findings of that answer kept by validation */
   double estimate;      /* budget held for the call */
+  int recorded;         /* the last attempt the ledger holds (a retried one) */
+  bool usage_estimated; /* the answer came without usage: charged at the estimate */
   char key[QR_CACHE_KEY_SIZE]; /* cache key (request_key.h); "" for a judge without a cache */
 } call_slot;
 
@@ -98,6 +101,8 @@ struct qr_review {
   bool *escalate;       /* adaptive plan: per chunk, whether the other passes review it; owned */
   qr_repo_config *repo; /* the repository's narrowing (.quorum.json); owned, never NULL after prepare */
   json_t *notes;        /* owned array: what the repository config said, files it excluded */
+  json_t *problems;     /* owned array: usage overruns, for the result's errors */
+  bool problems_lost;   /* one could not be recorded (out of memory): the result fails */
   qr_ledger *ledger;    /* owned; NULL when it could not be opened (logged) */
   qr_cache *cache;      /* owned; NULL when disabled or unavailable (logged) */
   qr_budget budget;
@@ -144,6 +149,7 @@ static void review_free_now(qr_review *r) {
   qr_cache_close(r->cache);
   qr_repo_config_free(r->repo);
   json_decref(r->notes);
+  json_decref(r->problems);
   qr_free(r->slots);
   qr_free(r->escalate);
   qr_plan_free(r->plan);
@@ -232,18 +238,20 @@ static void report_progress(qr_review *r) {
 
 /* ---- the ledger, the cache and the budget around each call ------------------------------- */
 
-/* Appends one call to the ledger (a failure to write is logged, never fatal). */
-static void ledger_call(qr_review *r, const char *role, const char *strategy,
-                        const qr_config_model *m, const qr_completion *c, const char *status,
-                        uint64_t t_start, long redactions) {
-  if (!r->ledger) return;
+/* Appends the slot's call to the ledger when its last attempt went out and is not recorded
+ * yet: a refusal before sending (no API key, open circuit) is no request, and a cancel during
+ * a retry wait ends an attempt on_call_retry recorded. A failure to write is logged. */
+static void ledger_call(qr_review *r, const call_slot *slot, const char *role,
+                        const char *strategy, const qr_config_model *m, const qr_completion *c,
+                        const char *status, long redactions) {
+  if (!r->ledger || !c || c->attempts <= slot->recorded) return;
   qr_ledger_record rec = {
       .role = role, .strategy = strategy, .model = m->alias, .model_requested = m->model,
-      .model_served = c ? c->model_served : NULL, .input_tokens = c ? c->input_tokens : 0,
-      .output_tokens = c ? c->output_tokens : 0, .cached_tokens = c ? c->cached_tokens : 0,
-      .cost_usd = c ? c->cost_usd : 0, .latency_ms = (long)(qr_now_ms() - t_start),
+      .model_served = c->model_served, .input_tokens = c->input_tokens,
+      .output_tokens = c->output_tokens, .cached_tokens = c->cached_tokens,
+      .cost_usd = c->cost_usd, .latency_ms = (long)(qr_now_ms() - slot->t_start),
       .status = status, .redactions = redactions, .review = r->review_id,
-      .attempts = c ? c->attempts : 0};
+      .attempts = c->attempts, .usage_estimated = slot->usage_estimated};
   qr_err e = {0};
   if (qr_ledger_append(r->ledger, &rec, &e)) QR_WARN("ledger: %s", e.msg);
 }
@@ -252,6 +260,22 @@ static void ledger_call(qr_review *r, const char *role, const char *strategy,
  * the call is then charged at its estimate. */
 static bool usage_unknown(const qr_completion *c) {
   return !c->cost_reported && c->input_tokens <= 0 && c->output_tokens <= 0;
+}
+
+/* Adds one sentence (owned, NULL when out of memory) to the review's errors. */
+static void add_problem(qr_review *r, json_t *sentence) {
+  if (!sentence || json_array_append_new(r->problems, sentence)) r->problems_lost = true;
+}
+
+/* Settles what a finished call to `m` costs: an answer (2xx) without usage is charged at the
+ * slot's estimate and flagged, and usage past max_output_tokens is reported. */
+static void settle_usage(qr_review *r, call_slot *slot, const qr_config_model *m, qr_completion *c) {
+  if (!c) return;
+  if (m->max_output_tokens > 0 && c->output_tokens > m->max_output_tokens)
+    add_problem(r, json_sprintf("usage: %s reported %ld output tokens, past its max_output_tokens (%d)",
+                                m->alias, c->output_tokens, m->max_output_tokens));
+  slot->usage_estimated = c->http_status >= 200 && c->http_status <= 299 && usage_unknown(c);
+  if (slot->usage_estimated) c->cost_usd = slot->estimate;
 }
 
 /* Stores a successful answer under `key`: only a whole answer (a stream that reached its
@@ -295,9 +319,11 @@ static void on_call_done(int status, const char *reason, const char *message, qr
   }
   ps->finished++;
   ps->t_last = qr_now_ms();
+  settle_usage(r, slot, cp->m, c);
+  ps->usage_estimated += slot->usage_estimated;
   pass_add_usage(ps, c);
   qr_budget_charge(&r->budget, slot->estimate, c ? c->cost_usd : 0);
-  ledger_call(r, "pass", cp->strategy, cp->m, c, status ? reason : "ok", slot->t_start,
+  ledger_call(r, slot, "pass", cp->strategy, cp->m, c, status ? reason : "ok",
               chunk_redactions(r, req));
   if (status) pass_fail(ps, status, reason, message);
   else if (take_answer(r, slot, ps, c)) cache_put(r, slot->key, c);
@@ -328,11 +354,13 @@ static void on_call_retry(const char *why, long latency_ms, int attempt, void *d
   qr_review *r = slot->review;
   const qr_plan_request *req = &r->plan->requests[slot->request];
   const qr_config_pass *cp = &r->cfg->passes[req->pass];
+  slot->recorded = attempt;
   ledger_retry(r, "pass", cp->strategy, cp->m, why, latency_ms, attempt, chunk_redactions(r, req));
 }
 
 static void on_judge_retry(const char *why, long latency_ms, int attempt, void *data) {
   qr_review *r = ((call_slot *)data)->review;
+  r->judge_slot.recorded = attempt;
   ledger_retry(r, "judge", "judge", r->cfg->judge.m, why, latency_ms, attempt, 0);
 }
 
@@ -639,6 +667,8 @@ static json_t *pass_json(const pass_state *ps) {
       (ps->requests > 1 && json_object_set_new(o, "requests", json_integer(ps->requests))) ||
       (ps->cached && json_object_set_new(o, "cached", json_boolean(ps->cached == ps->requests))) ||
       (ps->not_needed && json_object_set_new(o, "not_needed", json_integer(ps->not_needed))) ||
+      (ps->usage_estimated &&
+       json_object_set_new(o, "usage_estimated", json_integer(ps->usage_estimated))) ||
       drop_reasons_json(o, &ps->drops)) {
     json_decref(o);
     return NULL;
@@ -688,6 +718,11 @@ static json_t *build_result(qr_review *r, int *failed_all) {
   if (ok && r->budget_stopped)
     ok = !json_array_append_new(errors, json_sprintf("budget: %d requests not sent", r->budget_stopped));
   if (ok && r->cut) ok = !json_array_append_new(errors, json_string("deadline: the result is partial"));
+  ok = ok && !r->problems_lost && !json_array_extend(errors, r->problems);
+  if (ok && r->budget.max_review > 0 && r->budget.spent_review > r->budget.max_review)
+    ok = !json_array_append_new(errors, json_sprintf("budget: this review cost $%.4f, past "
+                                                     "limits.max_usd_per_review ($%.2f)",
+                                                     r->budget.spent_review, r->budget.max_review));
   for (size_t i = 0; ok && r->omitted_snapshot && r->omitted_snapshot[i]; i++)
     ok = !json_array_append_new(omitted, json_string(r->omitted_snapshot[i]));
   for (size_t i = 0; ok && r->ctx && i < r->ctx->n_omitted; i++)
@@ -761,9 +796,9 @@ static void on_judge_done(int status, const char *reason, const char *message, q
                           void *data) {
   qr_review *r = ((call_slot *)data)->review;
   r->judge_slot.call = NULL;
+  settle_usage(r, &r->judge_slot, r->cfg->judge.m, c);
   qr_budget_charge(&r->budget, r->judge_slot.estimate, c ? c->cost_usd : 0);
-  ledger_call(r, "judge", "judge", r->cfg->judge.m, c, status ? reason : "ok",
-              r->judge_slot.t_start, 0);
+  ledger_call(r, &r->judge_slot, "judge", "judge", r->cfg->judge.m, c, status ? reason : "ok", 0);
   judge_finish(r, status, reason, message, c, false);
 }
 
@@ -972,7 +1007,8 @@ static void open_accounting(qr_review *r) {
 static int narrow_by_repository(qr_review *r, qr_err *e) {
   qr_err re = {0};
   r->notes = json_array();
-  if (!r->notes) return qr_err_set(e, QR_E_NOMEM, "out of memory");
+  r->problems = json_array();
+  if (!r->notes || !r->problems) return qr_err_set(e, QR_E_NOMEM, "out of memory");
   if (qr_repo_config_load(r->root, &r->repo, &re)) {
     if (re.code == QR_E_NOMEM) return qr_err_set(e, QR_E_NOMEM, "out of memory");
     if (json_array_append_new(r->notes, json_sprintf("repository config not used: %s", re.msg)))

@@ -104,6 +104,10 @@ static json_t *record_json(const qr_ledger_record *r) {
 int qr_ledger_append(qr_ledger *l, const qr_ledger_record *r, qr_err *e) {
   if (!l || !r) return qr_err_set(e, QR_E_INVAL, "no ledger or no record");
   json_t *j = record_json(r);
+  if (j && r->usage_estimated && json_object_set_new(j, "usage_estimated", json_true())) {
+    json_decref(j);
+    j = NULL;
+  }
   if (!j) return qr_err_set(e, QR_E_NOMEM, "out of memory");
   char line[QR_LEDGER_MAX_RECORD];
   size_t n = json_dumpb(j, line, sizeof line - 1, JSON_COMPACT);

@@ -48,6 +48,8 @@ typedef struct qr_ledger_record {
   const char *review;          /* shared by the calls of one review (qr_ledger_review_id) */
   int attempts;                /* which HTTP attempt of the call this record is (1 = the first;
                                   a retried attempt has its own record); 0 counts as 1 */
+  bool usage_estimated;        /* the provider reported no usage: cost_usd is the estimate
+                                  (written as "usage_estimated": true) */
 } qr_ledger_record;
 
 /* The default file ($XDG_STATE_HOME or ~/.local/state, then quorum/ledger.jsonl). *out is new
