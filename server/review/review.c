@@ -15,6 +15,7 @@
 #include "judge/findings.h"
 #include "judge/judge.h"
 #include "store/ledger.h"
+#include "store/reserve.h"
 #include "log.h"
 #include "review/plan.h"
 #include "review/prompt.h"
@@ -65,6 +66,7 @@ typedef struct call_slot {
   double estimate;      /* budget held for the call */
   int recorded;         /* the last attempt the ledger holds (a retried one) */
   bool usage_estimated; /* the answer came without usage: charged at the estimate */
+  uint64_t reservation; /* in the shared day budget (reserve.h), 0: none held */
   char key[QR_CACHE_KEY_SIZE]; /* cache key (request_key.h); "" for a judge without a cache */
 } call_slot;
 
@@ -105,6 +107,7 @@ struct qr_review {
   bool problems_lost;   /* one could not be recorded (out of memory): the result fails */
   qr_ledger *ledger;    /* owned; NULL when it could not be opened (logged) */
   qr_cache *cache;      /* owned; NULL when disabled or unavailable (logged) */
+  qr_reserve *reserve;  /* owned; the shared day budget, NULL without max_usd_per_day */
   qr_budget budget;
   char review_id[QR_LEDGER_ID_SIZE];
   /* judge call */
@@ -147,6 +150,7 @@ static void review_free_now(qr_review *r) {
   qr_rules_free(r->own_rules);
   qr_ledger_close(r->ledger);
   qr_cache_close(r->cache);
+  qr_reserve_close(r->reserve);
   qr_repo_config_free(r->repo);
   json_decref(r->notes);
   json_decref(r->problems);
@@ -297,6 +301,27 @@ static bool cache_get(qr_review *r, const char *key, qr_cache_entry *entry, qr_c
   return true;
 }
 
+/* Whether the slot's estimate fits the review's budget and the day's, reserving it in the day
+ * budget shared with every other review (reserve.h); why says which limit refused. Without the
+ * shared state the review's own count of the day stands. */
+static bool budget_allows(qr_review *r, call_slot *slot, char *why, size_t why_len) {
+  if (!qr_budget_allows(&r->budget, slot->estimate, why, why_len)) return false;
+  if (!r->reserve) return true;
+  qr_err e = {0};
+  if (qr_reserve_take(r->reserve, qr_budget_day_start(time(NULL)), r->cfg->limits.max_usd_per_day,
+                      slot->estimate, &slot->reservation, why, why_len, &e)) {
+    QR_WARN("budget: %s (today's spend counted by this review alone)", e.msg);
+    return true;
+  }
+  return slot->reservation != 0;
+}
+
+/* Releases the slot's day reservation: its spend is in the ledger, or it was never sent. */
+static void release_day(qr_review *r, call_slot *slot) {
+  qr_reserve_release(r->reserve, slot->reservation);
+  slot->reservation = 0;
+}
+
 /* Secrets redacted from what this request sent: each left a "[REDACTED:" placeholder. */
 static long chunk_redactions(const qr_review *r, const qr_plan_request *req) {
   long n = 0;
@@ -325,6 +350,7 @@ static void on_call_done(int status, const char *reason, const char *message, qr
   qr_budget_charge(&r->budget, slot->estimate, c ? c->cost_usd : 0);
   ledger_call(r, slot, "pass", cp->strategy, cp->m, c, status ? reason : "ok",
               chunk_redactions(r, req));
+  release_day(r, slot);
   if (status) pass_fail(ps, status, reason, message);
   else if (take_answer(r, slot, ps, c)) cache_put(r, slot->key, c);
   QR_INFO("pass %d (%s × %s) request %zu: %s", req->pass, ps->model, ps->strategy,
@@ -389,7 +415,7 @@ static bool send_request(qr_review *r, size_t i) {
   call_slot *slot = &r->slots[i];
   char why[256];
   slot->estimate = qr_budget_estimate(cp->m, &req->prompt);
-  if (!qr_budget_allows(&r->budget, slot->estimate, why, sizeof why)) {
+  if (!budget_allows(r, slot, why, sizeof why)) {
     ps->status = "skipped";
     if (!ps->error) ps->error = qr_asprintf("budget: %s", why);
     ps->finished++;
@@ -400,6 +426,7 @@ static bool send_request(qr_review *r, size_t i) {
   int rc = qr_provider_call(r->http, cp->m, &req->prompt, &r->cfg->limits, on_call_done, slot,
                             &slot->call);
   if (rc) {
+    release_day(r, slot);
     ps->finished++;
     pass_fail(ps, rc, "not_sent", qr_strerror(rc));
     r->finished++;
@@ -799,6 +826,7 @@ static void on_judge_done(int status, const char *reason, const char *message, q
   settle_usage(r, &r->judge_slot, r->cfg->judge.m, c);
   qr_budget_charge(&r->budget, r->judge_slot.estimate, c ? c->cost_usd : 0);
   ledger_call(r, &r->judge_slot, "judge", "judge", r->cfg->judge.m, c, status ? reason : "ok", 0);
+  release_day(r, &r->judge_slot);
   judge_finish(r, status, reason, message, c, false);
 }
 
@@ -825,9 +853,10 @@ static bool judge_send(qr_review *r, const qr_prompt *prompt, char *why, size_t 
     return true;
   }
   slot->estimate = qr_budget_estimate(m, prompt);
-  if (!qr_budget_allows(&r->budget, slot->estimate, why, why_len)) return false;
+  if (!budget_allows(r, slot, why, why_len)) return false;
   int rc = qr_provider_call(r->http, m, prompt, &r->cfg->limits, on_judge_done, slot, &slot->call);
   if (rc) {
+    release_day(r, slot);
     snprintf(why, why_len, "not sent: %s", qr_strerror(rc));
     return false;
   }
@@ -996,6 +1025,10 @@ static void open_accounting(qr_review *r) {
       qr_ledger_spent_since(NULL, qr_budget_day_start(time(NULL)), &spent, &e))
     QR_WARN("ledger: %s (today's spend counted as 0)", e.msg);
   qr_budget_init(&r->budget, cfg->limits.max_usd_per_review, cfg->limits.max_usd_per_day, spent);
+  e.msg[0] = '\0';
+  if (cfg->limits.max_usd_per_day > 0 &&
+      qr_reserve_open(r->ledger ? qr_ledger_path(r->ledger) : NULL, &r->reserve, &e))
+    QR_WARN("budget: %s (today's spend counted by this review alone)", e.msg);
   e.msg[0] = '\0';
   if (cfg->cache.enabled &&
       qr_cache_open(NULL, (size_t)cfg->cache.max_mb << 20, &r->cache, &e))
