@@ -51,41 +51,40 @@ TEST(request_key_stable_across_tokens_and_api_keys) {
   qr_prompt_clear(&b);
 }
 
+/* Whether sending p to m as `sample` keys differently from k0. */
+static bool differs(const char *k0, const qr_config_model *m, const qr_prompt *p, int sample) {
+  char k[QR_CACHE_KEY_SIZE];
+  key_of(m, p, sample, k);
+  return strcmp(k0, k) != 0;
+}
+
 TEST(request_key_every_sent_field_counts) {
   qr_config_model base = model();
   qr_prompt p = prompt(T1, "sys"), edited = prompt(T1, "sys, edited template");
-  char k0[QR_CACHE_KEY_SIZE], k[QR_CACHE_KEY_SIZE];
+  char k0[QR_CACHE_KEY_SIZE];
   key_of(&base, &p, 0, k0);
-  key_of(&base, &edited, 0, k);
-  ASSERT(strcmp(k0, k));
-  key_of(&base, &p, 1, k); /* a twin pass's sample */
-  ASSERT(strcmp(k0, k));
+  ASSERT(differs(k0, &base, &edited, 0));
+  ASSERT(differs(k0, &base, &p, 1)); /* a twin pass's sample */
   qr_config_model m = base;
   m.temperature = 1.0;
-  key_of(&m, &p, 0, k);
-  ASSERT(strcmp(k0, k));
+  ASSERT(differs(k0, &m, &p, 0));
   m = base;
   m.max_output_tokens = 1024;
-  key_of(&m, &p, 0, k);
-  ASSERT(strcmp(k0, k));
+  ASSERT(differs(k0, &m, &p, 0));
   m = base;
   m.stream = true;
-  key_of(&m, &p, 0, k);
-  ASSERT(strcmp(k0, k));
+  ASSERT(differs(k0, &m, &p, 0));
   m = base;
   m.model = "other-model";
-  key_of(&m, &p, 0, k);
-  ASSERT(strcmp(k0, k));
-  qr_config_provider plain = prov;
-  plain.json_schema = false;
+  ASSERT(differs(k0, &m, &p, 0));
+  qr_config_provider other = prov;
+  other.json_schema = false;
   m = base;
-  m.prov = &plain;
-  key_of(&m, &p, 0, k);
-  ASSERT(strcmp(k0, k));
-  plain = prov;
-  plain.base_url = "http://127.0.0.1:2/v1";
-  key_of(&m, &p, 0, k);
-  ASSERT(strcmp(k0, k));
+  m.prov = &other;
+  ASSERT(differs(k0, &m, &p, 0));
+  other = prov;
+  other.base_url = "http://127.0.0.1:2/v1";
+  ASSERT(differs(k0, &m, &p, 0));
   qr_prompt_clear(&p);
   qr_prompt_clear(&edited);
 }
