@@ -65,8 +65,13 @@ static void unlock(qr_reserve *rs) { flock(rs->fd, LOCK_UN); }
 static int read_live(qr_reserve *rs, uint64_t drop, qr_buf *b, double *held, qr_err *e) {
   char *text = NULL;
   size_t len = 0;
-  int rc = qr_read_file(rs->path, MAX_FILE, &text, &len, e);
-  if (rc) return rc;
+  qr_err re = {0};
+  int rc = qr_read_file(rs->path, MAX_FILE, &text, &len, &re);
+  if (rc == QR_E_TOOBIG) { /* not what this file holds: start afresh rather than fail forever */
+    QR_WARN("budget: %s; its reservations are dropped", re.msg);
+    rc = QR_OK;
+  }
+  if (rc) return qr_err_set(e, rc, "%s", re.msg);
   time_t now = time(NULL);
   *held = 0;
   for (char *line = text, *next; !rc && line && *line; line = next) {

@@ -43,13 +43,14 @@ TEST(reserve_grants_within_the_day_and_releases) {
   qr_free(ledger);
 }
 
-TEST(reserve_ignores_gone_processes) {
+TEST(reserve_ignores_gone_processes_and_damage) {
   char *ledger = scratch_ledger();
   char *path = qr_asprintf("%s.reservations", ledger);
   FILE *f = fopen(path, "w");
   ASSERT(f != NULL);
   /* pid 2^22+1 is above Linux's pid_max default: that process is gone */
   fprintf(f, "4194305 abc 5.0 %lld\nnot a reservation\n", (long long)time(NULL));
+  for (int i = 0; i < 40000; i++) fprintf(f, "%d damaged line of a file far too big\n", i);
   fclose(f);
   qr_reserve *rs = NULL;
   ASSERT_OK(qr_reserve_open(ledger, &rs, NULL));
