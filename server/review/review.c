@@ -271,11 +271,22 @@ static void add_problem(qr_review *r, json_t *sentence) {
   if (!sentence || json_array_append_new(r->problems, sentence)) r->problems_lost = true;
 }
 
+/* Whether the review's errors already report a usage overrun of m (once per model is enough). */
+static bool overrun_told(const qr_review *r, const qr_config_model *m) {
+  size_t i, n = strlen(m->alias);
+  json_t *v;
+  json_array_foreach(r->problems, i, v) {
+    const char *s = json_string_value(v);
+    if (!strncmp(s, "usage: ", 7) && !strncmp(s + 7, m->alias, n) && s[7 + n] == ' ') return true;
+  }
+  return false;
+}
+
 /* Settles what a finished call to `m` costs: an answer (2xx) without usage is charged at the
  * slot's estimate and flagged, and usage past max_output_tokens is reported. */
 static void settle_usage(qr_review *r, call_slot *slot, const qr_config_model *m, qr_completion *c) {
   if (!c) return;
-  if (m->max_output_tokens > 0 && c->output_tokens > m->max_output_tokens)
+  if (m->max_output_tokens > 0 && c->output_tokens > m->max_output_tokens && !overrun_told(r, m))
     add_problem(r, json_sprintf("usage: %s reported %ld output tokens, past its max_output_tokens (%d)",
                                 m->alias, c->output_tokens, m->max_output_tokens));
   slot->usage_estimated = c->http_status >= 200 && c->http_status <= 299 && usage_unknown(c);
