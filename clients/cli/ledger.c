@@ -2,8 +2,8 @@
  *
  *   quorum ledger [--json] [--since DATE] [--by model|day|role]
  *     prints the calls recorded in the ledger (ledger.h), or their sums per model, day or role,
- *     as text (a line each and a total) or, with --json, as the JSON array qr_ledger_query gives
- *     (the same the language server answers to quorum/ledger).
+ *     as text (a line each and a total) or, with --json, as a JSON array. Calls are streamed
+ *     from the file one at a time, so a history of any length prints.
  *   quorum cache stats [--json] | quorum cache clear [--config FILE]
  *     shows or empties the pass cache (cache.h); its size cap comes from the config.
  *
@@ -17,8 +17,7 @@
 #include "commands.h"
 #include "store/ledger.h"
 
-/* Text output is held in memory before printing: a whole ledger is at most
- * QR_LEDGER_MAX_RECORDS lines of well under a kilobyte each. */
+/* The sums per group are formatted in memory: a line per model, day or role. */
 #define LEDGER_TEXT_CAP (128u << 20)
 
 static const char ledger_usage[] =
@@ -36,6 +35,47 @@ static const char cache_usage[] =
     "Shows or empties the pass cache ($XDG_CACHE_HOME/quorum/cache.db, default\n"
     "~/.cache/quorum/cache.db). Its size cap is cache.max_mb of the configuration.\n"
     "Exit codes: 0 done, 2 usage error, 4 the cache could not be opened.\n";
+
+/* Prints the records as they are read: a JSON array, or a line each and the total line. */
+typedef struct printer {
+  bool as_json;
+  qr_ledger_totals totals;
+  qr_buf line;
+} printer;
+
+static int print_record(json_t *rec, void *data) {
+  printer *p = data;
+  bool first = p->totals.calls == 0;
+  qr_ledger_totals_add(&p->totals, rec, NULL);
+  qr_buf_reset(&p->line);
+  if (p->as_json) {
+    if (fputs(first ? "[\n" : ",\n", stdout) == EOF || json_dumpf(rec, stdout, JSON_COMPACT))
+      return QR_E_IO;
+    return QR_OK;
+  }
+  int rc = qr_ledger_format_record(rec, &p->line);
+  if (!rc && fwrite(p->line.data, 1, p->line.len, stdout) != p->line.len) rc = QR_E_IO;
+  return rc;
+}
+
+static int stream_records(const char *since, bool as_json) {
+  printer p = {.as_json = as_json};
+  qr_buf_init(&p.line, LEDGER_TEXT_CAP);
+  qr_err e = {0};
+  int rc = as_json ? QR_OK : qr_ledger_format_record(NULL, &p.line);
+  if (!rc && !as_json) fwrite(p.line.data, 1, p.line.len, stdout);
+  if (!rc) rc = qr_ledger_each(NULL, since, print_record, &p, &e);
+  if (rc == QR_E_INVAL) {
+    qr_buf_free(&p.line);
+    return cli_usage_error("ledger: %s", e.msg);
+  }
+  qr_buf_reset(&p.line);
+  if (!rc && !as_json) rc = qr_ledger_format_totals(&p.totals, &p.line);
+  if (!rc) fputs(as_json ? (p.totals.calls ? "\n]\n" : "[]\n") : p.line.data, stdout);
+  if (rc) fprintf(stderr, "quorum: %s\n", e.msg[0] ? e.msg : qr_strerror(rc));
+  qr_buf_free(&p.line);
+  return rc || fflush(stdout) ? EXIT_IO : 0;
+}
 
 static int print_ledger(const json_t *q, const char *by, bool as_json) {
   if (as_json) {
@@ -74,9 +114,10 @@ int cli_ledger(int argc, char **argv) {
   if (optind < argc) return cli_usage_error("ledger: unexpected argument '%s'", argv[optind]);
   if (by && strcmp(by, "model") && strcmp(by, "day") && strcmp(by, "role"))
     return cli_usage_error("ledger: --by takes model, day or role, not '%s'", by);
+  if (!by) return stream_records(since, as_json);
   json_t *q = NULL;
   qr_err e = {0};
-  int rc = qr_ledger_query(NULL, since, by, &q, &e);
+  int rc = qr_ledger_query(NULL, since, by, &q, NULL, &e);
   if (rc == QR_E_INVAL) return cli_usage_error("ledger: %s", e.msg);
   if (rc) {
     fprintf(stderr, "quorum: %s\n", e.msg);

@@ -494,3 +494,25 @@ void qr_context_free(qr_context *c) {
   qr_free(c->omitted);
   qr_free(c);
 }
+
+/* Whether the header line [p, eol) is "### FILE <file> (…)". */
+static bool is_file_header(const char *p, const char *eol, const char *file) {
+  static const char tag[] = "### FILE ";
+  size_t tl = sizeof tag - 1, fl = strlen(file);
+  return (size_t)(eol - p) > tl + fl + 1 && !memcmp(p, tag, tl) && !memcmp(p + tl, file, fl) &&
+         p[tl + fl] == ' ' && p[tl + fl + 1] == '(';
+}
+
+bool qr_context_chunk_shows(const qr_context_chunk *ch, const char *file, int start, int end) {
+  bool in_file = false;
+  for (const char *p = ch->text; p && *p;) {
+    const char *eol = strchr(p, '\n');
+    if (!eol) eol = p + strlen(p);
+    int a, b;
+    /* Code lines start with their number, so only headers start with '#' or "lines ". */
+    if (*p == '#') in_file = is_file_header(p, eol, file);
+    else if (in_file && sscanf(p, "lines %d-%d", &a, &b) == 2 && a <= end && start <= b) return true;
+    p = *eol ? eol + 1 : eol;
+  }
+  return false;
+}

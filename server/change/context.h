@@ -43,6 +43,9 @@ int qr_context_build(const qr_diff *d, const qr_snapshot *s, int max_tokens_per_
                      qr_context **out, qr_err *e);
 void qr_context_free(qr_context *c); /* NULL is a no-op */
 
+/* Whether chunk ch shows any of lines start..end of `file` (read from its rendered headers). */
+bool qr_context_chunk_shows(const qr_context_chunk *ch, const char *file, int start, int end);
+
 /* A deliberately simple, tokenizer-free estimate: ceil(len / 4). Typical BPE tokenizers give
  * 3.5–4.5 bytes per token on source code, so budgets should keep some headroom. */
 int qr_estimate_tokens(const char *text, size_t len);

@@ -674,7 +674,7 @@ static void on_quorum_ledger(qr_rpc *rpc, qr_rpc_request *req, json_t *params, v
   }
   json_t *out = NULL;
   qr_err e = {0};
-  int rc = qr_ledger_query(NULL, json_string_value(since), json_string_value(by), &out, &e);
+  int rc = qr_ledger_query(NULL, json_string_value(since), json_string_value(by), &out, NULL, &e);
   if (rc)
     qr_rpc_reply_error(req, rc == QR_E_INVAL ? QR_RPC_INVALID_PARAMS : QR_RPC_INTERNAL_ERROR, e.msg,
                        NULL);

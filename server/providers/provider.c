@@ -84,21 +84,10 @@ static int build_body(const qr_config_model *m, const qr_prompt *p, const qr_pro
   return rc || r->body ? rc : QR_E_NOMEM;
 }
 
-int qr_provider_request_build(const qr_config_model *m, const qr_prompt *p,
-                              qr_provider_request *out, const char **reason, qr_err *e) {
-  memset(out, 0, sizeof *out);
-  if (!m->prov || !m->model || !p->system || !p->user)
-    return qr_err_set(e, QR_E_INVAL, "a model needs a provider and a prompt system and user text");
+/* The request with the auth line for `key` (NULL: none). */
+static int request_build(const qr_config_model *m, const qr_prompt *p, const char *key,
+                         qr_provider_request *out, qr_err *e) {
   const qr_provider_ops *ops = ops_for(m);
-  const char *key = NULL;
-  if (m->prov->api_key_env) {
-    key = getenv(m->prov->api_key_env);
-    if (!key || !*key) {
-      if (reason) *reason = "no_api_key";
-      return qr_err_set(e, QR_E_CONFIG, "%s is not set", m->prov->api_key_env);
-    }
-    qr_redact_remember_key(key); /* scrubbed from every later redaction, messages included */
-  }
   /* "…/v1/" + "/messages"; Azure's "…/deployments/D?api-version=…": the path before the query */
   const char *base = base_url(m);
   const char *query = strchr(base, '?');
@@ -111,6 +100,36 @@ int qr_provider_request_build(const qr_config_model *m, const qr_prompt *p,
   if (rc == QR_E_NOMEM) qr_err_set(e, rc, "out of memory building a request");
   if (rc) qr_provider_request_free(out);
   return rc;
+}
+
+static int check_request(const qr_config_model *m, const qr_prompt *p, qr_provider_request *out,
+                         qr_err *e) {
+  memset(out, 0, sizeof *out);
+  if (!m->prov || !m->model || !p->system || !p->user)
+    return qr_err_set(e, QR_E_INVAL, "a model needs a provider and a prompt system and user text");
+  return QR_OK;
+}
+
+int qr_provider_request_build(const qr_config_model *m, const qr_prompt *p,
+                              qr_provider_request *out, const char **reason, qr_err *e) {
+  int rc = check_request(m, p, out, e);
+  if (rc) return rc;
+  const char *key = NULL;
+  if (m->prov->api_key_env) {
+    key = getenv(m->prov->api_key_env);
+    if (!key || !*key) {
+      if (reason) *reason = "no_api_key";
+      return qr_err_set(e, QR_E_CONFIG, "%s is not set", m->prov->api_key_env);
+    }
+    qr_redact_remember_key(key); /* scrubbed from every later redaction, messages included */
+  }
+  return request_build(m, p, key, out, e);
+}
+
+int qr_provider_request_canonical(const qr_config_model *m, const qr_prompt *p,
+                                  qr_provider_request *out, qr_err *e) {
+  int rc = check_request(m, p, out, e);
+  return rc ? rc : request_build(m, p, NULL, out, e);
 }
 
 /* ---- reading the response -------------------------------------------------------------------- */
@@ -245,6 +264,7 @@ static void compute_cost(reader *r) {
 static int reader_end(reader *r, bool streamed) {
   qr_provider_parse *ps = &r->ps;
   qr_completion *c = ps->c;
+  c->complete = !streamed || ps->terminated;
   if (!ps->status && ps->text.len) {
     c->text = qr_buf_detach(&ps->text, NULL);
     if (!c->text) qr_provider_fail(ps, QR_E_NOMEM, "malformed_response", "out of memory");

@@ -29,8 +29,9 @@ typedef struct qr_completion {
   char *model_served;  /* owned: "model" of the response */
   char *finish_reason; /* owned */
   long http_status;
-  int attempts;
+  int attempts;        /* HTTP attempts that went out; 0: the request never left */
   long latency_ms;
+  bool complete;       /* a whole body, or a stream that reached its terminator: cacheable */
 } qr_completion;
 
 /* Frees the owned members and zeroes c. */
@@ -113,6 +114,10 @@ typedef struct qr_provider_request {
 /* reason (when not NULL) receives "no_api_key" with QR_E_CONFIG. */
 int qr_provider_request_build(const qr_config_model *m, const qr_prompt *p,
                               qr_provider_request *out, const char **reason, qr_err *e);
+/* The same request without the auth line and without reading the API key: what the pass
+ * cache keys on (everything sent that can change the answer). */
+int qr_provider_request_canonical(const qr_config_model *m, const qr_prompt *p,
+                                  qr_provider_request *out, qr_err *e);
 void qr_provider_request_free(qr_provider_request *r);
 
 /* Interprets a complete response exactly as a call does: a 2xx body is parsed as JSON, or as
@@ -131,6 +136,7 @@ typedef struct qr_provider_parse {
   bool refused;
   bool tool_seen;     /* Anthropic: a tool_use block started; only its input is the answer */
   bool finished;      /* a stream reached its final event */
+  bool terminated;    /* a stream reached its terminator ([DONE], message_stop) */
   int status;         /* the first error, QR_E_*; 0 while fine */
   char reason[32];
   qr_err err;

@@ -138,7 +138,7 @@ static int event(qr_provider_parse *ps, const char *type, const char *data, size
     read_usage(ps->c, json_object_get(j, "usage"));
     rc = read_stop(ps, json_object_get(json_object_get(j, "delta"), "stop_reason"));
   } else if (!strcmp(type, "message_stop")) {
-    ps->finished = true;
+    ps->finished = ps->terminated = true;
   }
   json_decref(j);
   return rc;

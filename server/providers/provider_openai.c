@@ -131,7 +131,7 @@ static int parse(qr_provider_parse *ps, const char *body, size_t len) {
 
 static int event(qr_provider_parse *ps, const char *type, const char *data, size_t len) {
   if (len == 6 && !memcmp(data, "[DONE]", 6)) {
-    ps->finished = true;
+    ps->finished = ps->terminated = true;
     return QR_OK;
   }
   json_t *j = qr_provider_json(ps, data, len);

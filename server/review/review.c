@@ -15,9 +15,11 @@
 #include "judge/findings.h"
 #include "judge/judge.h"
 #include "store/ledger.h"
+#include "store/reserve.h"
 #include "log.h"
 #include "review/plan.h"
 #include "review/prompt.h"
+#include "review/request_key.h"
 #include "providers/provider.h"
 #include "local/redact.h"
 #include "config/repo_config.h"
@@ -48,6 +50,8 @@ typedef struct pass_state {
   int findings;
   qr_drops drops;     /* findings dropped, with the first reasons */
   int cached;         /* requests answered from the cache (no call made) */
+  int twin;           /* 1 + the earlier pass sending byte-identical requests, or 0 */
+  int usage_estimated; /* answers without usage, charged at their estimate */
   int not_needed;     /* adaptive plan: chunks the first wave settled for this pass */
 } pass_state;
 
@@ -60,7 +64,10 @@ typedef struct call_slot {
   bool ok;              /* the answer was parsed: this pass saw the chunk's files */
   int found;            /* findings of that answer kept by validation */
   double estimate;      /* budget held for the call */
-  char key[QR_CACHE_KEY_SIZE]; /* cache key, "" without a cache */
+  int recorded;         /* the last attempt the ledger holds (a retried one) */
+  bool usage_estimated; /* the answer came without usage: charged at the estimate */
+  uint64_t reservation; /* in the shared day budget (reserve.h), 0: none held */
+  char key[QR_CACHE_KEY_SIZE]; /* cache key (request_key.h); "" for a judge without a cache */
 } call_slot;
 
 struct qr_review {
@@ -96,8 +103,11 @@ struct qr_review {
   bool *escalate;       /* adaptive plan: per chunk, whether the other passes review it; owned */
   qr_repo_config *repo; /* the repository's narrowing (.quorum.json); owned, never NULL after prepare */
   json_t *notes;        /* owned array: what the repository config said, files it excluded */
+  json_t *problems;     /* owned array: usage overruns, for the result's errors */
+  bool problems_lost;   /* one could not be recorded (out of memory): the result fails */
   qr_ledger *ledger;    /* owned; NULL when it could not be opened (logged) */
   qr_cache *cache;      /* owned; NULL when disabled or unavailable (logged) */
+  qr_reserve *reserve;  /* owned; the shared day budget, NULL without max_usd_per_day */
   qr_budget budget;
   char review_id[QR_LEDGER_ID_SIZE];
   /* judge call */
@@ -140,8 +150,10 @@ static void review_free_now(qr_review *r) {
   qr_rules_free(r->own_rules);
   qr_ledger_close(r->ledger);
   qr_cache_close(r->cache);
+  qr_reserve_close(r->reserve);
   qr_repo_config_free(r->repo);
   json_decref(r->notes);
+  json_decref(r->problems);
   qr_free(r->slots);
   qr_free(r->escalate);
   qr_plan_free(r->plan);
@@ -230,37 +242,61 @@ static void report_progress(qr_review *r) {
 
 /* ---- the ledger, the cache and the budget around each call ------------------------------- */
 
-/* Appends one call to the ledger (a failure to write is logged, never fatal). */
-static void ledger_call(qr_review *r, const char *role, const char *strategy,
-                        const qr_config_model *m, const qr_completion *c, const char *status,
-                        uint64_t t_start, long redactions) {
-  if (!r->ledger) return;
+/* Appends the slot's call to the ledger when its last attempt went out and is not recorded
+ * yet: a refusal before sending (no API key, open circuit) is no request, and a cancel during
+ * a retry wait ends an attempt on_call_retry recorded. A failure to write is logged. */
+static void ledger_call(qr_review *r, const call_slot *slot, const char *role,
+                        const char *strategy, const qr_config_model *m, const qr_completion *c,
+                        const char *status, long redactions) {
+  if (!r->ledger || !c || c->attempts <= slot->recorded) return;
   qr_ledger_record rec = {
       .role = role, .strategy = strategy, .model = m->alias, .model_requested = m->model,
-      .model_served = c ? c->model_served : NULL, .input_tokens = c ? c->input_tokens : 0,
-      .output_tokens = c ? c->output_tokens : 0, .cached_tokens = c ? c->cached_tokens : 0,
-      .cost_usd = c ? c->cost_usd : 0, .latency_ms = (long)(qr_now_ms() - t_start),
+      .model_served = c->model_served, .input_tokens = c->input_tokens,
+      .output_tokens = c->output_tokens, .cached_tokens = c->cached_tokens,
+      .cost_usd = c->cost_usd, .latency_ms = (long)(qr_now_ms() - slot->t_start),
       .status = status, .redactions = redactions, .review = r->review_id,
-      .attempts = c ? c->attempts : 0};
+      .attempts = c->attempts, .usage_estimated = slot->usage_estimated};
   qr_err e = {0};
   if (qr_ledger_append(r->ledger, &rec, &e)) QR_WARN("ledger: %s", e.msg);
 }
 
-/* The cache key of a request to model m ("" when there is no cache): the system prompt and
- * `content`, what the request shows. A pass gives its chunk's code rather than its user
- * message, whose boundary token is random per process (prompt.h) and would never hit again. */
-static void cache_key(const qr_review *r, const qr_config_model *m, const char *instructions,
-                      const char *system, const char *content, char key[QR_CACHE_KEY_SIZE]) {
-  key[0] = '\0';
-  if (!r->cache) return;
-  char *req = qr_asprintf("%s\n%s", system, content);
-  if (req) qr_cache_key(m->model, m->prov->base_url, instructions, req, strlen(req), key);
-  qr_free(req);
+/* Whether the provider reported no usage at all (a stream that ended before its usage chunk):
+ * the call is then charged at its estimate. */
+static bool usage_unknown(const qr_completion *c) {
+  return !c->cost_reported && c->input_tokens <= 0 && c->output_tokens <= 0;
 }
 
-/* Stores a successful answer under `key`. */
+/* Adds one sentence (owned, NULL when out of memory) to the review's errors. */
+static void add_problem(qr_review *r, json_t *sentence) {
+  if (!sentence || json_array_append_new(r->problems, sentence)) r->problems_lost = true;
+}
+
+/* Whether the review's errors already report a usage overrun of m (once per model is enough). */
+static bool overrun_told(const qr_review *r, const qr_config_model *m) {
+  size_t i, n = strlen(m->alias);
+  json_t *v;
+  json_array_foreach(r->problems, i, v) {
+    const char *s = json_string_value(v);
+    if (!strncmp(s, "usage: ", 7) && !strncmp(s + 7, m->alias, n) && s[7 + n] == ' ') return true;
+  }
+  return false;
+}
+
+/* Settles what a finished call to `m` costs: an answer (2xx) without usage is charged at the
+ * slot's estimate and flagged, and usage past max_output_tokens is reported. */
+static void settle_usage(qr_review *r, call_slot *slot, const qr_config_model *m, qr_completion *c) {
+  if (!c) return;
+  if (m->max_output_tokens > 0 && c->output_tokens > m->max_output_tokens && !overrun_told(r, m))
+    add_problem(r, json_sprintf("usage: %s reported %ld output tokens, past its max_output_tokens (%d)",
+                                m->alias, c->output_tokens, m->max_output_tokens));
+  slot->usage_estimated = c->http_status >= 200 && c->http_status <= 299 && usage_unknown(c);
+  if (slot->usage_estimated) c->cost_usd = slot->estimate;
+}
+
+/* Stores a successful answer under `key`: only a whole answer (a stream that reached its
+ * terminator) whose usage is known, so a hit replays what a call really returned. */
 static void cache_put(qr_review *r, const char *key, const qr_completion *c) {
-  if (!r->cache || !key[0]) return;
+  if (!r->cache || !key[0] || !c->complete || usage_unknown(c)) return;
   qr_cache_entry entry = {.text = c->text, .model_served = c->model_served,
                           .input_tokens = c->input_tokens, .output_tokens = c->output_tokens,
                           .cached_tokens = c->cached_tokens, .cost_usd = c->cost_usd};
@@ -274,6 +310,27 @@ static bool cache_get(qr_review *r, const char *key, qr_cache_entry *entry, qr_c
   if (!r->cache || !key[0] || qr_cache_get(r->cache, key, entry, &e)) return false;
   *c = (qr_completion){.text = entry->text, .model_served = entry->model_served};
   return true;
+}
+
+/* Whether the slot's estimate fits the review's budget and the day's, reserving it in the day
+ * budget shared with every other review (reserve.h); why says which limit refused. Without the
+ * shared state the review's own count of the day stands. */
+static bool budget_allows(qr_review *r, call_slot *slot, char *why, size_t why_len) {
+  if (!qr_budget_allows(&r->budget, slot->estimate, why, why_len)) return false;
+  if (!r->reserve) return true;
+  qr_err e = {0};
+  if (qr_reserve_take(r->reserve, qr_budget_day_start(time(NULL)), r->cfg->limits.max_usd_per_day,
+                      slot->estimate, &slot->reservation, why, why_len, &e)) {
+    QR_WARN("budget: %s (today's spend counted by this review alone)", e.msg);
+    return true;
+  }
+  return slot->reservation != 0;
+}
+
+/* Releases the slot's day reservation: its spend is in the ledger, or it was never sent. */
+static void release_day(qr_review *r, call_slot *slot) {
+  qr_reserve_release(r->reserve, slot->reservation);
+  slot->reservation = 0;
 }
 
 /* Secrets redacted from what this request sent: each left a "[REDACTED:" placeholder. */
@@ -298,10 +355,13 @@ static void on_call_done(int status, const char *reason, const char *message, qr
   }
   ps->finished++;
   ps->t_last = qr_now_ms();
+  settle_usage(r, slot, cp->m, c);
+  ps->usage_estimated += slot->usage_estimated;
   pass_add_usage(ps, c);
   qr_budget_charge(&r->budget, slot->estimate, c ? c->cost_usd : 0);
-  ledger_call(r, "pass", cp->strategy, cp->m, c, status ? reason : "ok", slot->t_start,
+  ledger_call(r, slot, "pass", cp->strategy, cp->m, c, status ? reason : "ok",
               chunk_redactions(r, req));
+  release_day(r, slot);
   if (status) pass_fail(ps, status, reason, message);
   else if (take_answer(r, slot, ps, c)) cache_put(r, slot->key, c);
   QR_INFO("pass %d (%s × %s) request %zu: %s", req->pass, ps->model, ps->strategy,
@@ -331,29 +391,22 @@ static void on_call_retry(const char *why, long latency_ms, int attempt, void *d
   qr_review *r = slot->review;
   const qr_plan_request *req = &r->plan->requests[slot->request];
   const qr_config_pass *cp = &r->cfg->passes[req->pass];
+  slot->recorded = attempt;
   ledger_retry(r, "pass", cp->strategy, cp->m, why, latency_ms, attempt, chunk_redactions(r, req));
 }
 
 static void on_judge_retry(const char *why, long latency_ms, int attempt, void *data) {
   qr_review *r = ((call_slot *)data)->review;
+  r->judge_slot.recorded = attempt;
   ledger_retry(r, "judge", "judge", r->cfg->judge.m, why, latency_ms, attempt, 0);
 }
 
 /* Answers request i from the cache when it can; true when it did. */
 static bool answer_from_cache(qr_review *r, size_t i) {
   const qr_plan_request *req = &r->plan->requests[i];
-  const qr_config_pass *cp = &r->cfg->passes[req->pass];
   call_slot *slot = &r->slots[i];
   qr_cache_entry entry = {0};
   qr_completion c;
-  /* The key holds what decides the answer and is stable across runs: the prompt's boundary
-   * marker is random per process, so the code goes in, not the user message. */
-  char *instructions = r->repo->instructions
-                           ? qr_asprintf("%s\n%s", cp->s->instructions, r->repo->instructions)
-                           : NULL;
-  cache_key(r, cp->m, instructions ? instructions : cp->s->instructions, req->prompt.system,
-            r->ctx->chunks[req->chunk].text, slot->key);
-  qr_free(instructions);
   if (!cache_get(r, slot->key, &entry, &c)) return false;
   pass_state *ps = &r->passes[req->pass];
   take_answer(r, slot, ps, &c);
@@ -373,7 +426,7 @@ static bool send_request(qr_review *r, size_t i) {
   call_slot *slot = &r->slots[i];
   char why[256];
   slot->estimate = qr_budget_estimate(cp->m, &req->prompt);
-  if (!qr_budget_allows(&r->budget, slot->estimate, why, sizeof why)) {
+  if (!budget_allows(r, slot, why, sizeof why)) {
     ps->status = "skipped";
     if (!ps->error) ps->error = qr_asprintf("budget: %s", why);
     ps->finished++;
@@ -384,6 +437,7 @@ static bool send_request(qr_review *r, size_t i) {
   int rc = qr_provider_call(r->http, cp->m, &req->prompt, &r->cfg->limits, on_call_done, slot,
                             &slot->call);
   if (rc) {
+    release_day(r, slot);
     ps->finished++;
     pass_fail(ps, rc, "not_sent", qr_strerror(rc));
     r->finished++;
@@ -403,8 +457,38 @@ static bool unsettled(const qr_config_plan *plan, const qr_finding *cl) {
   return (int)cl->severity >= plan->severity || cl->votes < plan->agreement;
 }
 
-/* Ends the first wave: merges what it found (analyzers and rules included) and marks the chunks
- * holding an unsettled finding for the other passes. Without memory no chunk is settled. */
+/* Whether a first-wave request over chunk k went unanswered (failed, cut or not sent): the
+ * first wave then settled nothing there. */
+static bool first_wave_missed(const qr_review *r, size_t k) {
+  for (size_t i = 0; i < r->plan->n_requests; i++) {
+    const qr_plan_request *req = &r->plan->requests[i];
+    if ((size_t)req->chunk == k && r->cfg->passes[req->pass].first_wave &&
+        !r->passes[req->pass].narrowed && !r->slots[i].ok)
+      return true;
+  }
+  return false;
+}
+
+static bool chunk_has_file(const qr_context_chunk *ch, const char *file) {
+  for (size_t f = 0; f < ch->n_files; f++)
+    if (!strcmp(ch->files[f], file)) return true;
+  return false;
+}
+
+/* Marks the chunks that show an unsettled cluster's lines; every chunk of its file when none
+ * shows them (a finding relocated outside the rendered lines). */
+static void escalate_cluster(qr_review *r, const qr_finding *cl) {
+  bool marked = false;
+  for (size_t k = 0; k < r->ctx->n_chunks; k++)
+    if (qr_context_chunk_shows(&r->ctx->chunks[k], cl->file, cl->start_line, cl->end_line))
+      marked = r->escalate[k] = true;
+  for (size_t k = 0; !marked && k < r->ctx->n_chunks; k++)
+    if (chunk_has_file(&r->ctx->chunks[k], cl->file)) r->escalate[k] = true;
+}
+
+/* Ends the first wave: merges what it found (analyzers and rules included) and marks for the
+ * other passes the chunks showing an unsettled finding and the chunks the first wave did not
+ * answer. Without memory no chunk is settled. */
 static void decide_second_wave(qr_review *r) {
   r->second_wave = true;
   r->next = 0; /* the second wave walks the plan again for the requests held back */
@@ -414,15 +498,9 @@ static void decide_second_wave(qr_review *r) {
   qr_finding_list_init(&clusters);
   qr_err e = {0};
   bool merged = !qr_judge_consensus(&r->found, r->snap, NULL, 0, NULL, &clusters, &e);
-  for (size_t k = 0; k < n; k++) {
-    const qr_context_chunk *ch = &r->ctx->chunks[k];
-    r->escalate[k] = !merged;
-    for (size_t c = 0; merged && c < clusters.n && !r->escalate[k]; c++)
-      for (size_t f = 0; f < ch->n_files; f++)
-        if (!strcmp(ch->files[f], clusters.items[c].file) &&
-            unsettled(&r->cfg->plan, &clusters.items[c]))
-          r->escalate[k] = true;
-  }
+  for (size_t k = 0; k < n; k++) r->escalate[k] = !merged || first_wave_missed(r, k);
+  for (size_t c = 0; merged && c < clusters.n; c++)
+    if (unsettled(&r->cfg->plan, &clusters.items[c])) escalate_cluster(r, &clusters.items[c]);
   qr_finding_list_free(&clusters);
 }
 
@@ -627,6 +705,8 @@ static json_t *pass_json(const pass_state *ps) {
       (ps->requests > 1 && json_object_set_new(o, "requests", json_integer(ps->requests))) ||
       (ps->cached && json_object_set_new(o, "cached", json_boolean(ps->cached == ps->requests))) ||
       (ps->not_needed && json_object_set_new(o, "not_needed", json_integer(ps->not_needed))) ||
+      (ps->usage_estimated &&
+       json_object_set_new(o, "usage_estimated", json_integer(ps->usage_estimated))) ||
       drop_reasons_json(o, &ps->drops)) {
     json_decref(o);
     return NULL;
@@ -676,6 +756,11 @@ static json_t *build_result(qr_review *r, int *failed_all) {
   if (ok && r->budget_stopped)
     ok = !json_array_append_new(errors, json_sprintf("budget: %d requests not sent", r->budget_stopped));
   if (ok && r->cut) ok = !json_array_append_new(errors, json_string("deadline: the result is partial"));
+  ok = ok && !r->problems_lost && !json_array_extend(errors, r->problems);
+  if (ok && r->budget.max_review > 0 && r->budget.spent_review > r->budget.max_review)
+    ok = !json_array_append_new(errors, json_sprintf("budget: this review cost $%.4f, past "
+                                                     "limits.max_usd_per_review ($%.2f)",
+                                                     r->budget.spent_review, r->budget.max_review));
   for (size_t i = 0; ok && r->omitted_snapshot && r->omitted_snapshot[i]; i++)
     ok = !json_array_append_new(omitted, json_string(r->omitted_snapshot[i]));
   for (size_t i = 0; ok && r->ctx && i < r->ctx->n_omitted; i++)
@@ -749,9 +834,10 @@ static void on_judge_done(int status, const char *reason, const char *message, q
                           void *data) {
   qr_review *r = ((call_slot *)data)->review;
   r->judge_slot.call = NULL;
+  settle_usage(r, &r->judge_slot, r->cfg->judge.m, c);
   qr_budget_charge(&r->budget, r->judge_slot.estimate, c ? c->cost_usd : 0);
-  ledger_call(r, "judge", "judge", r->cfg->judge.m, c, status ? reason : "ok",
-              r->judge_slot.t_start, 0);
+  ledger_call(r, &r->judge_slot, "judge", "judge", r->cfg->judge.m, c, status ? reason : "ok", 0);
+  release_day(r, &r->judge_slot);
   judge_finish(r, status, reason, message, c, false);
 }
 
@@ -770,16 +856,18 @@ static bool judge_send(qr_review *r, const qr_prompt *prompt, char *why, size_t 
   call_slot *slot = &r->judge_slot;
   qr_cache_entry entry = {0};
   qr_completion c;
-  cache_key(r, m, "judge", prompt->system, prompt->user, slot->key);
+  qr_err e = {0};
+  if (r->cache && qr_request_key(m, prompt, 0, slot->key, &e)) QR_WARN("cache: %s", e.msg);
   if (cache_get(r, slot->key, &entry, &c)) {
     judge_finish(r, 0, NULL, NULL, &c, true);
     qr_cache_entry_clear(&entry);
     return true;
   }
   slot->estimate = qr_budget_estimate(m, prompt);
-  if (!qr_budget_allows(&r->budget, slot->estimate, why, why_len)) return false;
+  if (!budget_allows(r, slot, why, why_len)) return false;
   int rc = qr_provider_call(r->http, m, prompt, &r->cfg->limits, on_judge_done, slot, &slot->call);
   if (rc) {
+    release_day(r, slot);
     snprintf(why, why_len, "not sent: %s", qr_strerror(rc));
     return false;
   }
@@ -951,6 +1039,10 @@ static void open_accounting(qr_review *r) {
     QR_WARN("ledger: %s (today's spend counted as 0)", e.msg);
   qr_budget_init(&r->budget, cfg->limits.max_usd_per_review, cfg->limits.max_usd_per_day, spent);
   e.msg[0] = '\0';
+  if (cfg->limits.max_usd_per_day > 0 &&
+      qr_reserve_open(r->ledger ? qr_ledger_path(r->ledger) : NULL, &r->reserve, &e))
+    QR_WARN("budget: %s (today's spend counted by this review alone)", e.msg);
+  e.msg[0] = '\0';
   if (cfg->cache.enabled &&
       qr_cache_open(NULL, (size_t)cfg->cache.max_mb << 20, &r->cache, &e))
     QR_WARN("cache: %s (reviewing without a cache)", e.msg);
@@ -961,7 +1053,8 @@ static void open_accounting(qr_review *r) {
 static int narrow_by_repository(qr_review *r, const char *config_root, qr_err *e) {
   qr_err re = {0};
   r->notes = json_array();
-  if (!r->notes) return qr_err_set(e, QR_E_NOMEM, "out of memory");
+  r->problems = json_array();
+  if (!r->notes || !r->problems) return qr_err_set(e, QR_E_NOMEM, "out of memory");
   if (qr_repo_config_load(config_root ? config_root : r->root, &r->repo, &re)) {
     if (re.code == QR_E_NOMEM) return qr_err_set(e, QR_E_NOMEM, "out of memory");
     if (json_array_append_new(r->notes, json_sprintf("repository config not used: %s", re.msg)))
@@ -1014,6 +1107,45 @@ static int leave_out_generated(qr_review *r, qr_err *e) {
   return qr_generated_leave_out(r->diff, r->snap, r->root, &o, &r->omitted_snapshot, e);
 }
 
+/* Says once per pass that it sends the same requests as an earlier pass, and that its votes
+ * still come from answers of its own (request_key.h). */
+static int note_twin(qr_review *r, pass_state *ps, size_t earlier, qr_err *e) {
+  if (ps->twin) return QR_OK;
+  ps->twin = (int)earlier + 1;
+  const pass_state *first = &r->passes[earlier];
+  if (json_array_append_new(r->notes,
+                            json_sprintf("%s × %s sends the same requests as %s × %s: each pass's "
+                                         "requests are sent (and cached) on their own, so one "
+                                         "answer never counts as two votes",
+                                         ps->model, ps->strategy, first->model, first->strategy)))
+    return qr_err_set(e, QR_E_NOMEM, "out of memory");
+  return QR_OK;
+}
+
+/* Each request's cache key. A request byte-identical to earlier ones of this review is a
+ * further sample of the same question: it gets a key of its own and is sent on its own. */
+static int key_requests(qr_review *r, qr_err *e) {
+  size_t n = r->plan->n_requests;
+  char(*same)[QR_CACHE_KEY_SIZE] = qr_calloc(n ? n : 1, sizeof *same);
+  if (!same) return qr_err_set(e, QR_E_NOMEM, "out of memory");
+  int rc = QR_OK;
+  for (size_t i = 0; !rc && i < n; i++) {
+    const qr_plan_request *req = &r->plan->requests[i];
+    const qr_config_model *m = r->cfg->passes[req->pass].m;
+    rc = qr_request_key(m, &req->prompt, 0, same[i], e);
+    int sample = 0;
+    for (size_t j = 0; !rc && j < i; j++) {
+      if (strcmp(same[i], same[j])) continue;
+      if (!sample++) rc = note_twin(r, &r->passes[req->pass], (size_t)r->plan->requests[j].pass, e);
+    }
+    if (rc) break;
+    if (sample) rc = qr_request_key(m, &req->prompt, sample, r->slots[i].key, e);
+    else memcpy(r->slots[i].key, same[i], QR_CACHE_KEY_SIZE);
+  }
+  qr_free(same);
+  return rc;
+}
+
 /* Builds everything the requests need; errors here are input errors (never a partial review). */
 static int prepare(qr_review *r, const qr_review_params *p, qr_err *e) {
   size_t cap = p->max_diff_bytes ? p->max_diff_bytes : DEFAULT_MAX_DIFF;
@@ -1040,6 +1172,7 @@ static int prepare(qr_review *r, const qr_review_params *p, qr_err *e) {
   r->slots = qr_calloc(r->plan->n_requests, sizeof *r->slots);
   if (!r->slots) return qr_err_set(e, QR_E_NOMEM, "out of memory");
   rc = init_passes(r, p, e);
+  if (!rc) rc = key_requests(r, e);
   if (rc) return rc;
   open_accounting(r);
   for (size_t i = 0; i < r->plan->n_requests; i++) r->passes[r->plan->requests[i].pass].requests++;

@@ -109,15 +109,15 @@ static void key_part(sha256 *s, const char *p, size_t n) {
 
 static size_t len_or_0(const char *s) { return s ? strlen(s) : 0; }
 
-void qr_cache_key(const char *model, const char *base_url, const char *instructions,
-                  const char *request, size_t request_len, char out[QR_CACHE_KEY_SIZE]) {
+void qr_cache_key(const char *version, const char *url, const char *headers, const char *body,
+                  size_t body_len, char out[QR_CACHE_KEY_SIZE]) {
   sha256 s;
   uint8_t d[32];
   sha256_init(&s);
-  key_part(&s, model, len_or_0(model));
-  key_part(&s, base_url, len_or_0(base_url));
-  key_part(&s, instructions, len_or_0(instructions));
-  key_part(&s, request, request_len);
+  key_part(&s, version, len_or_0(version));
+  key_part(&s, url, len_or_0(url));
+  key_part(&s, headers, len_or_0(headers));
+  key_part(&s, body, body_len);
   sha256_final(&s, d);
   for (int i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", d[i]);
 }

@@ -37,13 +37,17 @@ typedef struct qr_cache_entry {
 /* Frees the owned members and zeroes e. */
 void qr_cache_entry_clear(qr_cache_entry *e);
 
-/* The key of one request: SHA-256 over the model's provider id, the provider's base URL, the
- * strategy's instructions (its version: an edited prompt is a different key; the judge passes
- * its own prompt) and the exact request sent (the body or the prompt text). Each part is
- * length-prefixed, so no two different lists of parts give the same input; NULL differs from
- * "". request_len is the length of request. */
-void qr_cache_key(const char *model, const char *base_url, const char *instructions,
-                  const char *request, size_t request_len, char out[QR_CACHE_KEY_SIZE]);
+/* What keys mean: bump it when the key's parts or an entry's meaning change, so old entries
+ * are never served for a new build's requests. */
+#define QR_CACHE_FORMAT "quorum-cache-2"
+
+/* The key of one request: SHA-256 over `version` (QR_CACHE_FORMAT and anything that tells
+ * otherwise equal requests apart), the URL, the headers sent except the auth line, and the
+ * exact body sent (model, temperature, max tokens, stream, schema and the prompt are all in
+ * it). Each part is length-prefixed, so no two different lists of parts give the same input;
+ * NULL differs from "". body_len is the length of body. */
+void qr_cache_key(const char *version, const char *url, const char *headers, const char *body,
+                  size_t body_len, char out[QR_CACHE_KEY_SIZE]);
 
 /* The default database path. *out is new (qr_free); QR_E_NOTFOUND without XDG_CACHE_HOME/HOME. */
 int qr_cache_default_path(char **out, qr_err *e);

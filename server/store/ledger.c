@@ -104,6 +104,10 @@ static json_t *record_json(const qr_ledger_record *r) {
 int qr_ledger_append(qr_ledger *l, const qr_ledger_record *r, qr_err *e) {
   if (!l || !r) return qr_err_set(e, QR_E_INVAL, "no ledger or no record");
   json_t *j = record_json(r);
+  if (j && r->usage_estimated && json_object_set_new(j, "usage_estimated", json_true())) {
+    json_decref(j);
+    j = NULL;
+  }
   if (!j) return qr_err_set(e, QR_E_NOMEM, "out of memory");
   char line[QR_LEDGER_MAX_RECORD];
   size_t n = json_dumpb(j, line, sizeof line - 1, JSON_COMPACT);
@@ -237,6 +241,7 @@ typedef struct query {
   const char *by;   /* NULL: records */
   json_t *records;  /* newest first while scanning */
   json_t *groups;   /* key → sums */
+  long omitted;     /* records past QR_LEDGER_MAX_RECORDS */
   int rc;
 } query;
 
@@ -278,7 +283,7 @@ static bool on_query_record(json_t *rec, time_t t, void *data) {
   query *q = data;
   if (t < q->since) return t >= q->since - SCAN_SLACK_S;
   if (q->by) q->rc = add_to_group(q, rec);
-  else if (json_array_size(q->records) >= QR_LEDGER_MAX_RECORDS) q->rc = QR_E_TOOBIG;
+  else if (json_array_size(q->records) >= QR_LEDGER_MAX_RECORDS) q->omitted++;
   else q->rc = json_array_append(q->records, rec) ? QR_E_NOMEM : QR_OK;
   return q->rc == QR_OK;
 }
@@ -318,11 +323,17 @@ static json_t *reversed(json_t *a) {
   return out;
 }
 
-int qr_ledger_query(const char *path, const char *since, const char *by, json_t **out, qr_err *e) {
-  query q = {.by = by};
-  if (since && !parse_time(since, &q.since))
+static int parse_since(const char *since, time_t *out, qr_err *e) {
+  if (since && !parse_time(since, out))
     return qr_err_set(e, QR_E_INVAL, "since: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, got \"%s\"",
                       since);
+  return QR_OK;
+}
+
+int qr_ledger_query(const char *path, const char *since, const char *by, json_t **out,
+                    long *omitted, qr_err *e) {
+  query q = {.by = by};
+  if (parse_since(since, &q.since, e)) return QR_E_INVAL;
   if (by && strcmp(by, "model") && strcmp(by, "day") && strcmp(by, "role"))
     return qr_err_set(e, QR_E_INVAL, "by: expected model, day or role, got \"%s\"", by);
   char *file = NULL;
@@ -332,10 +343,8 @@ int qr_ledger_query(const char *path, const char *since, const char *by, json_t 
   q.groups = json_object();
   if (!q.records || !q.groups) rc = qr_err_set(e, QR_E_NOMEM, "out of memory");
   if (!rc) rc = scan_back(file, on_query_record, &q, e);
-  if (!rc && q.rc == QR_E_TOOBIG)
-    rc = qr_err_set(e, QR_E_TOOBIG, "more than %d records: narrow the query with a date or sums",
-                    QR_LEDGER_MAX_RECORDS);
-  else if (!rc && q.rc) rc = qr_err_set(e, q.rc, "out of memory");
+  if (!rc && q.rc) rc = qr_err_set(e, q.rc, "out of memory");
+  if (omitted) *omitted = q.omitted;
   if (!rc) {
     *out = by ? sorted_groups(q.groups) : reversed(q.records);
     if (!*out) rc = qr_err_set(e, QR_E_NOMEM, "out of memory");
@@ -344,6 +353,74 @@ int qr_ledger_query(const char *path, const char *since, const char *by, json_t 
   json_decref(q.groups);
   qr_free(file);
   return rc;
+}
+
+/* ---- walking forward -------------------------------------------------------------------------- */
+
+typedef struct walk {
+  time_t since;
+  qr_ledger_each_fn fn;
+  void *data;
+  int rc;
+} walk;
+
+/* Hands one complete line to the walk's function when it is a record at or after since. */
+static void walk_line(walk *w, const char *line, size_t len) {
+  if (len == 0 || w->rc) return;
+  json_t *rec = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
+  const char *when = json_string_value(json_object_get(rec, "time"));
+  time_t t;
+  if (json_is_object(rec) && when && parse_time(when, &t) && t >= w->since)
+    w->rc = w->fn(rec, w->data);
+  json_decref(rec);
+}
+
+/* Splits blk into lines, carrying a line cut by the block's end in `line`; a line longer than
+ * QR_LEDGER_MAX_LINE is skipped up to its end (*skipping). */
+static void walk_block(walk *w, const char *blk, size_t n, qr_buf *line, bool *skipping) {
+  while (n > 0 && !w->rc) {
+    const char *nl = memchr(blk, '\n', n);
+    size_t take = nl ? (size_t)(nl - blk) : n;
+    if (!*skipping && qr_buf_append(line, blk, take)) *skipping = true;
+    if (nl) {
+      if (!*skipping) walk_line(w, line->data, line->len);
+      qr_buf_reset(line);
+      *skipping = false;
+      take++;
+    }
+    blk += take;
+    n -= take;
+  }
+}
+
+int qr_ledger_each(const char *path, const char *since, qr_ledger_each_fn fn, void *data,
+                   qr_err *e) {
+  walk w = {.fn = fn, .data = data};
+  if (parse_since(since, &w.since, e)) return QR_E_INVAL;
+  char *file = NULL;
+  int rc = resolve_path(path, &file, e);
+  if (rc) return rc;
+  int fd = open(file, O_RDONLY | O_CLOEXEC);
+  char *blk = fd < 0 ? NULL : qr_malloc(BLOCK);
+  if (fd < 0 && errno != ENOENT)
+    rc = qr_err_set(e, QR_E_IO, "cannot open the ledger %s: %s", file, strerror(errno));
+  else if (fd >= 0 && !blk) rc = qr_err_set(e, QR_E_NOMEM, "out of memory");
+  qr_buf line;
+  qr_buf_init(&line, QR_LEDGER_MAX_LINE);
+  bool skipping = false;
+  for (ssize_t got = 1; !rc && blk && !w.rc && got > 0;) {
+    got = read(fd, blk, BLOCK);
+    if (got < 0 && errno != EINTR)
+      rc = qr_err_set(e, QR_E_IO, "cannot read the ledger %s: %s", file, strerror(errno));
+    else if (got > 0) walk_block(&w, blk, (size_t)got, &line, &skipping);
+    else if (got < 0) got = 1; /* EINTR: read again */
+  }
+  if (!rc && !w.rc && !skipping) walk_line(&w, line.data, line.len); /* a last line without \n */
+  qr_buf_free(&line);
+  qr_free(blk);
+  if (fd >= 0) close(fd);
+  qr_free(file);
+  return rc ? rc : w.rc;
 }
 
 typedef struct spend {
@@ -376,20 +453,26 @@ static const char *str_field(const json_t *o, const char *k) {
   return s ? s : "-";
 }
 
-static int format_records(const json_t *q, qr_buf *out) {
-  int rc = qr_buf_printf(out, "%-20s  %-5s  %-16s  %-16s  %-12s  %9s  %9s  %10s  %8s\n", "time",
-                         "role", "model", "strategy", "status", "in", "out", "cost_usd",
-                         "ms");
-  size_t i;
-  json_t *r;
-  json_array_foreach(q, i, r) {
-    if (rc) break;
-    rc = qr_buf_printf(out, "%-20s  %-5s  %-16s  %-16s  %-12s  %9lld  %9lld  %10.4f  %8lld\n",
+int qr_ledger_format_record(const json_t *rec, qr_buf *out) {
+  json_t *r = (json_t *)rec; /* jansson's getters take non-const */
+  if (!r)
+    return qr_buf_printf(out, "%-20s  %-5s  %-16s  %-16s  %-12s  %9s  %9s  %10s  %8s\n", "time",
+                         "role", "model", "strategy", "status", "in", "out", "cost_usd", "ms");
+  return qr_buf_printf(out, "%-20s  %-5s  %-16s  %-16s  %-12s  %9lld  %9lld  %10.4f  %8lld\n",
                        str_field(r, "time"), str_field(r, "role"), str_field(r, "model"),
                        str_field(r, "strategy"), str_field(r, "status"),
                        int_field(r, "input_tokens"), int_field(r, "output_tokens"),
                        json_number_value(json_object_get(r, "cost_usd")),
                        int_field(r, "latency_ms"));
+}
+
+static int format_records(const json_t *q, qr_buf *out) {
+  int rc = qr_ledger_format_record(NULL, out);
+  size_t i;
+  json_t *r;
+  json_array_foreach(q, i, r) {
+    if (rc) break;
+    rc = qr_ledger_format_record(r, out);
   }
   return rc;
 }
@@ -409,20 +492,24 @@ static int format_groups(const json_t *q, const char *by, qr_buf *out) {
   return rc;
 }
 
+void qr_ledger_totals_add(qr_ledger_totals *t, const json_t *rec, const char *by) {
+  json_t *r = (json_t *)rec; /* jansson's getters take non-const */
+  t->calls += by ? int_field(r, "calls") : 1;
+  t->input_tokens += int_field(r, "input_tokens");
+  t->output_tokens += int_field(r, "output_tokens");
+  t->cost_usd += json_number_value(json_object_get(r, "cost_usd"));
+}
+
+int qr_ledger_format_totals(const qr_ledger_totals *t, qr_buf *out) {
+  return qr_buf_printf(out, "total: %lld calls, %lld input tokens, %lld output tokens, $%.4f\n",
+                       t->calls, t->input_tokens, t->output_tokens, t->cost_usd);
+}
+
 int qr_ledger_format_text(const json_t *q, const char *by, qr_buf *out) {
   int rc = by ? format_groups(q, by, out) : format_records(q, out);
-  long long calls = 0, in = 0, out_tokens = 0;
-  double usd = 0;
+  qr_ledger_totals t = {0};
   size_t i;
   json_t *r;
-  json_array_foreach(q, i, r) {
-    calls += by ? int_field(r, "calls") : 1;
-    in += int_field(r, "input_tokens");
-    out_tokens += int_field(r, "output_tokens");
-    usd += json_number_value(json_object_get(r, "cost_usd"));
-  }
-  if (!rc)
-    rc = qr_buf_printf(out, "total: %lld calls, %lld input tokens, %lld output tokens, $%.4f\n",
-                       calls, in, out_tokens, usd);
-  return rc;
+  json_array_foreach(q, i, r) qr_ledger_totals_add(&t, r, by);
+  return rc ? rc : qr_ledger_format_totals(&t, out);
 }

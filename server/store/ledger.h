@@ -24,8 +24,8 @@
 #define QR_LEDGER_MAX_RECORD 4096
 /* Lines read back are at most this long; longer ones are skipped. */
 #define QR_LEDGER_MAX_LINE 65536
-/* A query returns at most this many records (sums have no limit): narrow it with since. */
-#define QR_LEDGER_MAX_RECORDS 100000
+/* A records query returns the newest this many (sums and qr_ledger_each have no limit). */
+#define QR_LEDGER_MAX_RECORDS 10000
 /* Size of a review id from qr_ledger_review_id, NUL included. */
 #define QR_LEDGER_ID_SIZE 17
 
@@ -48,6 +48,8 @@ typedef struct qr_ledger_record {
   const char *review;          /* shared by the calls of one review (qr_ledger_review_id) */
   int attempts;                /* which HTTP attempt of the call this record is (1 = the first;
                                   a retried attempt has its own record); 0 counts as 1 */
+  bool usage_estimated;        /* the provider reported no usage: cost_usd is the estimate
+                                  (written as "usage_estimated": true) */
 } qr_ledger_record;
 
 /* The default file ($XDG_STATE_HOME or ~/.local/state, then quorum/ledger.jsonl). *out is new
@@ -70,12 +72,33 @@ void qr_ledger_review_id(char out[QR_LEDGER_ID_SIZE]);
 
 /* Reads the ledger at `path` (NULL: the default). since (NULL: everything) is a UTC date
  * "YYYY-MM-DD" or a time "YYYY-MM-DDTHH:MM:SSZ": records at or after it are kept.
- * by NULL: *out is a new array of the records in file order (QR_E_TOOBIG past
- * QR_LEDGER_MAX_RECORDS). by "model" | "day" | "role": *out is a new array of sums sorted by
+ * by NULL: *out is a new array of the newest QR_LEDGER_MAX_RECORDS records in file order
+ * (*omitted, when not NULL, counts the older ones left out). by "model" | "day" | "role": *out is a new array of sums sorted by
  * the key, each {"<by>": key, "calls", "input_tokens", "output_tokens", "cached_tokens",
  * "cost_usd", "latency_ms"}; "day" is the UTC date. A missing file is an empty ledger.
  * QR_E_INVAL for a malformed since or an unknown by. */
-int qr_ledger_query(const char *path, const char *since, const char *by, json_t **out, qr_err *e);
+int qr_ledger_query(const char *path, const char *since, const char *by, json_t **out,
+                    long *omitted, qr_err *e);
+
+/* Called for each record in file order; rec is borrowed for the call. Non-zero stops the walk
+ * and is what qr_ledger_each returns. */
+typedef int (*qr_ledger_each_fn)(json_t *rec, void *data);
+/* Walks the records at or after `since` (as qr_ledger_query) of the ledger at `path` (NULL:
+ * the default) from the oldest, holding one line at a time: a history of any length. */
+int qr_ledger_each(const char *path, const char *since, qr_ledger_each_fn fn, void *data,
+                   qr_err *e);
+
+/* Sums for the total line of the text form. */
+typedef struct qr_ledger_totals {
+  long long calls, input_tokens, output_tokens;
+  double cost_usd;
+} qr_ledger_totals;
+/* Adds a record (or, with by, a group's sums) to t. */
+void qr_ledger_totals_add(qr_ledger_totals *t, const json_t *rec, const char *by);
+/* Appends the text form's header (rec NULL) or one record's line to out. */
+int qr_ledger_format_record(const json_t *rec, qr_buf *out);
+/* Appends the total line to out. */
+int qr_ledger_format_totals(const qr_ledger_totals *t, qr_buf *out);
 
 /* Appends the text form of a query result (`q` and `by` as qr_ledger_query gave and took them;
  * q borrowed) to `out`: one line per record or group under a header, then a total line. */

@@ -34,7 +34,7 @@ RULE_KEYS = {"match", "times", "latency_ms", "fault", "retry_after", "findings",
 MATCH_KEYS = {"model", "prompt_contains", "api"}
 FAULTS = {"429", "503", "529", "500", "400", "401", "402", "403", "408", "hang", "reset",
           "truncate", "stream_cut", "malformed", "length", "empty", "refusal", "stream_error",
-          "content_filter", "choice_error", "context_window", "insufficient_quota"}
+          "content_filter", "choice_error", "context_window", "insufficient_quota", "no_usage"}
 RATELIMIT_KEYS = {"limit_requests", "limit_tokens", "remaining_requests", "remaining_tokens",
                   "reset_requests", "reset_tokens", "limit", "remaining", "reset_in_ms"}
 # OpenAI's reasoning models (o1, o3-mini, o4-mini, gpt-5, gpt-5-mini; not gpt-5-chat-latest).
@@ -384,7 +384,8 @@ class Reply:
             choice.update(native_finish_reason="error", error=self.choice_error())
         return {"id": "chatcmpl-" + self.ident, "object": "chat.completion",
                 "created": self.created, "model": self.model,
-                "choices": [choice], "usage": self.openai_usage()}
+                "choices": [choice],
+                **({} if self.fault == "no_usage" else {"usage": self.openai_usage()})}
 
     def openai_chunk(self, delta, finish=None):
         return {"id": "chatcmpl-" + self.ident, "object": "chat.completion.chunk",
@@ -406,6 +407,8 @@ class Reply:
         if self.fault == "choice_error":
             last["choices"][0].update(native_finish_reason="error", error=self.choice_error())
         events.append((None, last))
+        if self.fault == "no_usage":  # the answer is complete; nothing follows
+            return events
         opts = self.body.get("stream_options")
         if isinstance(opts, dict) and opts.get("include_usage"):
             final = self.openai_chunk({})
@@ -452,10 +455,10 @@ class Reply:
     def anthropic_plain(self):
         block = self.anthropic_block()
         return self.anthropic_message([block] if block else [], self.anthropic_stop(),
-                                      self.anthropic_usage())
+                                      None if self.fault == "no_usage" else self.anthropic_usage())
 
     def anthropic_events(self):
-        usage = dict(self.anthropic_usage(), output_tokens=1)
+        usage = None if self.fault == "no_usage" else dict(self.anthropic_usage(), output_tokens=1)
         events = [("message_start", {"type": "message_start",
                                      "message": self.anthropic_message([], None, usage)})]
         if self.fault not in ("empty", "refusal"):
@@ -474,10 +477,11 @@ class Reply:
                 events.append(("content_block_delta", {"type": "content_block_delta", "index": 0,
                                                        "delta": {"type": kind, field: p}}))
             events.append(("content_block_stop", {"type": "content_block_stop", "index": 0}))
-        events.append(("message_delta", {"type": "message_delta",
-                                         "delta": {"stop_reason": self.anthropic_stop(),
-                                                   "stop_sequence": None},
-                                         "usage": {"output_tokens": self.out_tokens}}))
+        delta = {"type": "message_delta",
+                 "delta": {"stop_reason": self.anthropic_stop(), "stop_sequence": None}}
+        if self.fault != "no_usage":
+            delta["usage"] = {"output_tokens": self.out_tokens}
+        events.append(("message_delta", delta))
         events.append(("message_stop", {"type": "message_stop"}))
         return events
 

@@ -68,7 +68,7 @@ TEST(ledger_append_creates_private_file_and_reads_back) {
   ASSERT(strchr(text, '\n') != text + len - 1); /* two lines */
 
   json_t *q = NULL;
-  ASSERT_OK(qr_ledger_query(path, NULL, NULL, &q, NULL));
+  ASSERT_OK(qr_ledger_query(path, NULL, NULL, &q, NULL, NULL));
   ASSERT_EQ(json_array_size(q), 2);
   json_t *first = json_array_get(q, 0);
   ASSERT_STR_EQ(json_string_value(json_object_get(first, "time")), "2024-05-01T00:00:01Z");
@@ -96,7 +96,7 @@ TEST(ledger_null_strings_and_now) {
   ASSERT_EQ(qr_ledger_append(l, NULL, NULL), QR_E_INVAL);
   qr_ledger_close(l);
   json_t *q = NULL;
-  ASSERT_OK(qr_ledger_query(path, NULL, NULL, &q, NULL));
+  ASSERT_OK(qr_ledger_query(path, NULL, NULL, &q, NULL, NULL));
   ASSERT_EQ(json_array_size(q), 1);
   ASSERT(json_is_null(json_object_get(json_array_get(q, 0), "model_served")));
   json_decref(q);
@@ -123,7 +123,7 @@ TEST(ledger_long_strings_are_cut_to_one_record) {
   ASSERT_OK(stat(path, &st));
   ASSERT(st.st_size <= QR_LEDGER_MAX_RECORD);
   json_t *q = NULL;
-  ASSERT_OK(qr_ledger_query(path, NULL, NULL, &q, NULL));
+  ASSERT_OK(qr_ledger_query(path, NULL, NULL, &q, NULL, NULL));
   const char *model = json_string_value(json_object_get(json_array_get(q, 0), "model"));
   ASSERT(model != NULL);
   ASSERT(strlen(model) > 100 && strlen(model) <= 200);
@@ -142,16 +142,16 @@ TEST(ledger_query_since_and_sums) {
   qr_ledger_close(l);
 
   json_t *q = NULL;
-  ASSERT_OK(qr_ledger_query(path, "2024-05-02", NULL, &q, NULL));
+  ASSERT_OK(qr_ledger_query(path, "2024-05-02", NULL, &q, NULL, NULL));
   ASSERT_EQ(json_array_size(q), 3);
   ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(q, 0), "time")),
                 "2024-05-02T00:00:10Z");
   json_decref(q);
-  ASSERT_OK(qr_ledger_query(path, "2024-05-02T00:00:11Z", NULL, &q, NULL));
+  ASSERT_OK(qr_ledger_query(path, "2024-05-02T00:00:11Z", NULL, &q, NULL, NULL));
   ASSERT_EQ(json_array_size(q), 2);
   json_decref(q);
 
-  ASSERT_OK(qr_ledger_query(path, NULL, "model", &q, NULL));
+  ASSERT_OK(qr_ledger_query(path, NULL, "model", &q, NULL, NULL));
   ASSERT_EQ(json_array_size(q), 2);
   json_t *fast = json_array_get(q, 0), *smart = json_array_get(q, 1);
   ASSERT_STR_EQ(json_string_value(json_object_get(fast, "model")), "fast");
@@ -162,14 +162,14 @@ TEST(ledger_query_since_and_sums) {
   ASSERT(json_real_value(json_object_get(smart, "cost_usd")) == 12);
   json_decref(q);
 
-  ASSERT_OK(qr_ledger_query(path, "2024-05-02", "day", &q, NULL));
+  ASSERT_OK(qr_ledger_query(path, "2024-05-02", "day", &q, NULL, NULL));
   ASSERT_EQ(json_array_size(q), 2);
   ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(q, 0), "day")), "2024-05-02");
   ASSERT(json_real_value(json_object_get(json_array_get(q, 0), "cost_usd")) == 6);
   ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(q, 1), "day")), "2024-05-03");
   json_decref(q);
 
-  ASSERT_OK(qr_ledger_query(path, NULL, "role", &q, NULL));
+  ASSERT_OK(qr_ledger_query(path, NULL, "role", &q, NULL, NULL));
   ASSERT_EQ(json_array_size(q), 2);
   ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(q, 0), "role")), "judge");
   ASSERT_EQ(json_integer_value(json_object_get(json_array_get(q, 1), "calls")), 3);
@@ -180,12 +180,12 @@ TEST(ledger_query_since_and_sums) {
 TEST(ledger_query_rejects_bad_arguments) {
   json_t *q = NULL;
   qr_err e = {0};
-  ASSERT_EQ(qr_ledger_query("/nonexistent/l.jsonl", "May 1", NULL, &q, &e), QR_E_INVAL);
+  ASSERT_EQ(qr_ledger_query("/nonexistent/l.jsonl", "May 1", NULL, &q, NULL, &e), QR_E_INVAL);
   ASSERT(strstr(e.msg, "since") != NULL);
-  ASSERT_EQ(qr_ledger_query("/nonexistent/l.jsonl", "2024-13-01", NULL, &q, NULL), QR_E_INVAL);
-  ASSERT_EQ(qr_ledger_query("/nonexistent/l.jsonl", NULL, "week", &q, &e), QR_E_INVAL);
+  ASSERT_EQ(qr_ledger_query("/nonexistent/l.jsonl", "2024-13-01", NULL, &q, NULL, NULL), QR_E_INVAL);
+  ASSERT_EQ(qr_ledger_query("/nonexistent/l.jsonl", NULL, "week", &q, NULL, &e), QR_E_INVAL);
   /* a missing file is an empty ledger */
-  ASSERT_OK(qr_ledger_query("/nonexistent/l.jsonl", NULL, NULL, &q, NULL));
+  ASSERT_OK(qr_ledger_query("/nonexistent/l.jsonl", NULL, NULL, &q, NULL, NULL));
   ASSERT_EQ(json_array_size(q), 0);
   json_decref(q);
 }
@@ -200,7 +200,7 @@ TEST(ledger_skips_lines_that_are_not_records) {
   fputs("{\"time\":\"2024-05-01T00:00:03Z\",\"cost_", f); /* a torn last line */
   fclose(f);
   json_t *q = NULL;
-  ASSERT_OK(qr_ledger_query(path, NULL, NULL, &q, NULL));
+  ASSERT_OK(qr_ledger_query(path, NULL, NULL, &q, NULL, NULL));
   ASSERT_EQ(json_array_size(q), 2);
   json_decref(q);
   double spent = 0;
@@ -233,7 +233,7 @@ TEST(ledger_spent_since_across_blocks_and_long_lines) {
   ASSERT_OK(qr_ledger_spent_since(path, day(0, 1000), &spent, NULL));
   ASSERT(spent == 1000 * 1 + 750);
   json_t *q = NULL;
-  ASSERT_OK(qr_ledger_query(path, NULL, NULL, &q, NULL));
+  ASSERT_OK(qr_ledger_query(path, NULL, NULL, &q, NULL, NULL));
   ASSERT_EQ(json_array_size(q), 3500);
   /* file order survives the backward read */
   ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(q, 0), "time")),
@@ -268,7 +268,7 @@ TEST(ledger_concurrent_appends_do_not_interleave) {
     ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   }
   json_t *q = NULL;
-  ASSERT_OK(qr_ledger_query(path, NULL, "model", &q, NULL));
+  ASSERT_OK(qr_ledger_query(path, NULL, "model", &q, NULL, NULL));
   ASSERT_EQ(json_array_size(q), WRITERS);
   for (int w = 0; w < WRITERS; w++)
     ASSERT_EQ(json_integer_value(json_object_get(json_array_get(q, (size_t)w), "calls")), EACH);
@@ -326,13 +326,13 @@ TEST(ledger_text_form) {
   json_t *q = NULL;
   qr_buf b;
   qr_buf_init(&b, 1 << 16);
-  ASSERT_OK(qr_ledger_query(path, NULL, NULL, &q, NULL));
+  ASSERT_OK(qr_ledger_query(path, NULL, NULL, &q, NULL, NULL));
   ASSERT_OK(qr_ledger_format_text(q, NULL, &b));
   ASSERT(strstr(b.data, "2024-05-01T00:00:02Z  judge  smart") != NULL);
   ASSERT(strstr(b.data, "total: 2 calls, 200 input tokens, 20 output tokens, $0.3750\n") != NULL);
   json_decref(q);
   qr_buf_reset(&b);
-  ASSERT_OK(qr_ledger_query(path, NULL, "role", &q, NULL));
+  ASSERT_OK(qr_ledger_query(path, NULL, "role", &q, NULL, NULL));
   ASSERT_OK(qr_ledger_format_text(q, "role", &b));
   ASSERT(strncmp(b.data, "role ", 5) == 0);
   ASSERT(strstr(b.data, "\npass ") != NULL);
