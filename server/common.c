@@ -2,6 +2,7 @@
 #include "common.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,4 +259,68 @@ void qr_fputs_clean(FILE *out, const char *s) {
     else if (c == 0xc2 && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f) fprintf(out, "\\x%02x", p[++i]);
     else fputc(c, out);
   }
+}
+
+/* --- globs ------------------------------------------------------------------------------------ */
+
+#define GLOB_MAX_PARTS 512
+
+/* Splits s at '/' into parts (pointers into s, lengths); -1 when there are too many. */
+static int split_path(const char *s, const char **part, size_t *len) {
+  int n = 0;
+  for (;; n++) {
+    if (n == GLOB_MAX_PARTS) return -1;
+    part[n] = s;
+    len[n] = strcspn(s, "/");
+    if (!s[len[n]]) return n + 1;
+    s += len[n] + 1;
+  }
+}
+
+/* One component of a glob against one of a path. */
+static bool part_match(const char *p, size_t pn, const char *s, size_t sn) {
+  char pat[512], name[512];
+  if (pn >= sizeof pat || sn >= sizeof name) return false;
+  memcpy(pat, p, pn);
+  pat[pn] = '\0';
+  memcpy(name, s, sn);
+  name[sn] = '\0';
+  return fnmatch(pat, name, 0) == 0;
+}
+
+static bool is_starstar(const char *p, size_t n) { return n == 2 && p[0] == '*' && p[1] == '*'; }
+
+/* Components against components, "**" matching any run of them: the wildcard algorithm that
+ * backtracks only to the last "**" (O(pattern × path) part matches, whatever the input). */
+static bool parts_match(const char *const *pp, const size_t *pl, int m, const char *const *sp,
+                        const size_t *sl, int n) {
+  int i = 0, j = 0, star = -1, mark = 0;
+  while (i < n) {
+    if (j < m && is_starstar(pp[j], pl[j])) {
+      star = j++;
+      mark = i;
+    } else if (j < m && part_match(pp[j], pl[j], sp[i], sl[i])) {
+      i++;
+      j++;
+    } else if (star >= 0) {
+      j = star + 1;
+      i = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (j < m && is_starstar(pp[j], pl[j])) j++;
+  return j == m;
+}
+
+bool qr_glob_match(const char *pat, const char *path) {
+  if (!*pat) return false;
+  if (!strchr(pat, '/')) {
+    const char *base = strrchr(path, '/');
+    return fnmatch(pat, base ? base + 1 : path, 0) == 0;
+  }
+  const char *pp[GLOB_MAX_PARTS], *sp[GLOB_MAX_PARTS];
+  size_t pl[GLOB_MAX_PARTS], sl[GLOB_MAX_PARTS];
+  int m = split_path(pat[0] == '/' ? pat + 1 : pat, pp, pl), n = split_path(path, sp, sl);
+  return m > 0 && n > 0 && parts_match(pp, pl, m, sp, sl, n);
 }

@@ -103,6 +103,13 @@ char *qr_buf_detach(qr_buf *b, size_t *len_out);
  * the terminal nor start a line GitHub Actions reads as a workflow command (::add-mask::, …). */
 void qr_fputs_clean(FILE *out, const char *s);
 
+/* Matches a repository path against a glob as .gitignore does: '*', '?' and [...] within one
+ * path component; two stars as a whole component for any number of them (below a folder,
+ * above a name, or between two folders); a pattern without '/' against the file name in any
+ * folder; a leading '/' anchors at the root. Patterns may come from a repository: matching
+ * costs at most pattern × path component comparisons, and over 512 components matches nothing. */
+bool qr_glob_match(const char *pat, const char *path);
+
 /* Reads a whole file into a new NUL-terminated buffer (caller frees with qr_free);
  * QR_E_TOOBIG past max_bytes, QR_E_NOTFOUND/QR_E_IO otherwise. */
 int qr_read_file(const char *path, size_t max_bytes, char **out, size_t *len_out, qr_err *e);

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,20 +187,9 @@ void qr_repo_config_free(qr_repo_config *rc) {
   qr_free(rc);
 }
 
-/* One glob against a path: a trailing slash-star-star is a prefix; a pattern without '/' looks at the base name. */
-static bool glob_matches(const char *pat, const char *path) {
-  size_t n = strlen(pat);
-  if (n >= 3 && !strcmp(pat + n - 3, "/**")) return !strncmp(path, pat, n - 2);
-  if (!strchr(pat, '/')) {
-    const char *base = strrchr(path, '/');
-    return fnmatch(pat, base ? base + 1 : path, 0) == 0;
-  }
-  return fnmatch(pat, path, FNM_PATHNAME) == 0;
-}
-
 bool qr_repo_config_ignores(const qr_repo_config *rc, const char *path) {
   for (size_t i = 0; rc && i < rc->n_ignore; i++)
-    if (glob_matches(rc->ignore[i], path)) return true;
+    if (qr_glob_match(rc->ignore[i], path)) return true;
   return false;
 }
 

@@ -40,9 +40,7 @@ typedef struct qr_repo_config {
 int qr_repo_config_load(const char *root, qr_repo_config **out, qr_err *e);
 void qr_repo_config_free(qr_repo_config *rc);
 
-/* True when `path` matches one of the ignore globs (fnmatch with FNM_PATHNAME; a pattern
- * without a slash matches the file name in any folder; a pattern ending in a slash and two
- * stars matches everything below that folder). */
+/* True when `path` matches one of the ignore globs (qr_glob_match: .gitignore's rules). */
 bool qr_repo_config_ignores(const qr_repo_config *rc, const char *path);
 /* True when passes of strategy `name` may run. */
 bool qr_repo_config_allows_strategy(const qr_repo_config *rc, const char *name);

@@ -62,3 +62,23 @@ TEST(common_fputs_clean_untrusted_text) {
   ASSERT_STR_EQ(cleaned("\x1b[2J\r\t\x7f"), "\\x1b[2J\\x0d\\t\\x7f");
   ASSERT_STR_EQ(cleaned("\xc2\x9b" "31m caf\xc3\xa9"), "\\x9b31m caf\xc3\xa9");
 }
+
+TEST(glob_match_like_gitignore) {
+  ASSERT(qr_glob_match("*.py", "a.py") && qr_glob_match("*.py", "src/deep/a.py"));
+  ASSERT(!qr_glob_match("*.py", "a.pyc"));
+  ASSERT(qr_glob_match("src/*.c", "src/a.c") && !qr_glob_match("src/*.c", "src/x/a.c"));
+  ASSERT(qr_glob_match("vendor/**", "vendor/a/b/c.c") && !qr_glob_match("vendor/**", "src/vendor/a.c"));
+  ASSERT(qr_glob_match("**/*.c", "a.c") && qr_glob_match("**/*.c", "x/y/a.c"));
+  ASSERT(qr_glob_match("a/**/b.c", "a/b.c") && qr_glob_match("a/**/b.c", "a/x/y/b.c"));
+  ASSERT(!qr_glob_match("a/**/b.c", "a/x/c.c"));
+  ASSERT(qr_glob_match("/src/*.c", "src/a.c") && !qr_glob_match("/src/*.c", "lib/src/a.c"));
+  ASSERT(!qr_glob_match("", "a.c"));
+  ASSERT(qr_glob_match("**/**/x", "a/b/x"));
+  /* A hostile pattern on a deep path stays fast (backtracking only to the last "**"). */
+  char deep[2048] = "", pat[2048] = "";
+  for (int i = 0; i < 500; i++) strcat(deep, "d/");
+  strcat(deep, "y");
+  for (int i = 0; i < 200; i++) strcat(pat, "**/d/");
+  strcat(pat, "z");
+  ASSERT(!qr_glob_match(pat, deep));
+}
