@@ -85,10 +85,12 @@ static void on_review_done(qr_review *r, int status, json_t *result, void *data)
 }
 
 int cli_review(uv_loop_t *loop, qr_http *http, const qr_config *cfg, const char *diff, size_t len,
-               const char *root, const cli_opts *o, json_t **result, qr_err *e) {
+               const char *root, qr_snapshot *snap, char **omitted, const cli_opts *o,
+               json_t **result, qr_err *e) {
   qr_review_params p = {.diff = diff, .diff_len = len, .root = root, .config = cfg,
                         .allow_context = o->allow_context,
-                        .repo_config_root = o->repo_config_root};
+                        .repo_config_root = o->repo_config_root,
+                        .snapshot = snap, .omitted = omitted};
   review_wait w = {.progress_tty = isatty(2), .verbose = o->verbose > 0, .start_ms = qr_now_ms()};
   *result = NULL;
   int rc = qr_review_start(loop, http, &p, on_review_done, on_progress, &w, NULL, e);

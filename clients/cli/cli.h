@@ -54,12 +54,14 @@ void cli_apply_verbosity(const cli_opts *o);
 /* Runs the loop until *done is true (or nothing is left to run). */
 void cli_wait(uv_loop_t *loop, const bool *done);
 
-/* Reviews `diff` (len bytes) with the new side read from `root`, blocking on `loop`. On return
+/* Reviews `diff` (len bytes) with the new side read from `root` — or, when `snap` is given
+ * (stolen with `omitted`, see qr_review_params), from it — blocking on `loop`. On return
  * *result is a new reference filtered by --min-confidence (NULL when the review could not
  * start or ran out of memory; `e` says why). Returns the engine status (0, QR_E_PROVIDER when
  * every pass failed, or the start error). Shows progress on stderr when it is a terminal. */
 int cli_review(uv_loop_t *loop, qr_http *http, const qr_config *cfg, const char *diff, size_t len,
-               const char *root, const cli_opts *o, json_t **result, qr_err *e);
+               const char *root, qr_snapshot *snap, char **omitted, const cli_opts *o,
+               json_t **result, qr_err *e);
 /* Prints `result` to stdout in the chosen format (`diff` is needed by the github format and
  * may be NULL otherwise) and returns the exit code for it and the engine `status`. */
 int cli_finish(const json_t *result, int status, const qr_diff *diff, const cli_opts *o);

@@ -394,7 +394,8 @@ static int review_and_post(pr_cmd *c, uv_loop_t *loop, qr_http *http, const qr_c
     return EXIT_USAGE;
   }
   c->o.repo_config_root = c->base_root;
-  int status = cli_review(loop, http, cfg, text, c->diff.len, c->root, &c->o, &result, &e);
+  int status = cli_review(loop, http, cfg, text, c->diff.len, c->root, NULL, NULL, &c->o,
+                          &result, &e);
   int rc = EXIT_USAGE;
   if (result && merge_notes(c, result)) {
     json_decref(result);

@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "change/git.h"
 #include "log.h"
+#include "review/review.h"
 #include "version.h"
 
 static const char usage[] =
@@ -102,6 +103,35 @@ static int load_diff(review_cmd *c, uv_loop_t *loop, const char *root, char **di
   return 0;
 }
 
+typedef struct index_wait {
+  bool done;
+  int status;
+  qr_snapshot *snap;
+  char **omitted;
+} index_wait;
+
+static void on_index(int status, qr_snapshot *snap, char **omitted, const char *message,
+                     void *data) {
+  index_wait *w = data;
+  w->done = true;
+  w->status = status;
+  w->snap = snap;
+  w->omitted = omitted;
+  if (status) fprintf(stderr, "quorum: cannot read the staged files: %s\n", message);
+}
+
+/* A staged review's new side is the index (what the commit will hold), never the working tree,
+ * which `git add -p` or later edits leave different. Returns 0 or the exit code. */
+static int load_index(uv_loop_t *loop, const char *root, const qr_diff *parsed, index_wait *w) {
+  qr_err e = {0};
+  if (qr_git_index_snapshot(loop, root, parsed, QR_REVIEW_MAX_FILE_BYTES, on_index, w, &e)) {
+    fprintf(stderr, "quorum: %s\n", e.msg);
+    return EXIT_USAGE;
+  }
+  cli_wait(loop, &w->done);
+  return w->status ? EXIT_USAGE : 0;
+}
+
 /* Loads the diff, reviews it and prints the result; returns the exit code. */
 static int review_on_loop(review_cmd *c, uv_loop_t *loop, qr_http *http, const qr_config *cfg) {
   char *root = c->root || c->diff_file ? qr_strdup(c->root ? c->root : ".") : git_toplevel(loop);
@@ -112,7 +142,9 @@ static int review_on_loop(review_cmd *c, uv_loop_t *loop, qr_http *http, const q
   qr_diff *parsed = NULL;
   json_t *result = NULL;
   qr_err e = {0};
-  if (!rc && c->o.format == QR_FORMAT_GITHUB && qr_diff_parse(diff, len, MAX_DIFF_BYTES, &parsed, &e)) {
+  index_wait iw = {0};
+  if (!rc && (c->o.format == QR_FORMAT_GITHUB || c->staged) &&
+      qr_diff_parse(diff, len, MAX_DIFF_BYTES, &parsed, &e)) {
     fprintf(stderr, "quorum: %s\n", e.msg);
     rc = EXIT_USAGE;
   }
@@ -122,8 +154,9 @@ static int review_on_loop(review_cmd *c, uv_loop_t *loop, qr_http *http, const q
     rc = EXIT_USAGE;
   }
   c->o.repo_config_root = config_dir;
+  if (!rc && c->staged) rc = load_index(loop, root, parsed, &iw);
   if (!rc) {
-    int status = cli_review(loop, http, cfg, diff, len, root, &c->o, &result, &e);
+    int status = cli_review(loop, http, cfg, diff, len, root, iw.snap, iw.omitted, &c->o, &result, &e);
     char *label = config_dir && result ? qr_asprintf("%s:", c->config_ref) : NULL;
     if (config_dir && result && (!label || cli_relabel_notes(result, config_dir, label))) {
       json_decref(result);

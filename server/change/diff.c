@@ -147,10 +147,26 @@ static int unquote(const char *s, size_t n, char **out, size_t *used) {
   return rc;
 }
 
-/* Drops git's one-component prefix ("a/", "b/", "i/", "w/"…) in place, like `git apply -p1`. */
+/* git's one-letter prefix of `name` ("a/", "b/" or diff.mnemonicPrefix's "c/", "i/", "o/",
+ * "w/"), or 0. */
+static char prefix_of(const char *name) {
+  return name && name[0] && strchr("abcoiw", name[0]) && name[1] == '/' && name[2] ? name[0] : 0;
+}
+
+/* True when an old side prefixed `o` and a new side prefixed `n` are a pair git writes:
+ * a/ b/, or a mnemonic pair in either order (-R swaps them). A missing side (0: /dev/null)
+ * matches any prefix of the other. Without this, diff.noprefix's "src/x.c" would lose "src/". */
+static bool prefix_pair(char o, char n) {
+  static const char *const pairs[] = {"ab", "iw", "wi", "cw", "wc", "ci", "ic", "ow", "wo"};
+  if (!o || !n) return o || n;
+  for (size_t i = 0; i < QR_ARRAY_LEN(pairs); i++)
+    if (pairs[i][0] == o && pairs[i][1] == n) return true;
+  return false;
+}
+
+/* Drops the one-letter prefix from a name prefix_of() accepted, in place (`git apply -p1`). */
 static void strip_prefix(char *name) {
-  char *slash = strchr(name, '/');
-  if (slash && slash[1]) memmove(name, slash + 1, strlen(slash + 1) + 1);
+  if (name) memmove(name, name + 2, strlen(name + 2) + 1);
 }
 
 /* unquote() for a header line: errors become messages naming the line. */
@@ -180,9 +196,7 @@ static int marker_name(parser *p, char **out, bool *is_null) {
     qr_free(*out);
     *out = NULL;
     *is_null = true;
-    return QR_OK;
   }
-  strip_prefix(*out);
   return QR_OK;
 }
 
@@ -220,10 +234,7 @@ static int git_header_names(parser *p) {
     }
   }
   if (rc == QR_E_NOMEM) return nomem(p);
-  if (rc) return perr(p, "badly quoted file name");
-  if (nm->git_old) strip_prefix(nm->git_old);
-  if (nm->git_new) strip_prefix(nm->git_new);
-  return QR_OK;
+  return rc ? perr(p, "badly quoted file name") : QR_OK;
 }
 
 /* Stores the rest of the current line after `prefix` (quoted or raw) into *slot. */
@@ -267,12 +278,26 @@ static char *take(char **src) {
   return s;
 }
 
+/* Strips the prefixes of the ---/+++ names and of the `diff --git` names, each pair only when
+ * both sides carry a pair git writes (rename/copy lines never have one). */
+static void strip_prefixes(names *nm) {
+  if (nm->have_minus_plus && prefix_pair(prefix_of(nm->minus), prefix_of(nm->plus))) {
+    if (nm->minus) strip_prefix(nm->minus);
+    if (nm->plus) strip_prefix(nm->plus);
+  }
+  if (prefix_pair(prefix_of(nm->git_old), prefix_of(nm->git_new)) && nm->git_old && nm->git_new) {
+    strip_prefix(nm->git_old);
+    strip_prefix(nm->git_new);
+  }
+}
+
 /* Chooses path, old_path and status once every header line of the file has been seen. */
 static int finish_file(parser *p) {
   qr_diff_file *f = p->f;
   names *nm = &p->nm;
   if (!f) return QR_OK;
   p->f = NULL;
+  strip_prefixes(nm);
   if (nm->renamed || nm->copied) {
     f->status = nm->renamed ? QR_FILE_RENAMED : QR_FILE_COPIED;
     f->path = take(&nm->to);
@@ -467,11 +492,58 @@ static int parse_line(parser *p) {
   return QR_OK;
 }
 
-int qr_diff_parse(const char *text, size_t len, size_t max_bytes, qr_diff **out, qr_err *e) {
-  if ((!text && len) || !out) return qr_err_set(e, QR_E_INVAL, "qr_diff_parse: no input");
-  if (len > max_bytes)
-    return qr_err_set(e, QR_E_TOOBIG, "the diff is %zu bytes, more than the %zu allowed", len,
-                      max_bytes);
+/* A copy of text without its terminal escape sequences (`git diff --color=always`, `| less -R`
+ * captures): CSI (ESC [ … final byte), other ESC-letter pairs, OSC up to BEL or ST. Git quotes
+ * escape bytes in file names, so none of the diff's structure is lost. New string or NULL. */
+static char *strip_escapes(const char *text, size_t len, size_t *out_len) {
+  char *out = qr_malloc(len + 1);
+  if (!out) return NULL;
+  size_t n = 0;
+  for (size_t i = 0; i < len;) {
+    if (text[i] != '\x1b') {
+      out[n++] = text[i++];
+      continue;
+    }
+    i++;
+    if (i < len && text[i] == '[') { /* CSI: parameters and intermediates, then 0x40–0x7e */
+      for (i++; i < len && (text[i] < 0x40 || text[i] > 0x7e) && text[i] != '\n'; i++) {
+      }
+      i += i < len && text[i] != '\n';
+    } else if (i < len && text[i] == ']') { /* OSC: up to BEL or ESC \ */
+      while (i < len && text[i] != '\a' && text[i] != '\x1b' && text[i] != '\n') i++;
+      i += i < len && text[i] == '\a';
+    } else if (i < len && text[i] != '\n') {
+      i++;
+    }
+  }
+  out[n] = '\0';
+  *out_len = n;
+  return out;
+}
+
+/* True when text holds more than blank space. */
+static bool has_text(const char *text, size_t len) {
+  for (size_t i = 0; i < len; i++)
+    if (!strchr(" \t\r\n", text[i])) return true;
+  return false;
+}
+
+/* A file named twice (a `git format-patch` series touching it in two commits) would be
+ * reviewed twice with only one commit's lines marked: refused. A deletion followed by an
+ * addition of the same path (a symlink made a file) is git's own way of writing one change. */
+static int check_repeats(const qr_diff *d, qr_err *e) {
+  for (size_t i = 0; i < d->n_files; i++)
+    for (size_t j = i + 1; j < d->n_files; j++)
+      if (d->files[i].status != QR_FILE_DELETED && d->files[j].status != QR_FILE_DELETED &&
+          !strcmp(d->files[i].path, d->files[j].path))
+        return qr_err_set(e, QR_E_PARSE,
+                          "%s appears twice in the diff (a patch series?): review the combined "
+                          "change, e.g. `git diff FIRST^..LAST`",
+                          d->files[i].path);
+  return QR_OK;
+}
+
+static int parse(const char *text, size_t len, qr_diff **out, qr_err *e) {
   parser p = {.text = text, .len = len, .st = S_PRE, .e = e};
   if (!(p.d = qr_calloc(1, sizeof *p.d))) return qr_err_set(e, QR_E_NOMEM, "out of memory");
   int rc = QR_OK;
@@ -480,6 +552,11 @@ int qr_diff_parse(const char *text, size_t len, size_t max_bytes, qr_diff **out,
     rc = perr(&p, "the diff ends inside the hunk at line %d", p.hunk_line);
   }
   if (!rc) rc = finish_file(&p);
+  if (!rc && !p.d->n_files && has_text(text, len))
+    rc = qr_err_set(e, QR_E_PARSE, "not a diff: no file header (`diff --git` or a ---/+++ "
+                                   "pair) in %d lines of input",
+                    p.lineno);
+  if (!rc) rc = check_repeats(p.d, e);
   names_clear(&p.nm);
   if (rc) {
     qr_diff_free(p.d);
@@ -487,6 +564,20 @@ int qr_diff_parse(const char *text, size_t len, size_t max_bytes, qr_diff **out,
   }
   *out = p.d;
   return QR_OK;
+}
+
+int qr_diff_parse(const char *text, size_t len, size_t max_bytes, qr_diff **out, qr_err *e) {
+  if ((!text && len) || !out) return qr_err_set(e, QR_E_INVAL, "qr_diff_parse: no input");
+  if (len > max_bytes)
+    return qr_err_set(e, QR_E_TOOBIG, "the diff is %zu bytes, more than the %zu allowed", len,
+                      max_bytes);
+  if (!len || !memchr(text, '\x1b', len)) return parse(text, len, out, e);
+  size_t plain_len;
+  char *plain = strip_escapes(text, len, &plain_len);
+  if (!plain) return qr_err_set(e, QR_E_NOMEM, "out of memory");
+  int rc = parse(plain, plain_len, out, e);
+  qr_free(plain);
+  return rc;
 }
 
 static void file_free(qr_diff_file *f) {

@@ -290,17 +290,6 @@ static const char *verdict_reason(attr_verdict v) {
        : v == ATTR_NODIFF ? "not diffable (git attribute -diff)" : NULL;
 }
 
-static int append_omitted(char ***omitted, const char *path, const char *reason) {
-  size_t n = 0;
-  while (*omitted && (*omitted)[n]) n++;
-  char **grown = qr_realloc(*omitted, (n + 2) * sizeof *grown);
-  if (!grown) return QR_E_NOMEM;
-  *omitted = grown;
-  grown[n + 1] = NULL;
-  grown[n] = qr_asprintf("%s: %s", path, reason);
-  return grown[n] ? 0 : QR_E_NOMEM;
-}
-
 int qr_generated_leave_out(qr_diff *diff, const qr_snapshot *snap, const char *root,
                            const qr_generated_opts *o, char ***omitted, qr_err *e) {
   if (!diff || !omitted) return qr_err_set(e, QR_E_INVAL, "qr_generated_leave_out: invalid argument");
@@ -320,7 +309,7 @@ int qr_generated_leave_out(qr_diff *diff, const qr_snapshot *snap, const char *r
       i++;
       continue;
     }
-    rc = append_omitted(omitted, path, why);
+    rc = qr_snapshot_omit(omitted, path, why);
     if (rc) break;
     QR_INFO("review: %s left out: %s (config review.include_generated brings it back)", path, why);
     qr_diff_remove(diff, i);

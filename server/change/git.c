@@ -209,3 +209,97 @@ int qr_git_change_diff(uv_loop_t *loop, const char *root, bool staged, const cha
   }
   return rc;
 }
+
+/* ---- a staged change's new side, from the index ------------------------------------------- */
+
+typedef struct index_read {
+  uv_loop_t *loop;
+  char *root;
+  char *paths; /* NUL-separated reviewable paths; owned */
+  size_t paths_len, pos;
+  const char *current;
+  size_t max_file_bytes;
+  qr_snapshot *snap;
+  char **omitted;
+  qr_git_snapshot_cb cb;
+  void *data;
+} index_read;
+
+static void index_finish(index_read *x, int status, const char *message) {
+  if (status) {
+    qr_snapshot_free(x->snap);
+    qr_snapshot_free_omitted(x->omitted);
+    x->snap = NULL;
+    x->omitted = NULL;
+  }
+  x->cb(status, x->snap, x->omitted, message, x->data);
+  qr_free(x->paths);
+  qr_free(x->root);
+  qr_free(x);
+}
+
+static void next_index_file(index_read *x);
+
+static void on_index_blob(int status, const char *out, size_t len, const char *message,
+                          void *data) {
+  index_read *x = data;
+  if (status && status != QR_E_TOOBIG) return index_finish(x, status, message);
+  int rc;
+  if (status) {
+    rc = qr_snapshot_omit_too_big(&x->omitted, x->current, x->max_file_bytes);
+  } else {
+    char *text = qr_malloc(len + 1); /* the exact bytes: a NUL in them marks a binary file */
+    if (text) {
+      memcpy(text, out, len);
+      text[len] = '\0';
+    }
+    rc = text ? qr_snapshot_take(x->snap, x->current, text, len, &x->omitted) : QR_E_NOMEM;
+  }
+  if (rc) return index_finish(x, rc, "out of memory");
+  next_index_file(x);
+}
+
+static void next_index_file(index_read *x) {
+  if (x->pos >= x->paths_len) return index_finish(x, QR_OK, "");
+  x->current = x->paths + x->pos;
+  x->pos += strlen(x->current) + 1;
+  char *spec = qr_asprintf(":%s", x->current);
+  const char *args[] = {"cat-file", "blob", spec, NULL};
+  qr_err e = {0};
+  int rc = spec ? qr_git_run(x->loop, x->root, args, x->max_file_bytes, false, on_index_blob, x, &e)
+                : qr_err_set(&e, QR_E_NOMEM, "out of memory");
+  qr_free(spec);
+  if (rc) index_finish(x, rc, e.msg);
+}
+
+int qr_git_index_snapshot(uv_loop_t *loop, const char *root, const qr_diff *diff,
+                          size_t max_file_bytes, qr_git_snapshot_cb cb, void *data, qr_err *e) {
+  index_read *x = qr_calloc(1, sizeof *x);
+  qr_buf paths;
+  qr_buf_init(&paths, SIZE_MAX);
+  int rc = x && (x->root = qr_strdup(root)) && (x->snap = qr_snapshot_new()) &&
+                   (x->omitted = qr_calloc(1, sizeof(char *)))
+               ? QR_OK
+               : QR_E_NOMEM;
+  for (size_t i = 0; !rc && i < diff->n_files; i++)
+    if (qr_diff_file_reviewable(&diff->files[i]))
+      rc = qr_buf_append(&paths, diff->files[i].path, strlen(diff->files[i].path) + 1);
+  if (rc) {
+    qr_buf_free(&paths);
+    if (x) {
+      qr_snapshot_free(x->snap);
+      qr_snapshot_free_omitted(x->omitted);
+      qr_free(x->root);
+      qr_free(x);
+    }
+    return qr_err_set(e, QR_E_NOMEM, "out of memory");
+  }
+  x->paths_len = paths.len;
+  x->paths = qr_buf_detach(&paths, NULL);
+  x->loop = loop;
+  x->max_file_bytes = max_file_bytes;
+  x->cb = cb;
+  x->data = data;
+  next_index_file(x);
+  return QR_OK;
+}

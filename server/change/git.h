@@ -8,6 +8,8 @@
 #include <uv.h>
 
 #include "common.h"
+#include "change/diff.h"
+#include "change/snapshot.h"
 
 /* status: 0, or QR_E_IO (git failed to start or exited non-zero: `message` holds its stderr),
  * QR_E_TOOBIG (stdout over the cap). `out` (NUL-terminated) and `message` are borrowed for the
@@ -29,5 +31,17 @@ int qr_git_run(uv_loop_t *loop, const char *root, const char *const *args, size_
 int qr_git_change_diff(uv_loop_t *loop, const char *root, bool staged, const char *base,
                        size_t max_out, qr_git_done_cb cb, void *data, qr_err *e);
 
+/* Called once with the new side of a staged change: status 0 with snap and omitted new (the
+ * callee owns them: qr_snapshot_free, qr_snapshot_free_omitted), else an error, NULL, NULL and
+ * git's message. */
+typedef void (*qr_git_snapshot_cb)(int status, qr_snapshot *snap, char **omitted,
+                                   const char *message, void *data);
+/* Reads the new side of every reviewable file of `diff` (borrowed for this call only) from git's
+ * index, `git cat-file blob :PATH` one file at a time: what a staged review's diff describes,
+ * whatever the working tree holds. Files over max_file_bytes or binary are omitted with the
+ * reason. Returns an error (no callback) only when out of memory; otherwise the callback runs
+ * exactly once, before this returns when there is nothing to read or git cannot start. */
+int qr_git_index_snapshot(uv_loop_t *loop, const char *root, const qr_diff *diff,
+                          size_t max_file_bytes, qr_git_snapshot_cb cb, void *data, qr_err *e);
 
 #endif

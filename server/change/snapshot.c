@@ -127,19 +127,29 @@ bool qr_snapshot_line(const qr_snapshot_file *f, int line, const char **start, s
 
 /* ---- reading from the repository ---------------------------------------------------- */
 
-typedef struct {
-  char **items; /* always NULL-terminated */
-  size_t n;
-} omit_list;
-
-/* Records "path: reason"; only running out of memory is an error. */
-static int omit(omit_list *o, const char *path, const char *reason) {
-  char **items = qr_realloc(o->items, (o->n + 2) * sizeof *items);
+int qr_snapshot_omit(char ***omitted, const char *path, const char *reason) {
+  size_t n = 0;
+  while (*omitted && (*omitted)[n]) n++;
+  char **items = qr_realloc(*omitted, (n + 2) * sizeof *items);
   if (!items) return QR_E_NOMEM;
-  o->items = items;
-  if (!(items[o->n] = qr_asprintf("%s: %s", path, reason))) return QR_E_NOMEM;
-  items[++o->n] = NULL;
+  *omitted = items;
+  items[n] = NULL;
+  if (!(items[n] = qr_asprintf("%s: %s", path, reason))) return QR_E_NOMEM;
+  items[n + 1] = NULL;
   return QR_OK;
+}
+
+int qr_snapshot_take(qr_snapshot *s, const char *path, char *text, size_t len, char ***omitted) {
+  if (memchr(text, '\0', QR_MIN(len, (size_t)BINARY_SNIFF_BYTES))) {
+    qr_free(text);
+    return qr_snapshot_omit(omitted, path, "binary");
+  }
+  char *p = qr_strdup(path);
+  if (!p) {
+    qr_free(text);
+    return QR_E_NOMEM;
+  }
+  return put_file(s, p, text, len);
 }
 
 /* True when `path` (repository-relative, from the diff) is absolute or has a `..` part. */
@@ -174,36 +184,29 @@ static int resolve(const char *real_root, const char *path, char **real, const c
   return QR_OK;
 }
 
-/* Reads real_root/path into the snapshot, or records in `o` why not. Returns an error only
- * for out-of-memory. */
+/* Reads real_root/path into the snapshot, or records in *omitted why not. Returns an error
+ * only for out-of-memory. */
 static int read_one(qr_snapshot *s, const char *real_root, const char *path, size_t max_bytes,
-                    omit_list *o) {
+                    char ***omitted) {
   char *real;
   const char *why;
   int rc = resolve(real_root, path, &real, &why);
   if (rc) return rc;
-  if (!real) return omit(o, path, why);
+  if (!real) return qr_snapshot_omit(omitted, path, why);
   char *text = NULL;
   size_t len = 0;
   rc = qr_read_file(real, max_bytes, &text, &len, NULL);
   free(real);
   if (rc == QR_E_NOMEM) return rc;
-  if (rc == QR_E_TOOBIG) {
-    char reason[64];
-    snprintf(reason, sizeof reason, "larger than %zu bytes", max_bytes);
-    return omit(o, path, reason);
-  }
-  if (rc) return omit(o, path, qr_strerror(rc));
-  if (memchr(text, '\0', QR_MIN(len, (size_t)BINARY_SNIFF_BYTES))) {
-    qr_free(text);
-    return omit(o, path, "binary");
-  }
-  char *p = qr_strdup(path);
-  if (!p) {
-    qr_free(text);
-    return QR_E_NOMEM;
-  }
-  return put_file(s, p, text, len);
+  if (rc == QR_E_TOOBIG) return qr_snapshot_omit_too_big(omitted, path, max_bytes);
+  if (rc) return qr_snapshot_omit(omitted, path, qr_strerror(rc));
+  return qr_snapshot_take(s, path, text, len, omitted);
+}
+
+int qr_snapshot_omit_too_big(char ***omitted, const char *path, size_t max_bytes) {
+  char reason[64];
+  snprintf(reason, sizeof reason, "larger than %zu bytes", max_bytes);
+  return qr_snapshot_omit(omitted, path, reason);
 }
 
 int qr_snapshot_from_diff(const qr_diff *diff, const char *root, size_t max_file_bytes,
@@ -215,18 +218,18 @@ int qr_snapshot_from_diff(const qr_diff *diff, const char *root, size_t max_file
     return qr_err_set(e, errno == ENOENT ? QR_E_NOTFOUND : QR_E_IO,
                       "cannot open the repository root %s: %s", root, strerror(errno));
   qr_snapshot *s = qr_snapshot_new();
-  omit_list o = {.items = qr_calloc(1, sizeof(char *))};
-  int rc = s && o.items ? QR_OK : QR_E_NOMEM;
+  char **o = qr_calloc(1, sizeof(char *));
+  int rc = s && o ? QR_OK : QR_E_NOMEM;
   for (size_t i = 0; !rc && i < diff->n_files; i++)
     if (qr_diff_file_reviewable(&diff->files[i]))
       rc = read_one(s, real_root, diff->files[i].path, max_file_bytes, &o);
   free(real_root);
   if (rc) {
     qr_snapshot_free(s);
-    qr_snapshot_free_omitted(o.items);
+    qr_snapshot_free_omitted(o);
     return qr_err_set(e, rc, "cannot build the snapshot: %s", qr_strerror(rc));
   }
   *out = s;
-  *omitted = o.items;
+  *omitted = o;
   return QR_OK;
 }

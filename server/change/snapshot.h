@@ -30,6 +30,13 @@ typedef struct qr_snapshot {
  * Paths that escape `root` (.., absolute, symlinks out) are omitted, never read. */
 int qr_snapshot_from_diff(const qr_diff *diff, const char *root, size_t max_file_bytes,
                           qr_snapshot **out, char ***omitted, qr_err *e);
+/* Adds the new side of `path` read elsewhere (git's index): `text` (len bytes, NUL-terminated)
+ * is taken over and freed on every path. A binary text is left out and named in *omitted (a
+ * NULL-terminated array, grown; NULL starts one). Errors only for memory. */
+int qr_snapshot_take(qr_snapshot *s, const char *path, char *text, size_t len, char ***omitted);
+/* Appends "path: reason" (or "path: larger than N bytes") to *omitted as above. */
+int qr_snapshot_omit(char ***omitted, const char *path, const char *reason);
+int qr_snapshot_omit_too_big(char ***omitted, const char *path, size_t max_bytes);
 /* Adds one file from memory (the editor's buffer); copies `text`. */
 int qr_snapshot_add(qr_snapshot *s, const char *path, const char *text, size_t len);
 qr_snapshot *qr_snapshot_new(void);

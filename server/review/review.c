@@ -28,7 +28,7 @@
 #include "local/tools.h"
 
 #define DEFAULT_MAX_DIFF (64u << 20)
-#define MAX_FILE_BYTES (8u << 20)
+#define MAX_FILE_BYTES QR_REVIEW_MAX_FILE_BYTES
 #define RELOCATE_WINDOW 5
 #define MIN_CHUNK_TOKENS 256 /* context.c's smallest budget */
 
@@ -1153,7 +1153,8 @@ static int prepare(qr_review *r, const qr_review_params *p, qr_err *e) {
   if (rc) return rc;
   rc = narrow_by_repository(r, p->repo_config_root, e);
   if (rc) return rc;
-  rc = qr_snapshot_from_diff(r->diff, r->root, MAX_FILE_BYTES, &r->snap, &r->omitted_snapshot, e);
+  if (!r->snap)
+    rc = qr_snapshot_from_diff(r->diff, r->root, MAX_FILE_BYTES, &r->snap, &r->omitted_snapshot, e);
   if (!rc) rc = leave_out_generated(r, e);
   if (rc) return rc;
   char *suffix = repository_suffix(r->repo);
@@ -1221,10 +1222,18 @@ static void on_deferred_finish(uv_timer_t *t) { start_requests(t->data); }
 int qr_review_start(uv_loop_t *loop, qr_http *http, const qr_review_params *p,
                     qr_review_done_cb done, qr_review_progress_cb progress, void *data,
                     qr_review **out, qr_err *e) {
-  if (!p->config || (p->config->n_passes == 0 && !p->config->rules.enabled))
-    return qr_err_set(e, QR_E_CONFIG, "no review passes are configured (see README: Configuration)");
-  qr_review *r = qr_calloc(1, sizeof *r);
-  if (!r) return qr_err_set(e, QR_E_NOMEM, "out of memory");
+  qr_review *r = NULL;
+  int rc = !p->config || (p->config->n_passes == 0 && !p->config->rules.enabled)
+               ? qr_err_set(e, QR_E_CONFIG, "no review passes are configured (see README: Configuration)")
+           : !(r = qr_calloc(1, sizeof *r)) ? qr_err_set(e, QR_E_NOMEM, "out of memory")
+                                            : QR_OK;
+  if (rc) {
+    qr_snapshot_free(p->snapshot);
+    qr_snapshot_free_omitted(p->omitted);
+    return rc;
+  }
+  r->snap = p->snapshot;
+  r->omitted_snapshot = p->omitted;
   r->loop = loop;
   r->http = http;
   r->cfg = p->config;
@@ -1236,7 +1245,7 @@ int qr_review_start(uv_loop_t *loop, qr_http *http, const qr_review_params *p,
   qr_finding_list_init(&r->merged);
   qr_judge_rejections_init(&r->rejected);
   r->root = qr_strdup(p->root ? p->root : ".");
-  int rc = r->root ? prepare(r, p, e) : qr_err_set(e, QR_E_NOMEM, "out of memory");
+  rc = r->root ? prepare(r, p, e) : qr_err_set(e, QR_E_NOMEM, "out of memory");
   if (!rc) {
     /* Start on the next loop turn so `done` is never called from inside this function. */
     uv_timer_init(loop, &r->timer);

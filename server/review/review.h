@@ -14,6 +14,8 @@
 
 typedef struct qr_review qr_review;
 
+#define QR_REVIEW_MAX_FILE_BYTES (8u << 20) /* a larger file is omitted, not reviewed */
+
 typedef struct qr_review_params {
   const char *diff;      /* unified diff text; borrowed for the duration of qr_review_start only */
   size_t diff_len;
@@ -25,6 +27,10 @@ typedef struct qr_review_params {
   bool allow_context;    /* keep findings on unchanged lines of reviewed files (--context) */
   const char *repo_config_root; /* where .quorum.json is read (a trusted revision's copy);
                                    NULL: `root`; borrowed for qr_review_start only */
+  struct qr_snapshot *snapshot; /* the new side when not the files under root (git's index, an
+                                   editor buffer), or NULL; stolen by qr_review_start (also on
+                                   error), with `omitted` (its "path: reason" list, may be NULL) */
+  char **omitted;
 } qr_review_params;
 
 /* Called once when the review ends (also after qr_review_cancel). `result` is borrowed and
