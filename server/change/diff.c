@@ -153,20 +153,21 @@ static char prefix_of(const char *name) {
   return name && name[0] && strchr("abcoiw", name[0]) && name[1] == '/' && name[2] ? name[0] : 0;
 }
 
-/* True when an old side prefixed `o` and a new side prefixed `n` are a pair git writes:
- * a/ b/, or a mnemonic pair in either order (-R swaps them). A missing side (0: /dev/null)
- * matches any prefix of the other. Without this, diff.noprefix's "src/x.c" would lose "src/". */
-static bool prefix_pair(char o, char n) {
+/* True when an old name `o` and a new name `n` carry a pair of prefixes git writes: a/ b/, or
+ * a mnemonic pair in either order (-R swaps them). A side that is /dev/null (NULL) matches any
+ * prefix of the other. Without this, diff.noprefix's "src/x.c" would lose its "src/". */
+static bool prefix_pair(const char *o, const char *n) {
   static const char *const pairs[] = {"ab", "iw", "wi", "cw", "wc", "ci", "ic", "ow", "wo"};
-  if (!o || !n) return o || n;
+  char po = prefix_of(o), pn = prefix_of(n);
+  if (!o || !n) return po || pn;
   for (size_t i = 0; i < QR_ARRAY_LEN(pairs); i++)
-    if (pairs[i][0] == o && pairs[i][1] == n) return true;
+    if (pairs[i][0] == po && pairs[i][1] == pn) return true;
   return false;
 }
 
-/* Drops the one-letter prefix from a name prefix_of() accepted, in place (`git apply -p1`). */
+/* Drops the one-letter prefix prefix_of() sees, in place (`git apply -p1`). */
 static void strip_prefix(char *name) {
-  if (name) memmove(name, name + 2, strlen(name + 2) + 1);
+  if (prefix_of(name)) memmove(name, name + 2, strlen(name + 2) + 1);
 }
 
 /* unquote() for a header line: errors become messages naming the line. */
@@ -281,11 +282,11 @@ static char *take(char **src) {
 /* Strips the prefixes of the ---/+++ names and of the `diff --git` names, each pair only when
  * both sides carry a pair git writes (rename/copy lines never have one). */
 static void strip_prefixes(names *nm) {
-  if (nm->have_minus_plus && prefix_pair(prefix_of(nm->minus), prefix_of(nm->plus))) {
-    if (nm->minus) strip_prefix(nm->minus);
-    if (nm->plus) strip_prefix(nm->plus);
+  if (nm->have_minus_plus && prefix_pair(nm->minus, nm->plus)) {
+    strip_prefix(nm->minus);
+    strip_prefix(nm->plus);
   }
-  if (prefix_pair(prefix_of(nm->git_old), prefix_of(nm->git_new)) && nm->git_old && nm->git_new) {
+  if (nm->git_old && nm->git_new && prefix_pair(nm->git_old, nm->git_new)) {
     strip_prefix(nm->git_old);
     strip_prefix(nm->git_new);
   }
