@@ -21,7 +21,7 @@
 
 #include "log.h"
 
-#define MAX_FINDINGS 200          /* per answer; the rest are skipped and counted */
+#define MAX_FINDINGS QR_FINDINGS_MAX_PER_ANSWER
 #define MAX_MESSAGE 2048          /* bytes */
 #define MAX_CATEGORY 128
 #define MAX_SEVERITY 64
@@ -360,14 +360,16 @@ int qr_findings_extract_json(const char *text, size_t len, const char *key, json
 
 /* ---- entries ----------------------------------------------------------------------------- */
 
-/* A copy of `s` for display: tabs and newlines become spaces, other control characters go,
- * leading/trailing blanks are trimmed. NULL when out of memory. */
+/* A copy of `s` for display: tabs and newlines become spaces, other control characters go
+ * (C1 ones too: U+0080–U+009F, UTF-8 C2 80–C2 9F, which terminals obey like ESC), leading and
+ * trailing blanks are trimmed. NULL when out of memory. */
 char *qr_findings_clean_text(const char *s) {
   size_t n = strlen(s);
   char *d = qr_malloc(n + 1), *w = d;
   if (!d) return NULL;
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (*p == '\t' || *p == '\n' || *p == '\r') *w++ = ' ';
+    if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) p++;
+    else if (*p == '\t' || *p == '\n' || *p == '\r') *w++ = ' ';
     else if (*p >= 0x20 && *p != 0x7f) *w++ = (char)*p;
   }
   while (w > d && w[-1] == ' ') w--;
@@ -523,6 +525,23 @@ static void note_skip(qr_drops *d, json_t *entry, const char *why) {
   drop_note(d, 1, file && *file ? file : NULL, line, "%s", why);
 }
 
+/* Keeps the MAX_FINDINGS most severe of out->items[base…] (answer order within a severity),
+ * so an error after 200 hints is not the one lost. Returns how many were cut. */
+static int keep_most_severe(qr_finding_list *out, size_t base) {
+  size_t n = out->n - base;
+  if (n <= MAX_FINDINGS) return 0;
+  qr_finding *sorted = qr_malloc(n * sizeof *sorted);
+  if (!sorted) return QR_E_NOMEM;
+  size_t k = 0;
+  for (int sev = QR_SEV_ERROR; sev >= QR_SEV_HINT; sev--)
+    for (size_t i = base; i < out->n; i++)
+      if ((int)out->items[i].severity == sev) sorted[k++] = out->items[i];
+  memcpy(out->items + base, sorted, n * sizeof *sorted);
+  qr_free(sorted);
+  while (out->n > base + MAX_FINDINGS) qr_finding_clear(&out->items[--out->n]);
+  return (int)(n - MAX_FINDINGS);
+}
+
 int qr_findings_parse(const char *text, size_t len, const char *model, const char *strategy,
                       int pass, qr_finding_list *out, qr_drops *drops, qr_err *e) {
   json_t *root;
@@ -534,11 +553,6 @@ int qr_findings_parse(const char *text, size_t len, const char *model, const cha
   size_t kept = drops ? drops->n : 0;
   json_t *entry;
   json_array_foreach(arr, i, entry) {
-    if (i >= MAX_FINDINGS) {
-      drop_note(drops, (int)(json_array_size(arr) - i), NULL, 0, "%zu findings over the %d-finding cap",
-                json_array_size(arr) - i, MAX_FINDINGS);
-      break;
-    }
     qr_finding f = {0};
     char why[WHY_MAX] = "";
     rc = parse_entry(entry, &f, why);
@@ -552,6 +566,8 @@ int qr_findings_parse(const char *text, size_t len, const char *model, const cha
     if (rc) break;
   }
   json_decref(root);
+  int n_cut = rc ? 0 : keep_most_severe(out, base);
+  if (n_cut < 0) rc = n_cut;
   if (rc) { /* never leave part of an answer behind */
     while (out->n > base) qr_finding_clear(&out->items[--out->n]);
     if (drops) { /* nor its drops: the whole answer failed */
@@ -565,6 +581,7 @@ int qr_findings_parse(const char *text, size_t len, const char *model, const cha
     }
     return qr_err_set(e, rc, "out of memory while reading findings");
   }
+  if (drops) drops->cut += n_cut;
   return QR_OK;
 }
 

@@ -73,6 +73,7 @@ void qr_finding_clear(qr_finding *f); /* frees f's owned members */
 int qr_finding_copy(qr_finding *dst, const qr_finding *src); /* deep copy */
 int qr_finding_add_source(qr_finding *f, const char *model, const char *strategy, int pass);
 
+#define QR_FINDINGS_MAX_PER_ANSWER 200
 /* Why a pass's findings were dropped: every drop is counted, the first QR_DROPS_KEPT keep their
  * reason. Each drop is also logged at info level (`-v`), naming the pass. */
 #define QR_DROPS_KEPT 20
@@ -86,6 +87,8 @@ typedef struct qr_drops {
   qr_drop items[QR_DROPS_KEPT];
   size_t n;        /* reasons kept, at most QR_DROPS_KEPT */
   int total;       /* findings dropped in all */
+  int cut;         /* findings over QR_FINDINGS_MAX_PER_ANSWER in one answer, the least severe,
+                      left out (not in total: they were fine, just too many) */
 } qr_drops;
 void qr_drops_free(qr_drops *d); /* frees the reasons and zeroes the counts; the names stay */
 
@@ -95,7 +98,9 @@ void qr_drops_free(qr_drops *d); /* frees the reasons and zeroes the counts; the
  * complete answer is present — a truncated or malformed answer is never turned into partial
  * findings. Lenient where it is unambiguous: severities as qr_severity_parse_model, line numbers
  * as numeric strings or "12-14", null members as absent, a missing category → "general".
- * Entries that still do not fit are skipped and noted in `drops` (may be NULL). Appends to
+ * Entries that still do not fit are skipped and noted in `drops` (may be NULL). Of an answer
+ * with more than QR_FINDINGS_MAX_PER_ANSWER findings the most severe are kept, the rest counted
+ * in drops->cut. Appends to
  * `out`; each finding gets one source (model, strategy, pass); `file` is kept as written
  * (qr_findings_validate resolves it). */
 int qr_findings_parse(const char *text, size_t len, const char *model, const char *strategy,

@@ -32,9 +32,10 @@ static const char *sev_color(const char *sev) {
 static void print_finding(FILE *out, const json_t *f, int ran, bool color) {
   const char *sev = qr_output_str(f, "severity", "info");
   qr_fputs_clean(out, qr_output_str(f, "file", "?"));
-  fprintf(out, ":%lld:%lld: %s%s%s: ", qr_output_int(f, "start_line"),
-          QR_MAX(1, qr_output_int(f, "start_column")), color ? sev_color(sev) : "", sev,
-          color ? "\033[0m" : "");
+  fprintf(out, ":%lld:%lld: %s", qr_output_int(f, "start_line"),
+          QR_MAX(1, qr_output_int(f, "start_column")), color ? sev_color(sev) : "");
+  qr_fputs_clean(out, sev);
+  fprintf(out, "%s: ", color ? "\033[0m" : "");
   qr_fputs_clean(out, qr_output_str(f, "message", ""));
   fputs(" [", out);
   qr_fputs_clean(out, qr_output_str(f, "category", ""));
@@ -54,6 +55,15 @@ static void print_list(FILE *out, const json_t *result, const char *key, const c
 
 static bool is_local(const char *model) { return !strcmp(model, "rules") || !strncmp(model, "tool:", 5); }
 
+/* "quorum: dropped by MODEL×STRATEGY: ", the names cleaned. */
+static void print_dropped_by(FILE *out, const char *model, const char *strategy) {
+  fputs("quorum: dropped by ", out);
+  qr_fputs_clean(out, model);
+  fputs("×", out);
+  qr_fputs_clean(out, strategy);
+  fputs(": ", out);
+}
+
 /* Why each model pass dropped findings (passes[].drop_reasons), one line each. Analyzers and
  * rules are left out: their findings off the changed lines are dropped as a matter of course. */
 static void print_drops(FILE *out, const json_t *result) {
@@ -64,7 +74,7 @@ static void print_drops(FILE *out, const json_t *result) {
     if (is_local(m)) continue;
     json_array_foreach(json_object_get(p, "drop_reasons"), k, d) {
       const char *file = qr_output_str(d, "file", NULL);
-      fprintf(out, "quorum: dropped by %s×%s: ", m, st);
+      print_dropped_by(out, m, st);
       if (file) {
         qr_fputs_clean(out, file);
         fputc(':', out);
@@ -74,9 +84,6 @@ static void print_drops(FILE *out, const json_t *result) {
       qr_fputs_clean(out, qr_output_str(d, "reason", ""));
       fputc('\n', out);
     }
-    if (qr_output_int(p, "drop_reasons_omitted"))
-      fprintf(out, "quorum: dropped by %s×%s: %lld more\n", m, st,
-              qr_output_int(p, "drop_reasons_omitted"));
   }
 }
 
@@ -90,8 +97,12 @@ static void print_panel(FILE *out, const json_t *result) {
     const char *m = qr_output_str(v, "model", "?"), *st = qr_output_str(v, "status", "?");
     bool local = is_local(m);
     model |= !local && qr_output_is_pass(v);
-    fprintf(out, " %s%s%s%s%s", m, local ? "" : "×", local ? "" : qr_output_str(v, "strategy", ""),
-            strcmp(st, "ok") ? " " : "", strcmp(st, "ok") ? st : "");
+    fputc(' ', out);
+    qr_fputs_clean(out, m);
+    fputs(local ? "" : "×", out);
+    qr_fputs_clean(out, local ? "" : qr_output_str(v, "strategy", ""));
+    fputs(strcmp(st, "ok") ? " " : "", out);
+    qr_fputs_clean(out, strcmp(st, "ok") ? st : "");
     fputc(i + 1 < json_array_size(json_object_get(result, "passes")) ? ',' : '\n', out);
   }
   if (!json_array_size(json_object_get(result, "passes"))) fputs(" none\n", out);

@@ -707,7 +707,8 @@ static json_t *pass_json(const pass_state *ps) {
       (ps->not_needed && json_object_set_new(o, "not_needed", json_integer(ps->not_needed))) ||
       (ps->usage_estimated &&
        json_object_set_new(o, "usage_estimated", json_integer(ps->usage_estimated))) ||
-      drop_reasons_json(o, &ps->drops)) {
+      drop_reasons_json(o, &ps->drops) ||
+      (ps->drops.cut && json_object_set_new(o, "cut", json_integer(ps->drops.cut)))) {
     json_decref(o);
     return NULL;
   }
@@ -745,6 +746,10 @@ static json_t *build_result(qr_review *r, int *failed_all) {
     if (ok && strcmp(ps->status, "ok"))
       ok = !json_array_append_new(errors,
                                   json_sprintf("%s × %s: %s", ps->model, ps->strategy, ps->error));
+    if (ok && ps->drops.cut)
+      ok = !json_array_append_new(
+          errors, json_sprintf("%s × %s: %d least severe findings left out (over %d in one answer)",
+                               ps->model, ps->strategy, ps->drops.cut, QR_FINDINGS_MAX_PER_ANSWER));
   }
   if (r->judge_asked && !r->judge_pass) ok = false;
   if (ok && r->judge_pass) {

@@ -92,19 +92,25 @@ TEST(findings_parse_caps) {
   qr_buf b;
   qr_buf_init(&b, 1 << 22);
   ASSERT_OK(qr_buf_puts(&b, "{\"findings\":["));
+  /* 250 hints, a warning among them and an error last: the most severe 200 are kept */
   for (int i = 0; i < 250; i++)
     ASSERT_OK(qr_buf_printf(&b, "%s{\"file\":\"a.c\",\"start_line\":%d,\"end_line\":%d,\"severity\":"
-                                "\"info\",\"category\":\"c\",\"message\":\"m%d\"}",
-                            i ? "," : "", i + 1, i + 1, i));
+                                "\"%s\",\"category\":\"c\",\"message\":\"m%d\"}",
+                            i ? "," : "", i + 1, i + 1,
+                            i == 249 ? "error" : i == 230 ? "warning" : "hint", i));
   ASSERT_OK(qr_buf_puts(&b, "]}"));
   qr_finding_list l;
   qr_finding_list_init(&l);
   qr_drops drops = {0};
   ASSERT_OK(qr_findings_parse(b.data, b.len, "m", "s", 0, &l, &drops, NULL));
   ASSERT_EQ(l.n, 200);
-  ASSERT_EQ(drops.total, 50);
-  ASSERT_EQ(drops.n, 1);
-  ASSERT_STR_EQ(drops.items[0].reason, "50 findings over the 200-finding cap");
+  ASSERT_EQ(drops.total, 0);
+  ASSERT_EQ(drops.cut, 50);
+  ASSERT_EQ(l.items[0].severity, QR_SEV_ERROR);
+  ASSERT_EQ(l.items[0].start_line, 250);
+  ASSERT_EQ(l.items[1].severity, QR_SEV_WARNING);
+  ASSERT_EQ(l.items[2].start_line, 1); /* hints keep the answer's order */
+  ASSERT_EQ(l.items[199].start_line, 198);
   qr_drops_free(&drops);
   qr_finding_list_free(&l);
 

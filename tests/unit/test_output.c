@@ -258,3 +258,36 @@ TEST(output_text_votes_over_seen) {
   free(text);
   json_decref(result);
 }
+
+/* Text output from models, providers and file names: no control character reaches the terminal,
+ * in any field (ESC sequences that retitle or clear it, C1's U+009B CSI, DEL, a tab). */
+TEST(output_text_escapes_every_field) {
+  static const char bad[] = "x\033]0;owned\a\033[2J\xc2\x9b" "31m\x7f\ty";
+  json_t *r = json_pack(
+      "{s:[{s:s,s:i,s:i,s:s,s:s,s:s,s:i,s:i}],s:[{s:s,s:s,s:s,s:s,s:[{s:s,s:i,s:s}]}],s:[s],"
+      "s:[s],s:[s],s:f}",
+      "findings", "file", bad, "start_line", 3, "start_column", 1, "severity", bad, "message", bad,
+      "category", bad, "votes", 1, "seen", 1, "passes", "role", "pass", "model", bad, "strategy",
+      bad, "status", bad, "drop_reasons", "file", bad, "line", 2, "reason", bad, "omitted_files",
+      bad, "errors", bad, "notes", bad, "cost_usd", 0.0);
+  ASSERT(r);
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  ASSERT_OK(qr_output_text(f, r, false));
+  fclose(f);
+  size_t seen = 0;
+  for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+    ASSERT(*p >= 0x20 || *p == '\n');
+    ASSERT(*p != 0x7f && *p != 0x9b);
+    if (*p == 0xc2) ASSERT(p[1] >= 0xa0);
+  }
+  for (const char *p = text; (p = strstr(p, "x\\x1b]0;owned\\x07\\x1b[2J\\x9b31m\\x7f\\ty"));
+       p++)
+    seen++;
+  /* file, severity, message, category; model, strategy, status; 3 lists; a drop's pass, file
+   * and reason */
+  ASSERT_EQ(seen, 14);
+  free(text); /* open_memstream allocates with malloc */
+  json_decref(r);
+}
