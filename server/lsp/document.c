@@ -70,11 +70,12 @@ static size_t seq_units(size_t n, qr_pos_encoding enc) {
   return n == 4 ? 2 : 1;
 }
 
-/* Length of the line break at i: 2 for "\r\n", 1 for "\n" or a lone "\r", 0 for none. */
+/* Length of the line break at i: 2 for "\r\n", 1 for "\n", 0 for none. A lone "\r" is text,
+ * as git and the snapshot count lines (findings are numbered by them); editors other than
+ * VS Code (which normalises line ends on load) show it as ^M on the same line. */
 static size_t break_len(const char *t, size_t len, size_t i) {
   if (t[i] == '\n') return 1;
-  if (t[i] == '\r') return i + 1 < len && t[i + 1] == '\n' ? 2 : 1;
-  return 0;
+  return t[i] == '\r' && i + 1 < len && t[i + 1] == '\n' ? 2 : 0;
 }
 
 /* From a line start, the offset `character` code units along the line, stopping at the
@@ -82,7 +83,7 @@ static size_t break_len(const char *t, size_t len, size_t i) {
 static size_t walk_units(const char *t, size_t len, size_t pos, qr_pos_encoding enc,
                          int character) {
   size_t left = character > 0 ? (size_t)character : 0;
-  while (pos < len && t[pos] != '\n' && t[pos] != '\r') {
+  while (pos < len && !break_len(t, len, pos)) {
     size_t n = seq_len((const unsigned char *)t + pos, len - pos);
     size_t u = seq_units(n, enc);
     if (u > left) break;
@@ -96,7 +97,7 @@ static size_t walk_units(const char *t, size_t len, size_t pos, qr_pos_encoding 
  * and never past the line break. */
 static int count_units(const char *t, size_t len, size_t pos, size_t off, qr_pos_encoding enc) {
   size_t units = 0;
-  while (pos < off && t[pos] != '\n' && t[pos] != '\r') {
+  while (pos < off && !break_len(t, len, pos)) {
     size_t n = seq_len((const unsigned char *)t + pos, len - pos);
     if (pos + n > off) break;
     units += seq_units(n, enc);

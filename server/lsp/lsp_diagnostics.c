@@ -8,15 +8,14 @@
 #include <string.h>
 
 static bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\f' || c == '\v'; }
-static bool is_break(char c) { return c == '\n' || c == '\r'; }
+/* Git's rule, as in the snapshot and the document store: only "\n" ends a line (a lone "\r" is
+ * text), so findings numbered by git land on the lines the editor shows. */
+static bool is_break(char c) { return c == '\n'; }
 
 /* Number of lines in text; a trailing line break does not start a new line. */
 static int line_count(const char *text, size_t len) {
   int n = 0;
-  for (size_t i = 0; i < len; i++) {
-    if (text[i] == '\r' && i + 1 < len && text[i + 1] == '\n') i++;
-    if (is_break(text[i])) n++;
-  }
+  for (size_t i = 0; i < len; i++) n += is_break(text[i]);
   return n + (len && !is_break(text[len - 1]));
 }
 
@@ -25,9 +24,10 @@ static size_t line_start(const char *text, size_t len, int line) {
   return qr_text_offset(text, len, QR_ENC_UTF8, line - 1, 0);
 }
 
+/* Where the line starting at `start` ends: its "\n", or the "\r" of its "\r\n". */
 static size_t line_end(const char *text, size_t len, size_t start) {
   while (start < len && !is_break(text[start])) start++;
-  return start;
+  return start > 0 && start < len && text[start - 1] == '\r' ? start - 1 : start;
 }
 
 static json_t *position(const char *text, size_t len, qr_pos_encoding enc, size_t off) {
@@ -140,11 +140,10 @@ bool qr_diagnostics_range_hits(const json_t *range, int b0, int b1) {
 
 /* ---- following edits ----------------------------------------------------------------------------- */
 
-/* Number of line breaks in text ("\r\n" is one). */
+/* Number of line breaks in text. */
 static int breaks(const char *text, size_t len) {
   int n = 0;
-  for (size_t i = 0; i < len; i++)
-    if (text[i] == '\n' || (text[i] == '\r' && !(i + 1 < len && text[i + 1] == '\n'))) n++;
+  for (size_t i = 0; i < len; i++) n += is_break(text[i]);
   return n;
 }
 
@@ -186,7 +185,6 @@ static int split_lines(const char *text, size_t len, line_span **out) {
   for (size_t i = 0; i <= len; i++) {
     if (i < len && !is_break(text[i])) continue;
     v[k++] = (line_span){start, i - start};
-    if (i + 1 < len && text[i] == '\r' && text[i + 1] == '\n') i++;
     start = i + 1;
   }
   *out = v;

@@ -145,22 +145,22 @@ TEST(document_offset_astral) {
 }
 
 TEST(document_offset_line_breaks) {
-  /* CRLF, lone CR and LF all end a line */
+  /* CRLF and LF end a line; a lone CR is text, as git counts lines */
   const char *t = "ab\r\ncd\ref\ng";
   expect_offset(t, U16, 1, 0, 4);
   expect_offset(t, U16, 1, 1, 5);
-  expect_offset(t, U16, 2, 0, 7);
-  expect_offset(t, U16, 3, 0, 10);
-  expect_offset(t, U16, 3, 1, 11);
+  expect_offset(t, U16, 1, 3, 7);
+  expect_offset(t, U16, 2, 0, 10);
+  expect_offset(t, U16, 2, 1, 11);
   expect_position(t, U16, 4, 1, 0);
-  expect_position(t, U16, 7, 2, 0);
-  expect_position(t, U16, 8, 2, 1);
+  expect_position(t, U16, 7, 1, 3);
+  expect_position(t, U16, 10, 2, 0);
   expect_position(t, U16, 3, 0, 2); /* between "\r" and "\n" */
   expect_position(t, U16, 2, 0, 2);
   /* a text of breaks only */
-  expect_offset("\r\r\n\n", U16, 2, 0, 3);
-  expect_offset("\r\r\n\n", U16, 3, 0, 4);
-  expect_position("\r\r\n\n", U16, 4, 3, 0);
+  expect_offset("\r\r\n\n", U16, 1, 0, 3);
+  expect_offset("\r\r\n\n", U16, 2, 0, 4);
+  expect_position("\r\r\n\n", U16, 4, 2, 0);
 }
 
 TEST(document_offset_clamping) {
@@ -418,11 +418,11 @@ TEST(document_change_crlf) {
   ch = json_array(); /* past the end of a CRLF line: inserts before its break */
   json_array_append_new(ch, change(0, 100, 0, 100, "\r\nint e;"));
   apply(s, uri, 4, ch, "int a; int bee;\r\nint e;\r\nlong d;\r\nint c;\r\n");
-  ch = json_array(); /* a lone CR line break */
+  ch = json_array(); /* a lone CR is no line break: "int c;" stays on line 3 */
   json_array_append_new(ch, change(3, 0, 3, 0, "int f;\r"));
   apply(s, uri, 5, ch, "int a; int bee;\r\nint e;\r\nlong d;\r\nint f;\rint c;\r\n");
   ch = json_array();
-  json_array_append_new(ch, change(4, 4, 4, 5, "g"));
+  json_array_append_new(ch, change(3, 11, 3, 12, "g"));
   apply(s, uri, 6, ch, "int a; int bee;\r\nint e;\r\nlong d;\r\nint f;\rint g;\r\n");
   qr_docs_free(s);
 }

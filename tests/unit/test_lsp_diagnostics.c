@@ -254,10 +254,10 @@ TEST(lsp_diagnostics_move_several_changes) {
 
 TEST(lsp_diagnostics_move_crlf) {
   json_t *fs = two_findings();
-  /* "\r\n" is one line break, a lone "\r" another */
+  /* "\r\n" is one line break, a lone "\r" none (git's rule) */
   ASSERT_EQ(apply_changes(fs, json_pack("[o]", change(0, 0, 0, 0, "a\r\nb\rc\r\n"))), 2);
-  ASSERT_EQ(line_of(fs, 0, "start_line"), 6);
-  ASSERT_EQ(line_of(fs, 1, "start_line"), 13);
+  ASSERT_EQ(line_of(fs, 0, "start_line"), 5);
+  ASSERT_EQ(line_of(fs, 1, "start_line"), 12);
   json_decref(fs);
   /* full texts in CRLF: one line inserted above, lines compared without their breaks */
   qr_line_edit e;
