@@ -4,7 +4,10 @@
 
 #include "log.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_ARGS 32
 #define MAX_STDERR 8192
@@ -302,4 +305,92 @@ int qr_git_index_snapshot(uv_loop_t *loop, const char *root, const qr_diff *diff
   x->data = data;
   next_index_file(x);
   return QR_OK;
+}
+
+/* ---- an unsaved buffer against HEAD ----------------------------------------------------------- */
+
+typedef struct buffer_diff {
+  uv_loop_t *loop;
+  char *text;       /* the buffer; owned */
+  size_t len, max_out;
+  char dir[64];     /* the temporary folder, "" until made */
+  qr_git_done_cb cb;
+  void *data;
+} buffer_diff;
+
+/* Removes the temporary files and folder, calls back, frees. */
+static void buffer_finish(buffer_diff *b, int status, const char *out, size_t len,
+                          const char *message) {
+  if (b->dir[0]) {
+    char path[96];
+    snprintf(path, sizeof path, "%s/a", b->dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/b", b->dir);
+    unlink(path);
+    rmdir(b->dir);
+  }
+  b->cb(status, out, len, message, b->data);
+  qr_free(b->text);
+  qr_free(b);
+}
+
+static void on_buffer_compared(int status, const char *out, size_t len, const char *message,
+                               void *data) {
+  const char *hunks = status || !len ? NULL : !strncmp(out, "@@ ", 3) ? out : strstr(out, "\n@@ ");
+  if (hunks && *hunks == '\n') hunks++;
+  buffer_finish(data, status, hunks ? hunks : "", hunks ? len - (size_t)(hunks - out) : 0, message);
+}
+
+/* Writes n bytes to dir/name, readable by this user only. */
+static int write_private(const char *dir, const char *name, const char *text, size_t n) {
+  char path[96];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "wb");
+  bool ok = f && fwrite(text, 1, n, f) == n;
+  if (f && fclose(f)) ok = false;
+  return ok ? QR_OK : QR_E_IO;
+}
+
+static void on_head_version(int status, const char *out, size_t len, const char *message,
+                            void *data) {
+  buffer_diff *b = data;
+  if (status) return buffer_finish(b, QR_E_NOTFOUND, "", 0, message);
+  const char *tmp = getenv("TMPDIR");
+  snprintf(b->dir, sizeof b->dir, "%s/quorum-buffer-XXXXXX",
+           tmp && *tmp && strlen(tmp) < 32 ? tmp : "/tmp");
+  if (!mkdtemp(b->dir)) { /* 0700: the buffer may hold secrets */
+    b->dir[0] = '\0';
+    return buffer_finish(b, QR_E_IO, "", 0, "cannot create a temporary folder");
+  }
+  static const char *const args[] = {"diff", "--no-index", "--no-color", "--no-ext-diff",
+                                     "--", "a", "b", NULL};
+  qr_err e = {0};
+  if (write_private(b->dir, "a", out, len) || write_private(b->dir, "b", b->text, b->len))
+    return buffer_finish(b, QR_E_IO, "", 0, "cannot write a temporary file");
+  if (qr_git_run(b->loop, b->dir, args, b->max_out, true, on_buffer_compared, b, &e))
+    buffer_finish(b, e.code, "", 0, e.msg);
+}
+
+int qr_git_buffer_hunks(uv_loop_t *loop, const char *root, const char *rel, const char *text,
+                        size_t len, size_t max_out, qr_git_done_cb cb, void *data, qr_err *e) {
+  buffer_diff *b = qr_calloc(1, sizeof *b);
+  char *spec = qr_asprintf("HEAD:%s", rel);
+  if (!b || !spec || !(b->text = qr_malloc(len + 1))) {
+    if (b) qr_free(b->text);
+    qr_free(b);
+    qr_free(spec);
+    return qr_err_set(e, QR_E_NOMEM, "out of memory");
+  }
+  memcpy(b->text, text, len);
+  b->text[len] = '\0';
+  *b = (buffer_diff){.loop = loop, .text = b->text, .len = len, .max_out = max_out, .cb = cb,
+                     .data = data};
+  const char *const args[] = {"cat-file", "--filters", spec, NULL};
+  int rc = qr_git_run(loop, root, args, max_out, false, on_head_version, b, e);
+  qr_free(spec);
+  if (rc) {
+    qr_free(b->text);
+    qr_free(b);
+  }
+  return rc;
 }

@@ -44,4 +44,14 @@ typedef void (*qr_git_snapshot_cb)(int status, qr_snapshot *snap, char **omitted
 int qr_git_index_snapshot(uv_loop_t *loop, const char *root, const qr_diff *diff,
                           size_t max_file_bytes, qr_git_snapshot_cb cb, void *data, qr_err *e);
 
+/* The hunks of `text` (the editor's unsaved buffer of repository file `rel`; copied) against
+ * HEAD's version of it: `git cat-file --filters HEAD:REL` (the checkout form, so line-end
+ * conversion marks nothing) and the buffer are written to a private temporary folder and
+ * compared by `git diff --no-index`. The callback gets the hunks, from the first "@@" line
+ * (empty when nothing changed), for the caller to put its own file header on; status
+ * QR_E_NOTFOUND when HEAD has no such file (no commit yet, a new file). Same callback rules
+ * as qr_git_run. */
+int qr_git_buffer_hunks(uv_loop_t *loop, const char *root, const char *rel, const char *text,
+                        size_t len, size_t max_out, qr_git_done_cb cb, void *data, qr_err *e);
+
 #endif

@@ -18,6 +18,15 @@ static int write_body(void *ctx, const char *body, size_t len) {
   return s->transport ? qr_transport_send(s->transport, body, len) : QR_E_STATE;
 }
 
+static void notify(qr_server *s, qr_server_event ev, const char *uri, int version,
+                   const json_t *params);
+
+static void on_drained(qr_transport *t, void *data) { notify(data, QR_SERVER_DRAINED, NULL, 0, NULL); }
+
+bool qr_server_output_busy(const qr_server *s) {
+  return s->transport && qr_transport_backlog(s->transport) > 0;
+}
+
 static void on_message(qr_transport *t, const char *body, size_t len, void *data) {
   qr_server *s = data;
   int rc = qr_rpc_handle(s->rpc, body, len);
@@ -123,6 +132,7 @@ static void on_shutdown(qr_rpc *rpc, qr_rpc_request *req, json_t *params, void *
   qr_server *s = data;
   s->state = QR_SERVER_SHUT_DOWN;
   s->shutdown_received = true;
+  notify(s, QR_SERVER_SHUTDOWN, NULL, 0, params); /* work in flight ends before the reply */
   qr_rpc_reply(req, NULL);
 }
 
@@ -237,6 +247,7 @@ int qr_server_init(qr_server *s, uv_loop_t *loop, const qr_server_options *opts,
                                .on_message = on_message,
                                .on_eof = on_eof,
                                .on_closed = on_closed,
+                               .on_drained = on_drained,
                                .data = s};
     rc = qr_transport_new(loop, &to, &s->transport);
     if (rc)

@@ -49,6 +49,8 @@ typedef enum {
   QR_SERVER_DID_CHANGE,  /* only when the change was applied */
   QR_SERVER_DID_SAVE,
   QR_SERVER_DID_CLOSE,   /* the document is already gone from the store */
+  QR_SERVER_SHUTDOWN,    /* `shutdown` arrived; its reply follows the listener; uri is NULL */
+  QR_SERVER_DRAINED,     /* the client took every byte held back for it; uri is NULL */
 } qr_server_event;
 
 struct qr_server;
@@ -82,6 +84,8 @@ int qr_server_init(qr_server *s, uv_loop_t *loop, const qr_server_options *opts,
 qr_rpc *qr_server_rpc(qr_server *s);
 /* Sets the one listener for lifecycle and document events (NULL to remove). */
 void qr_server_listen(qr_server *s, qr_server_event_cb cb, void *data);
+/* True while messages wait for a client that is not reading (see QR_SERVER_DRAINED). */
+bool qr_server_output_busy(const qr_server *s);
 /* Starts reading messages. */
 int qr_server_start(qr_server *s);
 /* Sends window/logMessage {type, message}; type 1 error, 2 warning, 3 info, 4 log. */

@@ -59,7 +59,7 @@ void qr_lsp_show(qr_lsp_review *lr, int type, const char *fmt, ...) {
   va_end(ap);
   QR_INFO("lsp_review: %s", b.data ? b.data : "");
   json_t *p = json_pack("{s:i,s:s}", "type", type, "message", b.data ? b.data : "quorum");
-  if (p && !lr->closing) qr_rpc_notify(lr->srv->rpc, "window/showMessage", p);
+  if (p && !lr->closing && !lr->shut_down) qr_rpc_notify(lr->srv->rpc, "window/showMessage", p);
   else json_decref(p);
   qr_buf_free(&b);
 }
@@ -174,7 +174,8 @@ static const char *file_text(qr_lsp_review *lr, file_state *f, size_t *len, char
   return *owned;
 }
 
-/* Sends the findings of f as diagnostics, leaving out dismissed ones. */
+/* Sends the findings of f as diagnostics, leaving out dismissed ones. While the client is not
+ * reading they are held back (f->held) and sent, newest only, when it drains. */
 void qr_lsp_publish(qr_lsp_review *lr, file_state *f) {
   size_t len = 0;
   char *owned;
@@ -195,9 +196,14 @@ void qr_lsp_publish(qr_lsp_review *lr, file_state *f) {
   if (!diags) return;
   json_decref(f->diagnostics);
   f->diagnostics = json_incref(diags);
+  if ((f->held = qr_server_output_busy(lr->srv))) {
+    json_decref(diags);
+    return;
+  }
   json_t *p = json_pack("{s:s,s:o}", "uri", f->uri, "diagnostics", diags);
   if (p && version >= 0) json_object_set_new(p, "version", json_integer(version));
-  if (p && !lr->closing) qr_rpc_notify(lr->srv->rpc, "textDocument/publishDiagnostics", p);
+  if (p && !lr->closing && !lr->shut_down)
+    qr_rpc_notify(lr->srv->rpc, "textDocument/publishDiagnostics", p);
   else json_decref(p);
 }
 
@@ -245,7 +251,7 @@ static void deliver_changes(qr_lsp_review *lr, job *j, json_t *result) {
 
 static void progress_send(job *j, json_t *value) {
   json_t *p = value ? json_pack("{s:s,s:o}", "token", j->token, "value", value) : NULL;
-  if (p && !j->lr->closing) qr_rpc_notify(j->lr->srv->rpc, "$/progress", p);
+  if (p && !j->lr->closing && !j->lr->shut_down) qr_rpc_notify(j->lr->srv->rpc, "$/progress", p);
   else json_decref(p);
 }
 
@@ -291,6 +297,7 @@ static void job_free(job *j) {
     }
   cfg_release(j->cfg);
   qr_free(j->uri);
+  qr_free(j->text);
   qr_free(j->dir);
   qr_free(j->root);
   qr_free(j->rel);
@@ -387,7 +394,9 @@ static void on_review_done(qr_review *r, int status, json_t *result, void *data)
       qr_lsp_show(lr, MSG_WARNING, "quorum: every review pass failed (see the passes' errors)");
     qr_document *d = j->kind == JOB_DOC ? qr_docs_get(lr->srv->docs, j->uri) : NULL;
     file_state *f = j->kind == JOB_DOC ? file_get(lr, j->uri) : NULL;
-    if (d && f && d->version == j->version) /* never results for an older version */
+    /* Never results for an older version, nor for a closed document reopened since: closing
+     * cancels its jobs, so a reopen that restarts at the same version gets none of them. */
+    if (d && f && d->version == j->version && !j->canceled)
       deliver_file(lr, f, j->root, j->rel, result, j->version);
     else if (j->kind == JOB_CHANGES)
       deliver_changes(lr, j, result);
@@ -413,6 +422,12 @@ static void job_review(job *j, const char *diff, size_t len) {
     return job_fail(j, QR_RPC_REQUEST_FAILED, "%s", le.msg);
   qr_review_params p = {.diff = diff, .diff_len = len, .root = j->root, .config = j->cfg->c,
                         .max_diff_bytes = QR_LSP_REVIEW_MAX_DIFF, .rules = j->cfg->rules};
+  /* A document's new side is its buffer, saved or not: findings are placed on that text. */
+  if (j->text && (!(p.snapshot = qr_snapshot_new()) ||
+                  qr_snapshot_add(p.snapshot, j->rel, j->text, j->text_len))) {
+    qr_snapshot_free(p.snapshot);
+    return job_fail(j, QR_RPC_INTERNAL_ERROR, "out of memory");
+  }
   qr_err e = {0};
   j->busy = true;
   int rc = qr_review_start(lr->srv->loop, lr->http, &p, on_review_done, on_review_progress, j,
@@ -421,11 +436,31 @@ static void job_review(job *j, const char *diff, size_t len) {
   progress_start(j);
 }
 
-/* Reviews the document's saved text as a new file (untracked, or no repository at all). */
-static void job_review_whole(job *j) {
+/* Keeps a copy of the document's text at the version the job reviews: false when it is gone or
+ * newer (the job is then stale) or out of memory. */
+static bool take_text(job *j) {
   qr_document *d = qr_docs_get(j->lr->srv->docs, j->uri);
-  if (!d) return job_fail(j, QR_RPC_REQUEST_FAILED, "the document was closed");
-  char *diff = qr_workspace_new_file_diff(j->rel, d->text, d->len);
+  if (!d || d->version != j->version) return false;
+  qr_free(j->text);
+  j->text_len = d->len;
+  if (!(j->text = qr_malloc(d->len + 1))) return false;
+  memcpy(j->text, d->text, d->len);
+  j->text[d->len] = '\0';
+  return true;
+}
+
+/* Reviews the document's buffer as a new file (untracked, not in HEAD, or no repository). */
+static void job_review_whole(job *j) {
+  if (!take_text(j)) return job_fail(j, QR_RPC_REQUEST_FAILED, "the document changed or was closed");
+  char *diff = qr_workspace_new_file_diff(j->rel, j->text, j->text_len);
+  if (!diff) return job_fail(j, QR_RPC_INTERNAL_ERROR, "out of memory");
+  job_review(j, diff, strlen(diff));
+  qr_free(diff);
+}
+
+/* Reviews the document's buffer against HEAD, from the hunks qr_git_buffer_hunks gave. */
+static void job_review_buffer(job *j, const char *hunks, size_t len) {
+  char *diff = qr_workspace_modified_diff(j->rel, hunks, len);
   if (!diff) return job_fail(j, QR_RPC_INTERNAL_ERROR, "out of memory");
   job_review(j, diff, strlen(diff));
   qr_free(diff);
@@ -462,7 +497,7 @@ static void on_git(int status, const char *out, size_t len, const char *message,
     if (!status && !len) return job_review_whole(j); /* untracked */
     return git_step(j, GIT_DIFF);
   default:
-    if (status && j->kind == JOB_DOC) return job_review_whole(j); /* no HEAD commit yet */
+    if (status == QR_E_NOTFOUND && j->kind == JOB_DOC) return job_review_whole(j); /* not in HEAD */
     if (status) return job_fail(j, QR_RPC_REQUEST_FAILED, "git diff failed: %s", message);
     if (!len && j->kind == JOB_DOC) { /* unchanged since HEAD: nothing to say about it */
       file_state *f = file_get(j->lr, j->uri);
@@ -475,31 +510,31 @@ static void on_git(int status, const char *out, size_t len, const char *message,
       j->busy = false;
       return job_finish(j);
     }
-    return job_review(j, out, len);
+    return j->kind == JOB_DOC ? job_review_buffer(j, out, len) : job_review(j, out, len);
   }
 }
 
-/* Runs the git command of `step`. A document's diff is its own file against HEAD, in git's
- * usual format whatever the user's git config says; other diffs are the whole change
- * (qr_git_change_diff: tracked changes plus untracked files, as the CLI reviews them). */
+/* Runs the git command of `step`. A document's diff is its buffer — saved or not — against
+ * HEAD (qr_git_buffer_hunks); other diffs are the whole change (qr_git_change_diff: tracked
+ * changes plus untracked files, as the CLI reviews them). */
 static void git_step(job *j, int step) {
   const char *const rev_parse[] = {"rev-parse", "--show-toplevel", NULL};
   const char *const ls_files[] = {"ls-files", "--", j->rel, NULL};
-  const char *const doc_diff[] = {"diff", "--no-color", "--no-ext-diff", "--src-prefix=a/",
-                                  "--dst-prefix=b/", "HEAD", "--", j->rel, NULL};
-  const char *const *args = step == GIT_REV_PARSE  ? rev_parse
-                            : step == GIT_LS_FILES ? ls_files
-                                                   : doc_diff;
   uv_loop_t *loop = j->lr->srv->loop;
   j->git_step = step;
-  j->busy = true;
   qr_err e = {0};
-  int rc = step == GIT_DIFF && j->kind != JOB_DOC
-               ? qr_git_change_diff(loop, j->root, j->staged, j->base, QR_LSP_REVIEW_MAX_DIFF,
-                                    on_git, j, &e)
-               : qr_git_run(loop, step == GIT_REV_PARSE ? j->dir : j->root, args,
-                            step == GIT_DIFF ? QR_LSP_REVIEW_MAX_DIFF : MAX_GIT_SMALL, false,
-                            on_git, j, &e);
+  int rc;
+  if (step == GIT_DIFF && j->kind == JOB_DOC) {
+    if (!take_text(j)) return job_fail(j, QR_RPC_REQUEST_FAILED, "the document changed or was closed");
+    rc = qr_git_buffer_hunks(loop, j->root, j->rel, j->text, j->text_len,
+                             QR_LSP_REVIEW_MAX_DIFF, on_git, j, &e);
+  } else if (step == GIT_DIFF) {
+    rc = qr_git_change_diff(loop, j->root, j->staged, j->base, QR_LSP_REVIEW_MAX_DIFF, on_git, j, &e);
+  } else {
+    rc = qr_git_run(loop, step == GIT_REV_PARSE ? j->dir : j->root,
+                    step == GIT_REV_PARSE ? rev_parse : ls_files, MAX_GIT_SMALL, false, on_git, j, &e);
+  }
+  j->busy = !rc;
   if (rc) job_fail(j, QR_RPC_REQUEST_FAILED, "cannot run git: %s", e.msg);
 }
 
@@ -516,7 +551,7 @@ static void cancel_doc_jobs(qr_lsp_review *lr, const char *uri, int keep_version
 
 int qr_lsp_review_document(qr_lsp_review *lr, const char *uri) {
   qr_document *d = qr_docs_get(lr->srv->docs, uri);
-  if (!d) return QR_E_NOTFOUND;
+  if (!d || lr->shut_down) return QR_E_NOTFOUND;
   cancel_doc_jobs(lr, uri, INT_MIN);
   char *path = qr_workspace_uri_to_path(uri);
   char *slash = path ? strrchr(path, '/') : NULL;
@@ -781,6 +816,22 @@ static void on_did_change_configuration(qr_rpc *rpc, json_t *params, void *data)
   refresh_config(lr);
 }
 
+/* `shutdown`: every review is canceled and its request answered now, before the shutdown
+ * reply; nothing is published or started afterwards. */
+static void on_shutdown(qr_lsp_review *lr) {
+  lr->shut_down = true;
+  for (job *j = lr->jobs; j; j = j->next) {
+    j->canceled = true;
+    if (j->req) {
+      qr_rpc_request_on_cancel(j->req, NULL, NULL);
+      qr_rpc_reply_error(j->req, QR_RPC_REQUEST_CANCELLED, "the server is shutting down", NULL);
+      j->req = NULL;
+    }
+    if (j->review) qr_review_cancel(j->review);
+  }
+  for (file_state *f = lr->files; f; f = f->next) uv_timer_stop(&f->timer);
+}
+
 static void on_server_event(qr_server *s, qr_server_event ev, const char *uri, int version,
                             const json_t *params, void *data) {
   qr_lsp_review *lr = data;
@@ -788,12 +839,20 @@ static void on_server_event(qr_server *s, qr_server_event ev, const char *uri, i
   case QR_SERVER_INITIALIZED: on_initialized(lr); break;
   case QR_SERVER_DID_SAVE: on_did_save(lr, uri); break;
   case QR_SERVER_DID_CHANGE: on_did_change(lr, uri, version, params); break;
-  case QR_SERVER_DID_OPEN:
-  case QR_SERVER_DID_CLOSE: { /* the text kept for full-text changes follows the buffer */
+  case QR_SERVER_DID_CLOSE: /* its reviews end: their paid calls stop, their results go */
+    cancel_doc_jobs(lr, uri, INT_MIN);
+    /* fall through */
+  case QR_SERVER_DID_OPEN: { /* the text kept for full-text changes follows the buffer */
     file_state *f = qr_lsp_file_find(lr, uri);
+    if (f) uv_timer_stop(&f->timer);
     if (f) remember_text(lr, f);
     break;
   }
+  case QR_SERVER_SHUTDOWN: on_shutdown(lr); break;
+  case QR_SERVER_DRAINED:
+    for (file_state *f = lr->files; f && !qr_server_output_busy(s); f = f->next)
+      if (f->held) qr_lsp_publish(lr, f);
+    break;
   }
 }
 

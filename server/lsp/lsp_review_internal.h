@@ -30,6 +30,8 @@ typedef struct job {
   job_kind kind;
   char *uri;              /* JOB_DOC: the document */
   int version;            /* JOB_DOC: the version reviewed */
+  char *text;             /* JOB_DOC: that version's text, the new side reviewed; owned */
+  size_t text_len;
   char *dir;              /* where the repository is looked for */
   char *root, *rel;       /* repository (or directory) root; JOB_DOC: the file relative to it */
   char *base;             /* diff base (NULL: HEAD) */
@@ -54,6 +56,8 @@ typedef struct file_state {
   char *text;       /* owned copy of the open document's text the findings are placed on, so a
                        full-text change can be compared with it; NULL without findings */
   size_t len;
+  bool held;        /* diagnostics held back while the client does not read (sent when it
+                       drains: the newest only, however many edits came meanwhile) */
   uv_timer_t timer; /* debounce; closed (and lr->live decremented) by qr_lsp_review_close */
 } file_state;
 
@@ -70,6 +74,7 @@ struct qr_lsp_review {
   unsigned next_token;
   int live;                /* running jobs + open timers */
   bool closing;
+  bool shut_down;          /* `shutdown` arrived: no reviews start, nothing is published */
 };
 
 /* ---- lsp_review.c ---------------------------------------------------------------------------- */

@@ -263,3 +263,23 @@ char *qr_workspace_new_file_diff(const char *path, const char *text, size_t len)
   }
   return qr_buf_detach(&b, NULL);
 }
+
+char *qr_workspace_modified_diff(const char *path, const char *hunks, size_t len) {
+  qr_buf b;
+  qr_buf_init(&b, len + 16 * strlen(path) + 64);
+  int rc = qr_buf_puts(&b, "diff --git ");
+  if (!rc) rc = put_path(&b, "a/", path);
+  if (!rc) rc = qr_buf_puts(&b, " ");
+  if (!rc) rc = put_path(&b, "b/", path);
+  if (!rc) rc = qr_buf_puts(&b, "\n--- ");
+  if (!rc) rc = put_path(&b, "a/", path);
+  if (!rc) rc = qr_buf_puts(&b, "\n+++ ");
+  if (!rc) rc = put_path(&b, "b/", path);
+  if (!rc) rc = qr_buf_puts(&b, "\n");
+  if (!rc) rc = qr_buf_append(&b, hunks, len);
+  if (rc) {
+    qr_buf_free(&b);
+    return NULL;
+  }
+  return qr_buf_detach(&b, NULL);
+}

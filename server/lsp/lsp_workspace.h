@@ -49,5 +49,8 @@ int qr_workspace_dismiss(const char *root, const char *fp, qr_err *e);
  * would print for a new file, so the engine reviews every line. New string (qr_free) or NULL
  * when out of memory. */
 char *qr_workspace_new_file_diff(const char *path, const char *text, size_t len);
+/* A unified diff modifying `path`: git's header for it, then hunks[0..len) (from the first "@@"
+ * line, as qr_git_buffer_hunks gives them). New string (qr_free) or NULL when out of memory. */
+char *qr_workspace_modified_diff(const char *path, const char *hunks, size_t len);
 
 #endif

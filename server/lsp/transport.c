@@ -219,6 +219,7 @@ struct qr_transport {
 /* A queued write and its bytes, freed in its callback. */
 typedef struct write_req {
   uv_write_t req;
+  bool waited; /* the peer did not take it at once */
   char bytes[];
 } write_req;
 
@@ -309,9 +310,17 @@ int qr_transport_start(qr_transport *t) {
 }
 
 static void on_written(uv_write_t *req, int status) {
+  qr_transport *t = req->handle->data;
+  bool waited = ((write_req *)req)->waited;
   if (status && status != UV_ECANCELED)
     QR_WARN("transport: write failed: %s", uv_strerror(status));
   qr_free((write_req *)req); /* req is the first member: this frees the bytes too */
+  if (waited && !status && !t->closing && !qr_transport_backlog(t) && t->o.on_drained)
+    t->o.on_drained(t, t->o.data);
+}
+
+size_t qr_transport_backlog(const qr_transport *t) {
+  return uv_stream_get_write_queue_size((const uv_stream_t *)&t->out);
 }
 
 int qr_transport_send(qr_transport *t, const char *body, size_t len) {
@@ -319,6 +328,10 @@ int qr_transport_send(qr_transport *t, const char *body, size_t len) {
   char header[64];
   int hlen = snprintf(header, sizeof header, "Content-Length: %zu\r\n\r\n", len);
   if (len > UINT_MAX - (size_t)hlen) return QR_E_TOOBIG; /* uv_buf_t lengths are unsigned */
+  if (qr_transport_backlog(t) + len > QR_TRANSPORT_MAX_BACKLOG) {
+    QR_WARN("transport: the client is not reading; a %zu-byte message is dropped", len);
+    return QR_E_TOOBIG;
+  }
   write_req *w = qr_malloc(sizeof *w + (size_t)hlen + len);
   if (!w) return QR_E_NOMEM;
   memcpy(w->bytes, header, (size_t)hlen);
@@ -330,6 +343,7 @@ int qr_transport_send(qr_transport *t, const char *body, size_t len) {
     qr_free(w);
     return QR_E_IO;
   }
+  w->waited = qr_transport_backlog(t) > 0; /* not all taken at once: on_drained will follow */
   return QR_OK;
 }
 

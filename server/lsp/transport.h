@@ -73,8 +73,15 @@ typedef struct qr_transport_options {
   qr_transport_message_cb on_message;
   qr_transport_eof_cb on_eof;       /* may be NULL */
   qr_transport_closed_cb on_closed; /* may be NULL */
+  /* Every queued byte has reached the peer after some had to wait (it was not reading). May be
+   * NULL. */
+  void (*on_drained)(qr_transport *t, void *data);
   void *data;
 } qr_transport_options;
+
+/* At most this many bytes wait for a peer that does not read; a message beyond is refused
+ * (QR_E_TOOBIG) and logged, so a stalled client cannot grow the server without bound. */
+#define QR_TRANSPORT_MAX_BACKLOG ((size_t)16 << 20)
 
 /* A transport with two initialised but unopened pipe handles. Either open them on file
  * descriptors with qr_transport_open_fds, or hand them to uv_spawn (UV_CREATE_PIPE) via
@@ -92,6 +99,9 @@ int qr_transport_start(qr_transport *t);
 /* Copies body, prefixes the Content-Length header and queues the write. QR_E_STATE once
  * closing; QR_E_IO when libuv refuses the write. Write failures later are logged. */
 int qr_transport_send(qr_transport *t, const char *body, size_t len);
+/* Bytes written but not yet taken by the peer: non-zero while it is not reading, when a
+ * message that only the newest copy of matters (diagnostics) is better held back. */
+size_t qr_transport_backlog(const qr_transport *t);
 /* Stops reading, lets queued writes finish, closes both handles and frees t after on_closed.
  * Messages still in the current read buffer are dropped. Safe to call twice. */
 void qr_transport_close(qr_transport *t);
