@@ -298,6 +298,9 @@ static void job_free(job *j) {
   cfg_release(j->cfg);
   qr_free(j->uri);
   qr_free(j->text);
+  qr_free(j->diff);
+  qr_snapshot_free(j->index);
+  qr_snapshot_free_omitted(j->index_omitted);
   qr_free(j->dir);
   qr_free(j->root);
   qr_free(j->rel);
@@ -422,11 +425,18 @@ static void job_review(job *j, const char *diff, size_t len) {
     return job_fail(j, QR_RPC_REQUEST_FAILED, "%s", le.msg);
   qr_review_params p = {.diff = diff, .diff_len = len, .root = j->root, .config = j->cfg->c,
                         .max_diff_bytes = QR_LSP_REVIEW_MAX_DIFF, .rules = j->cfg->rules};
-  /* A document's new side is its buffer, saved or not: findings are placed on that text. */
+  /* A document's new side is its buffer, saved or not: findings are placed on that text. A
+   * staged review's is the index. */
   if (j->text && (!(p.snapshot = qr_snapshot_new()) ||
                   qr_snapshot_add(p.snapshot, j->rel, j->text, j->text_len))) {
     qr_snapshot_free(p.snapshot);
     return job_fail(j, QR_RPC_INTERNAL_ERROR, "out of memory");
+  }
+  if (j->index) {
+    p.snapshot = j->index;
+    p.omitted = j->index_omitted;
+    j->index = NULL;
+    j->index_omitted = NULL;
   }
   qr_err e = {0};
   j->busy = true;
@@ -464,6 +474,35 @@ static void job_review_buffer(job *j, const char *hunks, size_t len) {
   if (!diff) return job_fail(j, QR_RPC_INTERNAL_ERROR, "out of memory");
   job_review(j, diff, strlen(diff));
   qr_free(diff);
+}
+
+/* The index's files arrived (a staged review): the review can start on them. */
+static void on_index(int status, qr_snapshot *snap, char **omitted, const char *message,
+                     void *data) {
+  job *j = data;
+  j->busy = false;
+  j->index = snap;
+  j->index_omitted = omitted;
+  if (j->canceled || j->lr->closing) return job_fail(j, QR_RPC_REQUEST_CANCELLED, "canceled");
+  if (status) return job_fail(j, QR_RPC_REQUEST_FAILED, "cannot read the staged files: %s", message);
+  job_review(j, j->diff, j->diff_len);
+}
+
+/* A staged review reads its new side from the index (what the commit will hold), never the
+ * working tree: keeps the diff and reads the staged files first. */
+static void job_review_staged(job *j, const char *diff, size_t len) {
+  qr_diff *parsed = NULL;
+  qr_err e = {0};
+  if (qr_diff_parse(diff, len, QR_LSP_REVIEW_MAX_DIFF, &parsed, &e))
+    return job_fail(j, QR_RPC_REQUEST_FAILED, "%s", e.msg);
+  int rc = (j->diff = qr_strndup(diff, len)) ? 0 : qr_err_set(&e, QR_E_NOMEM, "out of memory");
+  j->diff_len = len;
+  j->busy = true; /* on_index may run before the call returns: j is not touched after it */
+  if (!rc)
+    rc = qr_git_index_snapshot(j->lr->srv->loop, j->root, parsed, QR_REVIEW_MAX_FILE_BYTES,
+                               on_index, j, &e);
+  qr_diff_free(parsed);
+  if (rc) job_fail(j, QR_RPC_INTERNAL_ERROR, "%s", e.msg);
 }
 
 /* Git steps: for a document, REV_PARSE → LS_FILES → DIFF; for changes REV_PARSE → DIFF; for a
@@ -510,7 +549,8 @@ static void on_git(int status, const char *out, size_t len, const char *message,
       j->busy = false;
       return job_finish(j);
     }
-    return j->kind == JOB_DOC ? job_review_buffer(j, out, len) : job_review(j, out, len);
+    if (j->kind == JOB_DOC) return job_review_buffer(j, out, len);
+    return j->staged ? job_review_staged(j, out, len) : job_review(j, out, len);
   }
 }
 

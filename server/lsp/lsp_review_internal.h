@@ -32,6 +32,10 @@ typedef struct job {
   int version;            /* JOB_DOC: the version reviewed */
   char *text;             /* JOB_DOC: that version's text, the new side reviewed; owned */
   size_t text_len;
+  char *diff;             /* a staged review's diff while the index is read; owned */
+  size_t diff_len;
+  struct qr_snapshot *index; /* then the index's files, and why some are left out; owned */
+  char **index_omitted;
   char *dir;              /* where the repository is looked for */
   char *root, *rel;       /* repository (or directory) root; JOB_DOC: the file relative to it */
   char *base;             /* diff base (NULL: HEAD) */
