@@ -234,6 +234,14 @@ static int put_path(qr_buf *b, const char *prefix, const char *path) {
   return rc ? rc : qr_buf_puts(b, "\"");
 }
 
+/* "diff --git a/PATH b/PATH" with the paths quoted as git quotes them. */
+static int put_git_header(qr_buf *b, const char *path) {
+  int rc = qr_buf_puts(b, "diff --git ");
+  if (!rc) rc = put_path(b, "a/", path);
+  if (!rc) rc = qr_buf_puts(b, " ");
+  return rc ? rc : put_path(b, "b/", path);
+}
+
 char *qr_workspace_new_file_diff(const char *path, const char *text, size_t len) {
   size_t lines = 0;
   for (size_t i = 0; i < len; i++) lines += text[i] == '\n';
@@ -241,10 +249,7 @@ char *qr_workspace_new_file_diff(const char *path, const char *text, size_t len)
   qr_buf b;
   /* Exactly what is written below: the text, a "+" per line, headers and escaped paths. */
   qr_buf_init(&b, len + lines + 16 * strlen(path) + 256);
-  int rc = qr_buf_puts(&b, "diff --git ");
-  if (!rc) rc = put_path(&b, "a/", path);
-  if (!rc) rc = qr_buf_puts(&b, " ");
-  if (!rc) rc = put_path(&b, "b/", path);
+  int rc = put_git_header(&b, path);
   if (!rc) rc = qr_buf_puts(&b, "\nnew file mode 100644\n--- /dev/null\n+++ ");
   if (!rc) rc = put_path(&b, "b/", path);
   if (!rc) rc = qr_buf_puts(&b, "\n");
@@ -267,10 +272,7 @@ char *qr_workspace_new_file_diff(const char *path, const char *text, size_t len)
 char *qr_workspace_modified_diff(const char *path, const char *hunks, size_t len) {
   qr_buf b;
   qr_buf_init(&b, len + 16 * strlen(path) + 64);
-  int rc = qr_buf_puts(&b, "diff --git ");
-  if (!rc) rc = put_path(&b, "a/", path);
-  if (!rc) rc = qr_buf_puts(&b, " ");
-  if (!rc) rc = put_path(&b, "b/", path);
+  int rc = put_git_header(&b, path);
   if (!rc) rc = qr_buf_puts(&b, "\n--- ");
   if (!rc) rc = put_path(&b, "a/", path);
   if (!rc) rc = qr_buf_puts(&b, "\n+++ ");
