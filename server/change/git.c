@@ -246,10 +246,11 @@ static void next_index_file(index_read *x);
 static void on_index_blob(int status, const char *out, size_t len, const char *message,
                           void *data) {
   index_read *x = data;
-  if (status && status != QR_E_TOOBIG) return index_finish(x, status, message);
   int rc;
-  if (status) {
+  if (status == QR_E_TOOBIG) {
     rc = qr_snapshot_omit_too_big(&x->omitted, x->current, x->max_file_bytes);
+  } else if (status) { /* an unmerged path has no stage 0 */
+    rc = qr_snapshot_omit(&x->omitted, x->current, "not readable from the index");
   } else {
     char *text = qr_malloc(len + 1); /* the exact bytes: a NUL in them marks a binary file */
     if (text) {
@@ -266,7 +267,7 @@ static void next_index_file(index_read *x) {
   if (x->pos >= x->paths_len) return index_finish(x, QR_OK, "");
   x->current = x->paths + x->pos;
   x->pos += strlen(x->current) + 1;
-  char *spec = qr_asprintf(":%s", x->current);
+  char *spec = qr_asprintf(":0:%s", x->current); /* stage 0 named: a path may hold a colon */
   const char *args[] = {"cat-file", "blob", spec, NULL};
   qr_err e = {0};
   int rc = spec ? qr_git_run(x->loop, x->root, args, x->max_file_bytes, false, on_index_blob, x, &e)

@@ -37,7 +37,7 @@ int qr_git_change_diff(uv_loop_t *loop, const char *root, bool staged, const cha
 typedef void (*qr_git_snapshot_cb)(int status, qr_snapshot *snap, char **omitted,
                                    const char *message, void *data);
 /* Reads the new side of every reviewable file of `diff` (borrowed for this call only) from git's
- * index, `git cat-file blob :PATH` one file at a time: what a staged review's diff describes,
+ * index, `git cat-file blob :0:PATH` one file at a time: what a staged review's diff describes,
  * whatever the working tree holds. Files over max_file_bytes or binary are omitted with the
  * reason. Returns an error (no callback) only when out of memory; otherwise the callback runs
  * exactly once, before this returns when there is nothing to read or git cannot start. */
