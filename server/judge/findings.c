@@ -102,6 +102,7 @@ void qr_finding_clear(qr_finding *f) {
     qr_free(f->sources[i].strategy);
   }
   qr_free(f->sources);
+  json_decref(f->merge);
   memset(f, 0, sizeof *f);
 }
 
@@ -126,8 +127,9 @@ int qr_finding_copy(qr_finding *dst, const qr_finding *src) {
   d.fix = src->fix ? fix_copy(src->fix) : NULL;
   d.sources = NULL;
   d.n_sources = 0;
+  d.merge = src->merge ? json_deep_copy(src->merge) : NULL;
   bool ok = d.file && d.category && d.message && (d.evidence || !src->evidence) &&
-            (d.rule || !src->rule) &&
+            (d.rule || !src->rule) && (d.merge || !src->merge) &&
             (d.fix || !src->fix);
   for (size_t i = 0; ok && i < src->n_sources; i++)
     ok = !qr_finding_add_source(&d, src->sources[i].model, src->sources[i].strategy,

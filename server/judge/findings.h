@@ -58,6 +58,8 @@ typedef struct qr_finding {
   int models;         /* distinct models */
   double confidence;  /* [0,1] */
   char fingerprint[17]; /* 16 hex digits + NUL */
+  json_t *merge;      /* owned reference, NULL when none: how the merge built this finding
+                       * ({"members":[…], "judge":[…]}, see judge.h) */
 } qr_finding;
 
 typedef struct qr_finding_list {

@@ -178,8 +178,9 @@ static void require_perfect(const qr_finding_list *out, json_t *clusters) {
 
 /* ---- golden cases ------------------------------------------------------------------------ */
 
-/* Runs one tests/data/judge/<name> case: validate, merge, score. */
-static void run_case(const char *name) {
+/* Runs one tests/data/judge/<name> case: validate, merge, score; then `check` (may be NULL)
+ * looks at the merged findings. */
+static void run_case(const char *name, void (*check)(const qr_finding_list *out)) {
   char *dir = qr_asprintf("%s/judge/%s", qr_test_data_dir(), name);
   char *files = qr_asprintf("%s/files", dir), *fpath = qr_asprintf("%s/findings.json", dir),
        *epath = qr_asprintf("%s/expected.json", dir);
@@ -201,6 +202,7 @@ static void run_case(const char *name) {
   ASSERT_EQ(qr_findings_validate(&l, fx.diff, fx.snap, NULL, false, 5, NULL), 0);
   ASSERT_OK(qr_judge_consensus(&l, fx.snap, NULL, 0, NULL, &out, NULL));
   require_perfect(&out, json_object_get(exp, "clusters"));
+  if (check) check(&out);
   qr_finding_list_free(&l);
   qr_finding_list_free(&out);
   json_decref(in);
@@ -212,12 +214,12 @@ static void run_case(const char *name) {
   qr_free(epath);
 }
 
-TEST(judge_golden_paraphrases_merge) { run_case("paraphrase"); }
-TEST(judge_golden_same_line_malloc_problems_apart) { run_case("malloc_two_problems"); }
-TEST(judge_golden_same_line_injection_and_tempfile_apart) { run_case("injection_tempfile"); }
-TEST(judge_golden_null_and_leak_apart) { run_case("null_and_leak"); }
-TEST(judge_golden_line_jitter) { run_case("jitter"); }
-TEST(judge_golden_pass_reports_twice) { run_case("duplicate_in_pass"); }
+TEST(judge_golden_paraphrases_merge) { run_case("paraphrase", NULL); }
+TEST(judge_golden_same_line_malloc_problems_apart) { run_case("malloc_two_problems", NULL); }
+TEST(judge_golden_same_line_injection_and_tempfile_apart) { run_case("injection_tempfile", NULL); }
+TEST(judge_golden_null_and_leak_apart) { run_case("null_and_leak", NULL); }
+TEST(judge_golden_line_jitter) { run_case("jitter", NULL); }
+TEST(judge_golden_pass_reports_twice) { run_case("duplicate_in_pass", NULL); }
 
 /* ---- the labelled dev case --------------------------------------------------------------- */
 
@@ -275,7 +277,49 @@ TEST(judge_dev_case) {
   qr_free(exp_path);
   qr_free(repo);
 }
-TEST(judge_golden_adjacent_ignored_errors_apart) { run_case("adjacent_ignored_errors"); }
+TEST(judge_golden_adjacent_ignored_errors_apart) { run_case("adjacent_ignored_errors", NULL); }
+
+/* Adjacent lines, one broad class ("overflow"), different code: `memcpy` into `tag[16]` at
+ * line 7 and the `body_len + 1` copy into `malloc(body_len)` at line 8 are two problems. */
+TEST(judge_golden_adjacent_overflows_apart) { run_case("adjacent_overflows", NULL); }
+
+/* The cause (`//` rounds down, in page_count's body) and its consequence (the loop calling
+ * page_count() drops the last page) are one problem; a different defect on the cause's line
+ * (size 0) is not. */
+static void cause_explained(const qr_finding_list *out) {
+  ASSERT_EQ(out->n, 2);
+  const qr_finding *f = &out->items[out->items[0].votes == 3 ? 0 : 1];
+  json_t *members = json_object_get(f->merge, "members");
+  ASSERT_EQ(json_array_size(members), 3);
+  bool bridged = false;
+  size_t i;
+  json_t *m;
+  json_array_foreach(members, i, m) {
+    const char *why = json_string_value(json_object_get(m, "why"));
+    ASSERT(why);
+    bridged |= strstr(why, "definition") && strstr(why, "`page_count`");
+    if (!json_is_true(json_object_get(m, "representative"))) {
+      ASSERT(json_number_value(json_object_get(m, "similarity")) > 0);
+      ASSERT(json_integer_value(json_object_get(m, "with")) < 3);
+    }
+  }
+  ASSERT(bridged);
+}
+TEST(judge_golden_consequence_and_cause_merge) { run_case("consequence_cause", cause_explained); }
+
+/* One analyzer's (and one model's) findings on adjacent lines naming different identifiers
+ * stay three findings, each at its own line. */
+static void imports_at_their_lines(const qr_finding_list *out) {
+  ASSERT_EQ(out->n, 3);
+  static const char *const names[] = {"'os'", "'sys'", "'re'"};
+  for (int i = 0; i < 3; i++) {
+    ASSERT_EQ(out->items[i].start_line, i + 1);
+    ASSERT_EQ(out->items[i].end_line, i + 1);
+    ASSERT_EQ(out->items[i].votes, 2);
+    ASSERT(strstr(out->items[i].message, names[i]) || strstr(out->items[i].message, names[i] + 1));
+  }
+}
+TEST(judge_golden_one_pass_adjacent_identifiers_apart) { run_case("same_pass_imports", imports_at_their_lines); }
 
 /* ---- fixes, fingerprints, options -------------------------------------------------------- */
 
