@@ -98,6 +98,46 @@ def run_case(case):
     return score(case, out), None
 
 
+def correct_verdicts(case, findings):
+    """The verdicts a correct judge gives the consensus `findings` (ids cN in their order): keep
+    each finding that is the first to match a labelled problem (score_review.py's rule), same_as
+    that first one for a later finding of the same problem, reject the rest."""
+    exp = json.load(open(os.path.join(case, "expected.json")))["clusters"]
+    first, verdicts = {}, []
+    for n, f in enumerate(findings, 1):
+        msg = (f.get("message") or "").lower()
+        hit = next((x["id"] for x in exp if f["file"] == x["file"]
+                    and f["start_line"] <= x["lines"][1] + 1 and f["end_line"] >= x["lines"][0] - 1
+                    and any(k in msg for k in x["any"])), None)
+        v = {"id": f"c{n}", "keep": hit is not None, "severity": None, "message": None,
+             "same_as": None, "reason": "a labelled problem" if hit else "not a labelled problem"}
+        if hit in first:
+            v["same_as"] = first[hit]
+        elif hit:
+            first[hit] = f"c{n}"
+        verdicts.append(v)
+    return {"verdicts": verdicts}
+
+
+def run_case_judged(case):
+    """The case with judge.mode "model", the stand-in answering as a correct judge would:
+    (score, number of same_as given) or (None, error text)."""
+    rc, out, err, _ = review(case)
+    if rc != 0:
+        return None, f"rc={rc} {err[-1500:]}"
+    answer = correct_verdicts(case, json.loads(out)["findings"])
+    rule = {"match": {"model": "judge-model"}, "answer": answer}
+    rc, out, err, _ = review(case, judge={"mode": "model", "model": "judge-model"}, answer=rule)
+    if rc != 0:
+        return None, f"rc={rc} {err[-1500:]}"
+    res = json.loads(out)
+    if res.get("degraded"):
+        return None, "judge degraded: " + json.dumps(res.get("errors"))
+    s = score(case, out)
+    s["same_as"] = sum(1 for v in answer["verdicts"] if v["same_as"])
+    return s, None
+
+
 def perfect(s):
     return s["f1"] == 1.0 and s["votes_right"] == s["clusters"]
 
@@ -133,11 +173,16 @@ def main():
         print(f"note: no evaluation cases under {os.path.normpath(EVAL)}; nothing scored "
               "(set QR_EVAL_DIR to a folder of cases)")
         return 0
-    results = []
+    results, judged = [], []
     for name, path in found:
-        s, err = run_case(path)
-        results.append((name, s, err))
+        results.append((name, *run_case(path)))
+        judged.append((name, *run_case_judged(path)))
+    print("consensus merge (judge.mode \"consensus\"):")
     print(table(results))
+    print("\nmodel judge (judge.mode \"model\"), the stand-in answering as a correct judge "
+          "(keep the labelled problems, same_as for a second finding of one):")
+    print(table(judged))
+    print("same_as given: " + ", ".join(f"{n} {s['same_as']}" for n, s, _ in judged if s))
     return 0
 
 

@@ -533,6 +533,109 @@ TEST(judge_apply_rejects_and_updates) {
   qr_finding_list_free(&l);
 }
 
+/* OpenAI's strict mode: every property of an object is required, additionalProperties false. */
+static void require_strict(json_t *schema) {
+  json_t *props = json_object_get(schema, "properties");
+  if (props) {
+    ASSERT(json_is_false(json_object_get(schema, "additionalProperties")));
+    json_t *req = json_object_get(schema, "required");
+    ASSERT_EQ(json_array_size(req), json_object_size(props));
+    const char *k;
+    json_t *v;
+    json_object_foreach(props, k, v) {
+      bool listed = false;
+      size_t i;
+      json_t *r;
+      json_array_foreach(req, i, r) listed |= !strcmp(json_string_value(r), k);
+      ASSERT(listed);
+      require_strict(v);
+    }
+  }
+  if (json_object_get(schema, "items")) require_strict(json_object_get(schema, "items"));
+}
+
+TEST(judge_schema_strict_with_same_as) {
+  qr_snapshot *snap = qr_snapshot_new();
+  qr_finding_list l;
+  three_clusters(&l);
+  qr_prompt p = {0};
+  ASSERT_OK(qr_judge_build_prompt(&l, snap, 1, &p, NULL));
+  require_strict(p.schema);
+  json_t *verdict = json_object_get(json_object_get(json_object_get(p.schema, "properties"), "verdicts"), "items");
+  json_t *same = json_object_get(json_object_get(verdict, "properties"), "same_as");
+  ASSERT(same);
+  ASSERT_STR_EQ(json_string_value(json_array_get(json_object_get(same, "type"), 1)), "null");
+  ASSERT(strstr(p.system, "same_as"));
+  qr_prompt_clear(&p);
+  qr_finding_list_free(&l);
+  qr_snapshot_free(snap);
+}
+
+/* Two clusters about one problem: same_as folds them, votes from distinct passes. */
+TEST(judge_apply_same_as_folds) {
+  qr_finding_list l;
+  qr_finding_list_init(&l);
+  push(&l, "a.c", 4, 4, "Integer overflow in w * h.", 0, NULL);
+  ASSERT_OK(qr_finding_add_source(&l.items[0], "m1", "bugs", 1));
+  l.items[0].votes = 2;
+  push(&l, "a.c", 9, 9, "area() returns a wrapped value for large inputs.", 1, NULL);
+  ASSERT_OK(qr_finding_add_source(&l.items[1], "m2", "bugs", 2));
+  l.items[1].votes = 2;
+  l.items[1].severity = QR_SEV_ERROR;
+  push(&l, "a.c", 5, 5, "Returns a local variable.", 3, NULL);
+  qr_judge_rejections rej;
+  qr_judge_rejections_init(&rej);
+  const char *answer = "{\"verdicts\":["
+                       "{\"id\":\"c2\",\"keep\":true,\"severity\":null,\"message\":null,\"same_as\":\"c1\",\"reason\":\"the overflow's result\"},"
+                       "{\"id\":\"c1\",\"keep\":true,\"severity\":null,\"message\":null,\"same_as\":null,\"reason\":\"real\"},"
+                       "{\"id\":\"c3\",\"keep\":true,\"severity\":null,\"message\":null,\"same_as\":\"c3\",\"reason\":\"itself\"}]}";
+  ASSERT_OK(qr_judge_apply(&l, answer, strlen(answer), &rej, NULL));
+  ASSERT_EQ(l.n, 2);
+  ASSERT_EQ(rej.n, 0);
+  ASSERT_EQ(l.items[0].start_line, 4);
+  ASSERT_EQ(l.items[0].votes, 3); /* passes 0, 1, 2: pass 1 counted once */
+  ASSERT_EQ(l.items[0].n_sources, 3);
+  ASSERT_EQ(l.items[0].models, 3);
+  ASSERT_EQ(l.items[0].severity, QR_SEV_ERROR);
+  const char *note = json_string_value(json_array_get(json_object_get(l.items[0].merge, "judge"), 0));
+  ASSERT(note && strstr(note, "applied") && strstr(note, "the overflow's result"));
+  ASSERT_EQ(l.items[1].start_line, 5);
+  qr_judge_rejections_free(&rej);
+  qr_finding_list_free(&l);
+}
+
+/* A wrong same_as — another file, lines far apart, a rejected target, a cycle — changes
+ * nothing but the notes. */
+TEST(judge_apply_same_as_refused) {
+  qr_finding_list l;
+  qr_finding_list_init(&l);
+  push(&l, "a.c", 4, 4, "Integer overflow in w * h.", 0, NULL);
+  push(&l, "a.c", 200, 200, "Overflow in the total.", 1, NULL);
+  push(&l, "b.c", 4, 4, "Integer overflow in x * y.", 2, NULL);
+  push(&l, "b.c", 6, 6, "Style: rename.", 3, NULL);
+  push(&l, "c.c", 1, 1, "Leak of fd.", 4, NULL);
+  push(&l, "c.c", 2, 2, "fd never closed.", 5, NULL);
+  qr_judge_rejections rej;
+  qr_judge_rejections_init(&rej);
+  const char *answer = "{\"verdicts\":["
+                       "{\"id\":\"c2\",\"keep\":true,\"same_as\":\"c1\",\"reason\":\"far\"},"
+                       "{\"id\":\"c3\",\"keep\":true,\"same_as\":\"c1\",\"reason\":\"other file\"},"
+                       "{\"id\":\"c4\",\"keep\":false,\"same_as\":\"c3\",\"reason\":\"taste\"},"
+                       "{\"id\":\"c5\",\"keep\":true,\"same_as\":\"c6\",\"reason\":\"cycle\"},"
+                       "{\"id\":\"c6\",\"keep\":true,\"same_as\":\"c5\",\"reason\":\"cycle\"}]}";
+  ASSERT_OK(qr_judge_apply(&l, answer, strlen(answer), &rej, NULL));
+  ASSERT_EQ(l.n, 5);
+  ASSERT_EQ(rej.n, 1);
+  for (size_t i = 0; i < l.n; i++) ASSERT_EQ(l.items[i].votes, 0); /* untouched */
+  const char *far = json_string_value(json_array_get(json_object_get(l.items[1].merge, "judge"), 0));
+  ASSERT(far && strstr(far, "refused") && strstr(far, "too far apart"));
+  const char *other = json_string_value(json_array_get(json_object_get(l.items[2].merge, "judge"), 0));
+  ASSERT(other && strstr(other, "refused") && strstr(other, "different files"));
+  ASSERT_EQ(json_array_size(json_object_get(l.items[0].merge, "judge")), 2); /* told both times */
+  qr_judge_rejections_free(&rej);
+  qr_finding_list_free(&l);
+}
+
 TEST(judge_apply_garbage_leaves_clusters) {
   const char *bad[] = {
       "I think they are all fine.",
