@@ -142,6 +142,25 @@ int qr_finding_copy(qr_finding *dst, const qr_finding *src) {
   return QR_OK;
 }
 
+int qr_finding_add_sources(qr_finding *into, const qr_finding *from) {
+  for (size_t s = 0; s < from->n_sources; s++) {
+    bool have = false;
+    for (size_t t = 0; t < into->n_sources && !have; t++)
+      have = into->sources[t].pass == from->sources[s].pass;
+    if (!have && qr_finding_add_source(into, from->sources[s].model, from->sources[s].strategy,
+                                       from->sources[s].pass))
+      return QR_E_NOMEM;
+  }
+  into->votes = (int)into->n_sources;
+  into->models = 0;
+  for (size_t i = 0; i < into->n_sources; i++) {
+    bool seen = false;
+    for (size_t j = 0; j < i && !seen; j++) seen = !strcmp(into->sources[i].model, into->sources[j].model);
+    into->models += !seen;
+  }
+  return QR_OK;
+}
+
 int qr_finding_add_source(qr_finding *f, const char *model, const char *strategy, int pass) {
   qr_source *p = qr_realloc(f->sources, (f->n_sources + 1) * sizeof *p);
   if (!p) return QR_E_NOMEM;

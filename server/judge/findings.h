@@ -74,6 +74,9 @@ int qr_finding_list_push(qr_finding_list *l, qr_finding *f);
 void qr_finding_clear(qr_finding *f); /* frees f's owned members */
 int qr_finding_copy(qr_finding *dst, const qr_finding *src); /* deep copy */
 int qr_finding_add_source(qr_finding *f, const char *model, const char *strategy, int pass);
+/* Adds the sources of `from` whose pass `into` lacks, then sets into's votes (distinct passes)
+ * and models (distinct models) from its sources. QR_E_NOMEM leaves into's sources valid. */
+int qr_finding_add_sources(qr_finding *into, const qr_finding *from);
 
 /* Why a pass's findings were dropped: every drop is counted, the first QR_DROPS_KEPT keep their
  * reason. Each drop is also logged at info level (`-v`), naming the pass. */

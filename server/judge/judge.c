@@ -208,29 +208,11 @@ static int merged_lines(const merge_ctx *mc, const cluster_set *c, int leader, q
   return QR_OK;
 }
 
-static bool has_pass(const qr_finding *f, int pass) {
-  for (size_t i = 0; i < f->n_sources; i++)
-    if (f->sources[i].pass == pass) return true;
-  return false;
-}
-
 /* All members' sources, one per pass; votes and distinct models follow from them. */
 static int merged_sources(const merge_ctx *mc, const cluster_set *c, int leader, qr_finding *out) {
   for (int i = leader; i >= 0; i = c->next[i]) {
-    const qr_finding *x = &mc->in->items[c->idx[i]];
-    for (size_t s = 0; s < x->n_sources; s++) {
-      if (has_pass(out, x->sources[s].pass)) continue;
-      int rc = qr_finding_add_source(out, x->sources[s].model, x->sources[s].strategy,
-                                     x->sources[s].pass);
-      if (rc) return rc;
-    }
-  }
-  out->votes = (int)out->n_sources;
-  out->models = 0;
-  for (size_t i = 0; i < out->n_sources; i++) {
-    bool seen = false;
-    for (size_t j = 0; j < i && !seen; j++) seen = !strcmp(out->sources[i].model, out->sources[j].model);
-    out->models += !seen;
+    int rc = qr_finding_add_sources(out, &mc->in->items[c->idx[i]]);
+    if (rc) return rc;
   }
   return QR_OK;
 }

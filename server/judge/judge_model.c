@@ -252,21 +252,7 @@ static int note_judge(qr_finding *f, char *text) {
 /* Folds cluster `from` into `into`: its sources (each pass once; votes and models recounted),
  * its merge members, the higher severity and confidence. `from` is cleared. */
 static int fold_cluster(qr_finding *into, qr_finding *from) {
-  for (size_t s = 0; s < from->n_sources; s++) {
-    bool have = false;
-    for (size_t t = 0; t < into->n_sources && !have; t++)
-      have = into->sources[t].pass == from->sources[s].pass;
-    if (!have && qr_finding_add_source(into, from->sources[s].model, from->sources[s].strategy,
-                                       from->sources[s].pass))
-      return QR_E_NOMEM;
-  }
-  into->votes = (int)into->n_sources;
-  into->models = 0;
-  for (size_t i = 0; i < into->n_sources; i++) {
-    bool seen = false;
-    for (size_t j = 0; j < i && !seen; j++) seen = !strcmp(into->sources[i].model, into->sources[j].model);
-    into->models += !seen;
-  }
+  if (qr_finding_add_sources(into, from)) return QR_E_NOMEM;
   into->severity = QR_MAX(into->severity, from->severity);
   into->confidence = QR_MAX(into->confidence, from->confidence);
   json_t *mine = json_object_get(into->merge, "members");
