@@ -11,6 +11,7 @@
 
 #define DISJOINT_CONCEPT_FACTOR 0.25 /* both name a problem class, and not the same one */
 #define SHARED_CONCEPT_PULL 0.25     /* both name the same problem class */
+#define SHARED_CODE_PULL 0.15        /* same lines, both name the same code, at most one a class */
 #define DISJOINT_CODE_FACTOR 0.5     /* adjacent lines, both name code, none in common */
 #define DISTINCT_CODE_FACTOR 0.3     /* adjacent lines, each names code only its own line has */
 
@@ -570,14 +571,16 @@ int qr_judge_features_build(const qr_finding_list *in, const size_t *idx, const 
 }
 
 /* Cosine of the word and code terms; then, when both findings name problem classes, a shared
- * class pulls them together and disjoint classes push them apart. (Concepts are kept out of the
+ * class pulls them together and disjoint classes push them apart; on the same lines, naming the
+ * same code in both messages pulls a little when the classes cannot tell ("division by zero"
+ * and "no guard for an empty list" about `items.length`). (Concepts are kept out of the
  * cosine so a finding that names none is not diluted by the other's.) Findings on different
  * (adjacent) lines whose messages each name code, but not the same code, are about different
  * statements: `os.Open`'s ignored error on one line and `f.Read`'s on the next. */
 double qr_judge_similarity(const vec *a, const vec *b, bool overlap) {
   if (!a->norm || !b->norm) return 0;
   double dot = 0;
-  bool shared_concept = false, shared_code = false;
+  bool shared_concept = false, shared_code = false, shared_named = false;
   for (size_t i = 0, j = 0; i < a->n && j < b->n;) {
     if (a->t[i].id < b->t[j].id) i++;
     else if (a->t[i].id > b->t[j].id) j++;
@@ -585,6 +588,7 @@ double qr_judge_similarity(const vec *a, const vec *b, bool overlap) {
       if (a->t[i].concept) shared_concept = true;
       else dot += a->t[i].w * b->t[j].w;
       shared_code |= a->t[i].code || b->t[j].code;
+      shared_named |= a->t[i].code && b->t[j].code;
       i++;
       j++;
     }
@@ -593,6 +597,7 @@ double qr_judge_similarity(const vec *a, const vec *b, bool overlap) {
   if (a->has_concept && b->has_concept)
     s = shared_concept ? s + (1 - s) * SHARED_CONCEPT_PULL : s * DISJOINT_CONCEPT_FACTOR;
   if (!overlap && a->has_code && b->has_code && !shared_code) s *= DISJOINT_CODE_FACTOR;
+  if (overlap && shared_named && !(a->has_concept && b->has_concept)) s += (1 - s) * SHARED_CODE_PULL;
   return s;
 }
 

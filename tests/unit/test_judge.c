@@ -283,6 +283,14 @@ TEST(judge_golden_adjacent_ignored_errors_apart) { run_case("adjacent_ignored_er
  * line 7 and the `body_len + 1` copy into `malloc(body_len)` at line 8 are two problems. */
 TEST(judge_golden_adjacent_overflows_apart) { run_case("adjacent_overflows", NULL); }
 
+/* Three wordings of one defect on one line — its cause ("no guard for an empty list"), the
+ * crash ("division by zero") and the symptom ("a NaN average") — naming the same code merge. */
+TEST(judge_golden_same_line_wordings_merge) { run_case("same_line_cause_wordings", NULL); }
+
+/* Two defects of one statement naming the same code (`sizeof dst` of a pointer; strncpy
+ * without a NUL) stay apart, one pass reporting both. */
+TEST(judge_golden_same_line_strncpy_problems_apart) { run_case("same_line_strncpy_apart", NULL); }
+
 /* The cause (`//` rounds down, in page_count's body) and its consequence (the loop calling
  * page_count() drops the last page) are one problem; a different defect on the cause's line
  * (size 0) is not. */
