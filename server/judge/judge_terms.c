@@ -49,13 +49,13 @@ static const struct concept {
   const char *words; /* space-separated */
 } concepts[] = {
     {"#release", "leak leaking lost close unclosed free release dispose defer cleanup "
-                 "deallocate descriptor"},
+                 "deallocate descriptor unlock"},
     {"#inject", "injection inject xss cross-site innerhtml outerhtml escape unescaped sanitize "
                 "sanitise unsanitized script shell eval"},
     {"#null", "nil null nullptr dereference deref panic segfault nonetype"},
     {"#bounds", "off-by-one <= >= bound bounds overflow overrun out-of-bounds underflow "
                 "past beyond terminator terminating undersized too-small +1"},
-    {"#unchecked", "unchecked ignore ignores discard swallow unhandled drop"},
+    {"#unchecked", "unchecked ignore ignores discard swallow unhandled uncaught drop"},
     {"#async", "await awaited unawaited async promise fire-and-forget"},
     {"#race", "race concurrent concurrency mutex lock unsynchronized synchronize atomic "
               "thread-safe"},

@@ -287,6 +287,9 @@ TEST(judge_golden_adjacent_overflows_apart) { run_case("adjacent_overflows", NUL
  * crash ("division by zero") and the symptom ("a NaN average") — naming the same code merge. */
 TEST(judge_golden_same_line_wordings_merge) { run_case("same_line_cause_wordings", NULL); }
 
+/* One missing unlock told as a deadlock, a missing `Unlock` and a missing defer. */
+TEST(judge_golden_missing_unlock_wordings_merge) { run_case("missing_unlock", NULL); }
+
 /* Two defects of one statement naming the same code (`sizeof dst` of a pointer; strncpy
  * without a NUL) stay apart, one pass reporting both. */
 TEST(judge_golden_same_line_strncpy_problems_apart) { run_case("same_line_strncpy_apart", NULL); }
