@@ -285,7 +285,7 @@ static int apply_same_as(qr_finding_list *clusters, const verdict *v, bool *gone
     }
     rc = note_judge(into, note);
     if (!rc) rc = fold_cluster(into, from);
-    gone[i] = true;
+    gone[i] = !rc; /* a failed fold leaves `from` whole (into may hold some of its sources) */
   }
   return rc;
 }
@@ -307,7 +307,11 @@ int qr_judge_apply(qr_finding_list *clusters, const char *answer, size_t len,
   }
   bool *gone = qr_calloc(n ? n : 1, sizeof *gone);
   rc = gone ? apply_same_as(clusters, v, gone) : QR_E_NOMEM;
-  if (rc) { /* only out of memory: some links may be applied, never a finding lost */
+  if (rc) { /* only out of memory: the links applied so far stand, no other verdict does */
+    size_t k = 0;
+    for (size_t i = 0; gone && i < n; i++)
+      if (!gone[i]) clusters->items[k++] = clusters->items[i];
+    if (gone) clusters->n = k;
     qr_free(gone);
     verdicts_free(v, n);
     return qr_err_set(e, rc, "out of memory applying the judge's verdicts");

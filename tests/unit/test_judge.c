@@ -652,6 +652,29 @@ TEST(judge_apply_same_as_refused) {
   qr_finding_list_free(&l);
 }
 
+/* Each allocation of a same_as apply failed in turn: a clean QR_E_NOMEM (or success), never a
+ * crash, a leak or a lost finding. */
+TEST(judge_apply_same_as_alloc_failures) {
+  const char *answer = "{\"verdicts\":[{\"id\":\"c2\",\"keep\":true,\"same_as\":\"c1\",\"reason\":\"one\"},"
+                       "{\"id\":\"c3\",\"keep\":false,\"reason\":\"taste\"}]}";
+  for (long n = 1;; n++) {
+    qr_finding_list l;
+    three_clusters(&l);
+    qr_judge_rejections rej;
+    qr_judge_rejections_init(&rej);
+    qr_alloc_fail_after(n);
+    int rc = qr_judge_apply(&l, answer, strlen(answer), &rej, NULL);
+    qr_alloc_fail_after(-1);
+    ASSERT(rc == QR_OK || rc == QR_E_NOMEM);
+    if (rc == QR_OK) ASSERT(l.n == 1 && rej.n == 1);
+    else if (!(l.n + rej.n >= 2 && rej.n == 0)) QR__FAIL("n=%ld rc=%d l.n=%zu rej.n=%zu", n, rc, l.n, rej.n);
+    qr_judge_rejections_free(&rej);
+    qr_finding_list_free(&l);
+    if (rc == QR_OK) break;
+    ASSERT(n < 10000);
+  }
+}
+
 TEST(judge_apply_garbage_leaves_clusters) {
   const char *bad[] = {
       "I think they are all fine.",
