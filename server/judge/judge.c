@@ -463,7 +463,8 @@ static json_t *merge_explain(const merge_ctx *mc, const cluster_set *c, int lead
       ok = !json_object_set_new(m, "with", json_integer(best)) &&
            !json_object_set_new(m, "similarity", json_real(round(best_s * 1000) / 1000));
     qr_free(why);
-    if (!ok || json_array_append_new(members, m)) ok = false;
+    if (!ok) json_decref(m);
+    else if (json_array_append_new(members, m)) ok = false; /* m is released either way */
   }
   if (ok && more) ok = !json_object_set_new(doc, "more", json_integer(more));
   if (ok) return doc;
