@@ -36,7 +36,7 @@ UNIT_SRC   := $(wildcard tests/unit/*.c)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS  := $(patsubst tests/fuzz/fuzz_%.c,build/fuzz/%,$(FUZZ_SRC))
 
-.PHONY: all deps test-deps vscode-deps vsix torture soak valgrind grammars run test unit e2e bench fuzz fuzzers clean distclean
+.PHONY: all deps test-deps vscode-deps vsix torture soak valgrind grammars run test unit e2e bench eval fuzz fuzzers clean distclean
 
 all: bin/quorum-ls bin/quorum
 
@@ -164,6 +164,13 @@ run: all
 # (ASan's quarantine keeps freed buffers and would measure the sanitizer, not quorum).
 test: test-deps $(TEST_BINS) $(FUZZ_BINS) bin/quorum-ls bin/quorum-ls-bundled $(VSCODE_STAMP) $(VALIDATORS_STAMP)
 	@tests/run.sh
+
+# The judge on every labelled case under ../shared/eval (or $$QR_EVAL_DIR): F1, precision,
+# recall and exact votes per case and in total, misses and extras named. Without the cases it
+# says so and succeeds. make test requires the cases in tests/data/judge/eval_perfect to stay
+# perfect (tests/e2e/test_judge_dev).
+eval: test-deps bin/quorum
+	@QUORUM_BIN=$(CURDIR)/bin tests/e2e/judge_eval.py
 
 # Robustness runs beyond `make test`: every allocation failed in turn (make test runs it too),
 # 1,000 reviews through one server (RSS and fds must stay flat), memcheck over e2e reviews.

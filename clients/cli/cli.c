@@ -43,6 +43,7 @@ int cli_common_option(cli_opts *o, int ch, const char *arg, const char *help) {
   case 'X': o->allow_context = true; return 0;
   case 'O': o->allow_context = false; return 0;
   case 'E': o->fail_on_error_review = true; return 0;
+  case 'x': o->explain = true; return 0;
   case 'v': o->verbose++; return 0;
   case 'h': fputs(help, stdout); exit(0);
   default: return -1;
@@ -99,6 +100,10 @@ int cli_review(uv_loop_t *loop, qr_http *http, const qr_config *cfg, const char 
   if (!w.result) return w.status ? w.status : qr_err_set(e, QR_E_NOMEM, "out of memory");
   *result = qr_output_filter(w.result, o->min_confidence);
   json_decref(w.result);
+  size_t i;
+  json_t *f;
+  if (*result && !o->explain)
+    json_array_foreach(json_object_get(*result, "findings"), i, f) json_object_del(f, "merge");
   return *result ? w.status : qr_err_set(e, QR_E_NOMEM, "out of memory");
 }
 

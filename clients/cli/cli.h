@@ -31,6 +31,7 @@ typedef struct cli_opts {
   bool allow_context;         /* --context: findings may sit on unchanged lines */
   bool hook;                  /* commit-hook mode (review --hook) */
   bool fail_on_error_review;  /* in hook mode, block when no model could be reached */
+  bool explain;               /* --explain: each finding says how the merge built it */
   int verbose;
   const char *repo_config_root; /* where the repository config is read; NULL: the root */
 } cli_opts;
@@ -41,7 +42,8 @@ typedef struct cli_opts {
       {"fail-on", required_argument, 0, 'F'}, {"no-color", no_argument, 0, 'N'},        \
       {"min-confidence", required_argument, 0, 'M'}, {"context", no_argument, 0, 'X'},  \
       {"only-changed-lines", no_argument, 0, 'O'},                                       \
-      {"fail-on-error-review", no_argument, 0, 'E'}, {"help", no_argument, 0, 'h'}
+      {"fail-on-error-review", no_argument, 0, 'E'}, {"explain", no_argument, 0, 'x'},  \
+      {"help", no_argument, 0, 'h'}
 
 /* Handles a shared option `ch` (with optarg); returns 0 when taken, EXIT_USAGE after printing
  * why it is wrong, or -1 when `ch` is not a shared option. `usage` is printed for --help. */
@@ -56,7 +58,8 @@ void cli_wait(uv_loop_t *loop, const bool *done);
 
 /* Reviews `diff` (len bytes) with the new side read from `root` — or, when `snap` is given
  * (stolen with `omitted`, see qr_review_params), from it — blocking on `loop`. On return
- * *result is a new reference filtered by --min-confidence (NULL when the review could not
+ * *result is a new reference filtered by --min-confidence, its findings' "merge" kept only with
+ * --explain (NULL when the review could not
  * start or ran out of memory; `e` says why). Returns the engine status (0, QR_E_PROVIDER when
  * every pass failed, or the start error). Shows progress on stderr when it is a terminal. */
 int cli_review(uv_loop_t *loop, qr_http *http, const qr_config *cfg, const char *diff, size_t len,

@@ -46,6 +46,8 @@ static const char usage[] =
     "  --only-changed-lines findings only on lines the diff touches (default)\n"
     "  --context            also keep findings on unchanged lines of the reviewed files\n"
     "  --fail-on-error-review  with --hook: exit 3 when every pass failed\n"
+    "  --explain            show how each finding was merged: the pass findings in it, their\n"
+    "                       similarity and why they were joined (text; JSON: each finding's \"merge\")\n"
     "  --no-color           no colours in text output (also NO_COLOR=1; colours need a terminal)\n"
     "  -v                   list each pass as it finishes on stderr (-vv: debug)\n"
     "Progress (passes done, time, cost) goes to stderr when it is a terminal.\n"

@@ -102,6 +102,7 @@ void qr_finding_clear(qr_finding *f) {
     qr_free(f->sources[i].strategy);
   }
   qr_free(f->sources);
+  json_decref(f->merge);
   memset(f, 0, sizeof *f);
 }
 
@@ -126,8 +127,9 @@ int qr_finding_copy(qr_finding *dst, const qr_finding *src) {
   d.fix = src->fix ? fix_copy(src->fix) : NULL;
   d.sources = NULL;
   d.n_sources = 0;
+  d.merge = src->merge ? json_deep_copy(src->merge) : NULL;
   bool ok = d.file && d.category && d.message && (d.evidence || !src->evidence) &&
-            (d.rule || !src->rule) &&
+            (d.rule || !src->rule) && (d.merge || !src->merge) &&
             (d.fix || !src->fix);
   for (size_t i = 0; ok && i < src->n_sources; i++)
     ok = !qr_finding_add_source(&d, src->sources[i].model, src->sources[i].strategy,
@@ -137,6 +139,25 @@ int qr_finding_copy(qr_finding *dst, const qr_finding *src) {
     return QR_E_NOMEM;
   }
   *dst = d;
+  return QR_OK;
+}
+
+int qr_finding_add_sources(qr_finding *into, const qr_finding *from) {
+  for (size_t s = 0; s < from->n_sources; s++) {
+    bool have = false;
+    for (size_t t = 0; t < into->n_sources && !have; t++)
+      have = into->sources[t].pass == from->sources[s].pass;
+    if (!have && qr_finding_add_source(into, from->sources[s].model, from->sources[s].strategy,
+                                       from->sources[s].pass))
+      return QR_E_NOMEM;
+  }
+  into->votes = (int)into->n_sources;
+  into->models = 0;
+  for (size_t i = 0; i < into->n_sources; i++) {
+    bool seen = false;
+    for (size_t j = 0; j < i && !seen; j++) seen = !strcmp(into->sources[i].model, into->sources[j].model);
+    into->models += !seen;
+  }
   return QR_OK;
 }
 

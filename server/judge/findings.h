@@ -58,6 +58,8 @@ typedef struct qr_finding {
   int models;         /* distinct models */
   double confidence;  /* [0,1] */
   char fingerprint[17]; /* 16 hex digits + NUL */
+  json_t *merge;      /* owned reference, NULL when none: how the merge built this finding
+                       * ({"members":[…], "judge":[…]}, see judge.h) */
 } qr_finding;
 
 typedef struct qr_finding_list {
@@ -72,6 +74,9 @@ int qr_finding_list_push(qr_finding_list *l, qr_finding *f);
 void qr_finding_clear(qr_finding *f); /* frees f's owned members */
 int qr_finding_copy(qr_finding *dst, const qr_finding *src); /* deep copy */
 int qr_finding_add_source(qr_finding *f, const char *model, const char *strategy, int pass);
+/* Adds the sources of `from` whose pass `into` lacks, then sets into's votes (distinct passes)
+ * and models (distinct models) from its sources. QR_E_NOMEM leaves into's sources valid. */
+int qr_finding_add_sources(qr_finding *into, const qr_finding *from);
 
 #define QR_FINDINGS_MAX_PER_ANSWER 200
 /* Why a pass's findings were dropped: every drop is counted, the first QR_DROPS_KEPT keep their

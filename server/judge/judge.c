@@ -49,7 +49,80 @@ typedef struct merge_ctx {
   int seeing;      /* passes that saw the current file */
   TSTree *tree;    /* of the current file, or NULL */
   const qr_snapshot_file *sfile;
+  const size_t *idx;  /* the current file's findings (their indexes in the input) */
+  qr_judge_def *defs; /* per finding of the current file: its innermost definition */
 } merge_ctx;
+
+/* How two findings of a file came to be compared. */
+typedef enum { LINK_NONE, LINK_SAME_LINES, LINK_ADJACENT, LINK_DEFINITION } link_kind;
+
+static const char *const link_why[] = {"not compared", "same lines", "adjacent lines",
+                                       "one names the definition the other is in (consequence "
+                                       "and cause)"};
+
+/* True when finding x (position) sits on a use of the definition finding y is in, outside it,
+ * and names it in its message: "divides by `period_days`" at the call and "period_days leaves
+ * out a day" in its body are one problem seen from both ends. (Naming a function from a line
+ * that does not use it — "the innerHTML sink in renderNotification" — is only a reference.) */
+static bool names_definition_of(const merge_ctx *mc, int x, int y) {
+  const qr_judge_def *d = &mc->defs[y];
+  const qr_finding *fx = &mc->in->items[mc->idx[x]];
+  if (!d->name[0] || (fx->start_line <= d->end_line && fx->end_line >= d->start_line) ||
+      !qr_judge_lines_name(mc->sfile, fx, d->name))
+    return false;
+  const vec *v = &mc->feat->vecs[mc->idx[x]];
+  size_t n = strlen(d->name);
+  for (size_t k = 0; k < v->n; k++) {
+    if (!v->t[k].code) continue;
+    const char *w = qr_judge_vocab_text(&mc->feat->vocab, v->t[k].id);
+    size_t m = strlen(w);
+    if (m >= n && !strcmp(w + m - n, d->name) &&
+        (m == n || strchr(".>:", w[m - n - 1]))) /* period_days, self.period_days, a->f, A::f */
+      return true;
+  }
+  return false;
+}
+
+static link_kind link_of(const merge_ctx *mc, int i, int j) {
+  const qr_finding *a = &mc->in->items[mc->idx[i]], *b = &mc->in->items[mc->idx[j]];
+  if (qr_judge_lines_near(a, b, 0)) return LINK_SAME_LINES;
+  if (qr_judge_lines_near(a, b, 1)) return LINK_ADJACENT;
+  return names_definition_of(mc, i, j) || names_definition_of(mc, j, i) ? LINK_DEFINITION
+                                                                          : LINK_NONE;
+}
+
+/* The similarity of findings i and j (positions in the current file) as the clustering sees it. */
+static double link_similarity(const merge_ctx *mc, int i, int j, link_kind k) {
+  size_t x = mc->idx[i], y = mc->idx[j];
+  const vec *a = &mc->feat->vecs[x], *b = &mc->feat->vecs[y];
+  double s = qr_judge_similarity(a, b, k == LINK_SAME_LINES);
+  if (k == LINK_ADJACENT)
+    s *= qr_judge_code_factor(&mc->feat->vocab, a, &mc->in->items[x], b, &mc->in->items[y],
+                              mc->sfile);
+  return s;
+}
+
+static bool share_source_pass(const qr_finding *a, const qr_finding *b) {
+  for (size_t i = 0; i < a->n_sources; i++)
+    for (size_t j = 0; j < b->n_sources; j++)
+      if (a->sources[i].pass == b->sources[j].pass) return true;
+  return false;
+}
+
+/* Two members of one pass: on the same lines, a stricter threshold (more likely two problems
+ * than one told twice); on different lines naming different code ("'os' imported but unused"
+ * at line 1, "'sys' …" at line 2), never one problem, however alike their words; on different
+ * lines naming the same code (a cause and its consequence), no constraint. */
+static int member_constraint(const void *ctx, int i, int j) {
+  const merge_ctx *mc = ctx;
+  const qr_finding *a = &mc->in->items[mc->idx[i]], *b = &mc->in->items[mc->idx[j]];
+  if (!share_source_pass(a, b)) return QR_PAIR_FREE;
+  if (qr_judge_lines_near(a, b, 0)) return QR_PAIR_STRICT;
+  return qr_judge_names_apart(&mc->feat->vecs[mc->idx[i]], &mc->feat->vecs[mc->idx[j]])
+             ? QR_PAIR_APART
+             : QR_PAIR_FREE;
+}
+
 
 static int cmp_int(const void *a, const void *b) {
   int x = *(const int *)a, y = *(const int *)b;
@@ -135,29 +208,11 @@ static int merged_lines(const merge_ctx *mc, const cluster_set *c, int leader, q
   return QR_OK;
 }
 
-static bool has_pass(const qr_finding *f, int pass) {
-  for (size_t i = 0; i < f->n_sources; i++)
-    if (f->sources[i].pass == pass) return true;
-  return false;
-}
-
 /* All members' sources, one per pass; votes and distinct models follow from them. */
 static int merged_sources(const merge_ctx *mc, const cluster_set *c, int leader, qr_finding *out) {
   for (int i = leader; i >= 0; i = c->next[i]) {
-    const qr_finding *x = &mc->in->items[c->idx[i]];
-    for (size_t s = 0; s < x->n_sources; s++) {
-      if (has_pass(out, x->sources[s].pass)) continue;
-      int rc = qr_finding_add_source(out, x->sources[s].model, x->sources[s].strategy,
-                                     x->sources[s].pass);
-      if (rc) return rc;
-    }
-  }
-  out->votes = (int)out->n_sources;
-  out->models = 0;
-  for (size_t i = 0; i < out->n_sources; i++) {
-    bool seen = false;
-    for (size_t j = 0; j < i && !seen; j++) seen = !strcmp(out->sources[i].model, out->sources[j].model);
-    out->models += !seen;
+    int rc = qr_finding_add_sources(out, &mc->in->items[c->idx[i]]);
+    if (rc) return rc;
   }
   return QR_OK;
 }
@@ -345,9 +400,82 @@ static int fingerprint(const merge_ctx *mc, const cluster_set *c, int leader, qr
 }
 
 
+/* "same lines; shares #divzero, `period_days`, infinity": why members i and j were linked. */
+static char *link_reason(const merge_ctx *mc, int i, int j, link_kind k) {
+  const char *shared[6];
+  size_t n = qr_judge_shared_terms(&mc->feat->vocab, &mc->feat->vecs[mc->idx[i]],
+                                   &mc->feat->vecs[mc->idx[j]], shared, QR_ARRAY_LEN(shared));
+  qr_buf b;
+  qr_buf_init(&b, 4096);
+  int rc = qr_buf_puts(&b, link_why[k]);
+  if (!rc && k == LINK_DEFINITION)
+    rc = qr_buf_printf(&b, " `%s`", mc->defs[names_definition_of(mc, i, j) ? j : i].name);
+  for (size_t t = 0; !rc && t < n; t++) rc = qr_buf_printf(&b, "%s%s", t ? ", " : "; shares ", shared[t]);
+  if (!rc && !n) rc = qr_buf_puts(&b, "; no words in common");
+  if (rc) {
+    qr_buf_free(&b);
+    return NULL;
+  }
+  return qr_buf_detach(&b, NULL);
+}
+
+/* One member of a cluster as the explanation lists it (new reference, NULL: out of memory). */
+static json_t *member_json(const qr_finding *x) {
+  const qr_source *src = x->n_sources ? &x->sources[0] : NULL;
+  return json_pack("{s:s, s:s, s:i, s:i, s:s}", "model", src ? src->model : "", "strategy",
+                   src ? src->strategy : "", "start_line", x->start_line, "end_line", x->end_line,
+                   "message", x->message ? x->message : "");
+}
+
+/* The merge's reasoning for the cluster led by `leader` ({"members":[…]}, new reference): each
+ * member (the first MAX_CENTRAL; "more" counts the rest) with the member it is most like among
+ * those ("with", an index), their similarity and why they were compared; the representative,
+ * whose message the finding shows, is marked. */
+static json_t *merge_explain(const merge_ctx *mc, const cluster_set *c, int leader, int rep) {
+  int pos[MAX_CENTRAL], n = 0, more = 0;
+  for (int i = leader; i >= 0; i = c->next[i]) {
+    if (n < MAX_CENTRAL) pos[n++] = i;
+    else more++;
+  }
+  json_t *members = json_array(), *doc = json_pack("{s:o}", "members", members);
+  bool ok = members && doc;
+  for (int a = 0; ok && a < n; a++) {
+    json_t *m = member_json(&mc->in->items[mc->idx[pos[a]]]);
+    int best = -1;
+    double best_s = -1;
+    link_kind best_k = LINK_NONE;
+    for (int b = 0; m && b < n && pos[a] != rep; b++) {
+      link_kind k = b == a ? LINK_NONE : link_of(mc, pos[a], pos[b]);
+      double sim = k == LINK_NONE ? -1 : link_similarity(mc, pos[a], pos[b], k);
+      if (sim > best_s + 1e-12) {
+        best = b;
+        best_s = sim;
+        best_k = k;
+      }
+    }
+    char *why = pos[a] == rep ? qr_strdup("representative: the member most like the others; "
+                                          "its message is the finding's")
+                : best >= 0   ? link_reason(mc, pos[a], pos[best], best_k)
+                              : qr_strdup("joined through other members");
+    ok = m && why && !json_object_set_new(m, "why", json_string(why));
+    if (ok && pos[a] == rep) ok = !json_object_set_new(m, "representative", json_true());
+    if (ok && best >= 0)
+      ok = !json_object_set_new(m, "with", json_integer(best)) &&
+           !json_object_set_new(m, "similarity", json_real(round(best_s * 1000) / 1000));
+    qr_free(why);
+    if (!ok) json_decref(m);
+    else if (json_array_append_new(members, m)) ok = false; /* m is released either way */
+  }
+  if (ok && more) ok = !json_object_set_new(doc, "more", json_integer(more));
+  if (ok) return doc;
+  json_decref(doc);
+  return NULL;
+}
+
 /* Builds the merged finding of the cluster led by `leader`. */
 static int merge_cluster(const merge_ctx *mc, const cluster_set *c, int leader, qr_finding *out) {
-  const qr_finding *rep = &mc->in->items[c->idx[central_member(mc, c, leader)]];
+  int central = central_member(mc, c, leader);
+  const qr_finding *rep = &mc->in->items[c->idx[central]];
   memset(out, 0, sizeof *out);
   out->file = qr_strdup(rep->file);
   out->category = qr_strdup(rep->category ? rep->category : "");
@@ -364,6 +492,7 @@ static int merge_cluster(const merge_ctx *mc, const cluster_set *c, int leader, 
   if (!rc) out->confidence = merged_confidence(mc, c, leader, out);
   if (!rc) rc = merged_fix(mc, c, leader, out);
   if (!rc) rc = fingerprint(mc, c, leader, out);
+  if (!rc && !(out->merge = merge_explain(mc, c, leader, central))) rc = QR_E_NOMEM;
   return rc;
 }
 
@@ -387,7 +516,8 @@ static int by_lines(const void *a, const void *b, void *ctx) {
  * or after it. Below that many findings within a finding's lines, this is every near pair; a
  * pile-up of more on a few lines (10,000 findings on one line) keeps O(n · MAX_NEIGHBOURS)
  * work and memory. `*pairs` holds 2·*n ints (qr_free). */
-static int near_pairs(const qr_finding *items, const size_t *idx, size_t m, int **pairs, size_t *n) {
+static int near_pairs(const qr_finding *items, const size_t *idx, size_t m, int **pairs, size_t *n,
+                      size_t *alloc_out) {
   int *order = qr_malloc(m * sizeof *order);
   if (!order) return QR_E_NOMEM;
   for (size_t i = 0; i < m; i++) order[i] = (int)i;
@@ -412,7 +542,77 @@ static int near_pairs(const qr_finding *items, const size_t *idx, size_t m, int 
     }
   }
   qr_free(order);
+  *alloc_out = alloc;
   return rc;
+}
+
+typedef struct def_entry {
+  const char *name; /* borrowed from merge_ctx.defs */
+  int pos;
+} def_entry;
+
+static int by_def_name(const void *a, const void *b) {
+  const def_entry *x = a, *y = b;
+  int c = strcmp(x->name, y->name);
+  return c ? c : x->pos - y->pos;
+}
+
+static int by_pair(const void *a, const void *b) {
+  const int *x = a, *y = b;
+  return x[0] != y[0] ? x[0] - y[0] : x[1] - y[1];
+}
+
+/* Appends to pairs (2·*n ints, *alloc of them grown) the pairs not line-near where one finding
+ * names, from outside, the definition the other is in; each finding looks at most
+ * MAX_NEIGHBOURS findings per name. The names are looked up in the definitions sorted by name. */
+static int definition_pairs(const merge_ctx *mc, size_t m, int **pairs, size_t *n, size_t *alloc) {
+  def_entry *d = qr_malloc((m ? m : 1) * sizeof *d);
+  if (!d) return QR_E_NOMEM;
+  size_t nd = 0, first = *n;
+  for (size_t i = 0; i < m; i++)
+    if (mc->defs[i].name[0]) d[nd++] = (def_entry){mc->defs[i].name, (int)i};
+  if (nd) qsort(d, nd, sizeof *d, by_def_name);
+  int rc = QR_OK;
+  for (size_t x = 0; nd && !rc && x < m; x++) {
+    const vec *v = &mc->feat->vecs[mc->idx[x]];
+    for (size_t k = 0; !rc && k < v->n; k++) {
+      if (!v->t[k].code) continue;
+      const char *w = qr_judge_vocab_text(&mc->feat->vocab, v->t[k].id), *last = w;
+      for (const char *p = w; *p; p++)
+        if (strchr(".>:", *p)) last = p + 1;
+      size_t lo = 0, hi = nd;
+      while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(d[mid].name, last) < 0) lo = mid + 1;
+        else hi = mid;
+      }
+      for (size_t e = lo; !rc && e < nd && e < lo + MAX_NEIGHBOURS && !strcmp(d[e].name, last); e++) {
+        int y = d[e].pos;
+        const qr_finding *fx = &mc->in->items[mc->idx[x]], *fy = &mc->in->items[mc->idx[y]];
+        if (y == (int)x || qr_judge_lines_near(fx, fy, 1) || !names_definition_of(mc, (int)x, y))
+          continue;
+        if (qr_grow(pairs, alloc, *n + 1, 2 * sizeof **pairs, 256)) rc = QR_E_NOMEM;
+        else {
+          (*pairs)[2 * *n] = QR_MIN((int)x, y);
+          (*pairs)[2 * *n + 1] = QR_MAX((int)x, y);
+          (*n)++;
+        }
+      }
+    }
+  }
+  qr_free(d);
+  if (rc || *n == first) return rc;
+  int *p = *pairs + 2 * first; /* a pair may be found from both ends: keep it once */
+  size_t k = *n - first, u = 0;
+  qsort(p, k, 2 * sizeof *p, by_pair);
+  for (size_t i = 0; i < k; i++)
+    if (!u || p[2 * i] != p[2 * (u - 1)] || p[2 * i + 1] != p[2 * (u - 1) + 1]) {
+      p[2 * u] = p[2 * i];
+      p[2 * u + 1] = p[2 * i + 1];
+      u++;
+    }
+  *n = first + u;
+  return QR_OK;
 }
 
 static void cluster_set_free(cluster_set *c) {
@@ -478,23 +678,27 @@ static int passes_seeing(const merge_ctx *mc, const char *file) {
 static int merge_file(merge_ctx *mc, const size_t *idx, size_t m, qr_finding_list *out) {
   const qr_finding *items = mc->in->items;
   int *pairs = NULL;
-  size_t n_pairs = 0;
+  size_t n_pairs = 0, alloc = 0;
   cluster_set c = {0};
-  int rc = near_pairs(items, idx, m, &pairs, &n_pairs);
+  mc->idx = idx;
+  mc->seeing = passes_seeing(mc, items[idx[0]].file);
+  mc->sfile = qr_snapshot_find(mc->snap, items[idx[0]].file);
+  mc->tree = mc->sfile ? qr_judge_parse(mc->sfile->lang, mc->sfile->text, mc->sfile->len) : NULL;
+  mc->defs = qr_calloc(m, sizeof *mc->defs);
+  int rc = mc->defs ? QR_OK : QR_E_NOMEM;
+  for (size_t i = 0; !rc && mc->tree && i < m; i++)
+    qr_judge_definition_at(mc->tree, mc->sfile, items[idx[i]].start_line, &mc->defs[i]);
+  if (!rc) rc = near_pairs(items, idx, m, &pairs, &n_pairs, &alloc);
+  if (!rc) rc = definition_pairs(mc, m, &pairs, &n_pairs, &alloc);
   if (!rc) rc = cluster_set_init(&c, items, idx, m, n_pairs);
+  c.constraint = member_constraint;
+  c.constraint_ctx = mc;
   for (size_t p = 0; !rc && p < n_pairs; p++) {
     int i = pairs[2 * p], j = pairs[2 * p + 1];
-    const qr_finding *a = &items[idx[i]], *b = &items[idx[j]];
-    double s = qr_judge_similarity(&mc->feat->vecs[idx[i]], &mc->feat->vecs[idx[j]], qr_judge_lines_near(a, b, 0));
-    rc = qr_judge_bond_add(&c, i, j, s, 1);
+    rc = qr_judge_bond_add(&c, i, j, link_similarity(mc, i, j, link_of(mc, i, j)), 1);
   }
   qr_free(pairs);
   if (!rc) rc = qr_judge_agglomerate(&c);
-  if (!rc) {
-    mc->seeing = passes_seeing(mc, items[idx[0]].file);
-    mc->sfile = qr_snapshot_find(mc->snap, items[idx[0]].file);
-    mc->tree = mc->sfile ? qr_judge_parse(mc->sfile->lang, mc->sfile->text, mc->sfile->len) : NULL;
-  }
   for (size_t i = 0; !rc && i < m; i++) {
     if (!c.size[i]) continue;
     qr_finding f;
@@ -504,6 +708,8 @@ static int merge_file(merge_ctx *mc, const size_t *idx, size_t m, qr_finding_lis
   }
   if (mc->tree) ts_tree_delete(mc->tree);
   mc->tree = NULL;
+  qr_free(mc->defs);
+  mc->defs = NULL;
   cluster_set_free(&c);
   return rc;
 }
@@ -576,7 +782,7 @@ int qr_judge_consensus(const qr_finding_list *in, const qr_snapshot *snap,
   features feat = {0};
   qr_finding_list merged;
   qr_finding_list_init(&merged);
-  merge_ctx mc = {in, snap, &feat, cov, n_cov, 0, 0, NULL, NULL};
+  merge_ctx mc = {in, snap, &feat, cov, n_cov, 0, 0, NULL, NULL, NULL, NULL};
   size_t *idx = qr_malloc((in->n ? in->n : 1) * sizeof *idx);
   int rc = idx ? distinct_passes(in, &mc.all_passes) : QR_E_NOMEM;
   if (!rc) {

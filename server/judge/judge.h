@@ -62,16 +62,23 @@ void qr_judge_rejections_free(qr_judge_rejections *r); /* frees every entry and 
  * impartial verifier that cannot add findings), and a user part listing each cluster as JSON
  * data — id "cN" (N = its 1-based index in `clusters`), file, lines, severity, category, message
  * and the code lines it points at — anonymised (no models) and in an order shuffled by `seed`.
- * The schema is {"verdicts":[{"id","keep","severity"?,"message"?,"reason"}]}. `out` is filled
+ * The schema (strict: every property required, the optional ones null) is
+ * {"verdicts":[{"id","keep","severity","message","same_as","reason"}]}. `out` is filled
  * (free with qr_prompt_clear); QR_E_TOOBIG when the request would exceed its cap. */
 int qr_judge_build_prompt(const qr_finding_list *clusters, const qr_snapshot *snap, uint64_t seed,
                           qr_prompt *out, qr_err *e);
 
 /* Applies the judge's answer (fences/prose tolerated): keep=false moves the cluster from
  * `clusters` to `rejected` with its reason; a valid severity or message replaces the cluster's;
- * unknown or repeated ids are ignored (the first verdict counts). A garbage answer — no
+ * "same_as": "cK" on a kept cluster folds it into cluster K (following chains; cycles are
+ * ignored): one finding, its sources the union of both, votes and models recounted from
+ * distinct passes, the higher severity and confidence, the members of both in its "merge" and
+ * the decision under "merge"."judge". A same_as between different files, or lines more than
+ * QR_JUDGE_SAME_AS_LINES apart, is refused and said in both findings' "judge" notes.
+ * Unknown or repeated ids are ignored (the first verdict counts). A garbage answer — no
  * {"verdicts": […]}, or an entry without a string id and a boolean keep — is QR_E_PARSE and
- * nothing changes; so does QR_E_NOMEM. */
+ * nothing changes; QR_E_NOMEM may leave same_as links half applied (no finding is lost). */
+#define QR_JUDGE_SAME_AS_LINES 30
 int qr_judge_apply(qr_finding_list *clusters, const char *answer, size_t len,
                    qr_judge_rejections *rejected, qr_err *e);
 

@@ -10,6 +10,7 @@
  * findings on one line are more likely two problems. */
 #define MERGE_THRESHOLD 0.2
 #define SAME_PASS_THRESHOLD 0.3
+#define MAX_CONSTRAINT_CHECK 64 /* members of each cluster checked against the other's */
 
 /* ---- clustering -------------------------------------------------------------------------- */
 
@@ -163,6 +164,21 @@ static int merge_pair(cluster_set *c, int bi, int bj) {
   return merge_passes(&c->passes[bi], &c->passes[bj]);
 }
 
+/* The strictest constraint between a member of cluster a and one of b (the first
+ * MAX_CONSTRAINT_CHECK of each: a pile-up of thousands keeps bounded work). */
+static int constraint(const cluster_set *c, int a, int b) {
+  if (!c->constraint) return QR_PAIR_STRICT;
+  int n = 0, worst = QR_PAIR_FREE;
+  for (int i = a; i >= 0 && n < MAX_CONSTRAINT_CHECK; i = c->next[i], n++) {
+    int k = 0;
+    for (int j = b; j >= 0 && k < MAX_CONSTRAINT_CHECK; j = c->next[j], k++) {
+      worst = QR_MAX(worst, c->constraint(c->constraint_ctx, i, j));
+      if (worst == QR_PAIR_APART) return worst;
+    }
+  }
+  return worst;
+}
+
 /* Merges the most similar pair of clusters while one qualifies. A cluster pair's similarity is
  * the average over its member pairs whose lines are near (±1), so a problem reported at lines
  * 7, 8 and 9 still gathers, while pairs with no near members never merge. Heap entries whose
@@ -172,7 +188,10 @@ int qr_judge_agglomerate(cluster_set *c) {
   while (c->heap.n) {
     candidate x = heap_pop(&c->heap);
     if (!c->size[x.i] || !c->size[x.j] || bond_slot(&c->bonds, x.i, x.j)->cnt != x.cnt) continue;
-    if (x.s < SAME_PASS_THRESHOLD && share_pass(c, x.i, x.j)) continue;
+    if (share_pass(c, x.i, x.j)) {
+      int k = constraint(c, x.i, x.j);
+      if (k == QR_PAIR_APART || (k == QR_PAIR_STRICT && x.s < SAME_PASS_THRESHOLD)) continue;
+    }
     int rc = merge_pair(c, x.i, x.j);
     if (rc) return rc;
   }

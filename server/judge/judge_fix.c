@@ -2,6 +2,7 @@
  * enclosing definitions that go into a finding's fingerprint. */
 #include "judge/judge_internal.h"
 
+#include <ctype.h>
 #include <string.h>
 
 /* ---- tree-sitter: parsing, error counts, enclosing definitions --------------------------- */
@@ -94,15 +95,21 @@ static TSNode definition_name(TSNode n) {
   return d;
 }
 
-/* Appends "type:name/" for each enclosing definition of the line's first token, innermost last. */
-int qr_judge_enclosing_path(TSTree *tree, const qr_snapshot_file *f, int line, qr_buf *out) {
+/* The smallest named node at the line's first token; a null node when there is none. */
+static TSNode node_at_line(TSTree *tree, const qr_snapshot_file *f, int line) {
   const char *s;
   size_t len;
-  if (!tree || !qr_snapshot_line(f, line, &s, &len)) return QR_OK;
+  TSNode none = {0};
+  if (!tree || !qr_snapshot_line(f, line, &s, &len)) return none;
   uint32_t col = 0;
   while (col < len && (s[col] == ' ' || s[col] == '\t')) col++;
   TSPoint pt = {(uint32_t)line - 1, col};
-  TSNode n = ts_node_named_descendant_for_point_range(ts_tree_root_node(tree), pt, pt);
+  return ts_node_named_descendant_for_point_range(ts_tree_root_node(tree), pt, pt);
+}
+
+/* Appends "type:name/" for each enclosing definition of the line's first token, innermost last. */
+int qr_judge_enclosing_path(TSTree *tree, const qr_snapshot_file *f, int line, qr_buf *out) {
+  TSNode n = node_at_line(tree, f, line);
   char *parts[64];
   int np = 0, rc = QR_OK;
   for (; !ts_node_is_null(n) && np < 64; n = ts_node_parent(n)) {
@@ -121,4 +128,20 @@ int qr_judge_enclosing_path(TSTree *tree, const qr_snapshot_file *f, int line, q
   for (int i = np - 1; i >= 0 && !rc; i--) rc = qr_buf_puts(out, parts[i]);
   for (int i = 0; i < np; i++) qr_free(parts[i]);
   return rc;
+}
+
+void qr_judge_definition_at(TSTree *tree, const qr_snapshot_file *f, int line, qr_judge_def *out) {
+  memset(out, 0, sizeof *out);
+  for (TSNode n = node_at_line(tree, f, line); !ts_node_is_null(n); n = ts_node_parent(n)) {
+    if (!definition_type(ts_node_type(n))) continue;
+    TSNode nm = definition_name(n);
+    if (ts_node_is_null(nm)) return;
+    uint32_t a = ts_node_start_byte(nm), b = ts_node_end_byte(nm);
+    if (b <= a || b - a > MAX_TERM) return;
+    for (uint32_t i = a; i < b; i++) out->name[i - a] = (char)tolower((unsigned char)f->text[i]);
+    out->name[b - a] = '\0';
+    out->start_line = (int)ts_node_start_point(n).row + 1;
+    out->end_line = (int)ts_node_end_point(n).row + 1;
+    return;
+  }
 }

@@ -69,6 +69,19 @@ int qr_judge_features_build(const qr_finding_list *in, const size_t *idx, const 
 void qr_judge_features_free(features *f);
 /* How alike two findings' texts are, in [0,1]; `overlap`: their lines overlap. */
 double qr_judge_similarity(const vec *a, const vec *b, bool overlap);
+/* True when both findings name code in their messages and none of it is the same. */
+bool qr_judge_names_apart(const vec *a, const vec *b);
+/* 1, or a factor below 1 when findings on different lines each name code that is on their own
+ * line and not the other's, and one of them names none of the other's: `strcpy(e->key, key)`
+ * at line 50 and `malloc(strlen(value))` at 51 are two statements even when both "overflow". */
+double qr_judge_code_factor(const vocab *voc, const vec *a, const qr_finding *fa, const vec *b,
+                            const qr_finding *fb, const qr_snapshot_file *sf);
+/* Up to `max` terms a and b share, concepts first, then code, then words; texts borrowed from
+ * voc. Returns how many. */
+size_t qr_judge_shared_terms(const vocab *voc, const vec *a, const vec *b, const char **out,
+                             size_t max);
+/* True when the code on f's own lines holds `word` (lower-case) as a whole identifier. */
+bool qr_judge_lines_name(const qr_snapshot_file *sf, const qr_finding *f, const char *word);
 /* True when the line ranges of a and b are within `slack` lines of each other. */
 bool qr_judge_lines_near(const qr_finding *a, const qr_finding *b, int slack);
 
@@ -114,12 +127,21 @@ typedef struct cluster_set {
   int_list *passes;  /* per leader: the distinct passes of its members, sorted */
   bond_map bonds;
   heap heap;
+  /* How members i and j (positions) of clusters sharing a pass constrain a merge; NULL: every
+   * such pair is QR_PAIR_STRICT. */
+  int (*constraint)(const void *ctx, int i, int j);
+  const void *constraint_ctx;
 } cluster_set;
 
 int qr_judge_int_list_push(int_list *l, int x); /* 0 or QR_E_NOMEM */
 /* Adds `cnt` line-near pairs of summed similarity `sum` between the clusters led by i and j. */
 int qr_judge_bond_add(cluster_set *c, int i, int j, double sum, int cnt);
-/* Merges clusters, best pair first, while the best average similarity reaches the threshold. */
+/* What two members of clusters that share a pass mean for their merge: nothing, a stricter
+ * threshold (one pass's findings on the same lines: more likely two problems than one told
+ * twice), or never (c->constraint decides). */
+enum { QR_PAIR_FREE, QR_PAIR_STRICT, QR_PAIR_APART };
+/* Merges clusters, best pair first, while the best average similarity reaches the threshold
+ * (the stricter one, or none, as c->constraint says for clusters sharing a pass). */
 int qr_judge_agglomerate(cluster_set *c);
 
 /* ---- tree-sitter (judge_fix.c) ----------------------------------------------------------- */
@@ -128,5 +150,13 @@ int qr_judge_agglomerate(cluster_set *c);
 TSTree *qr_judge_parse(const qr_language *lang, const char *text, size_t len);
 /* Appends the names of the definitions enclosing `line` of f to out, outermost first. */
 int qr_judge_enclosing_path(TSTree *tree, const qr_snapshot_file *f, int line, qr_buf *out);
+
+/* The innermost definition (function, method, class, …) enclosing a line: its name, lower-case,
+ * and its lines; name "" when there is none (or no grammar). */
+typedef struct qr_judge_def {
+  char name[MAX_TERM + 1];
+  int start_line, end_line;
+} qr_judge_def;
+void qr_judge_definition_at(TSTree *tree, const qr_snapshot_file *f, int line, qr_judge_def *out);
 
 #endif

@@ -9,9 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DISJOINT_CONCEPT_FACTOR 0.35 /* both name a problem class, and not the same one */
+#define DISJOINT_CONCEPT_FACTOR 0.25 /* both name a problem class, and not the same one */
 #define SHARED_CONCEPT_PULL 0.25     /* both name the same problem class */
+#define SHARED_CODE_PULL 0.15        /* same lines, both name the same code, at most one a class */
 #define DISJOINT_CODE_FACTOR 0.5     /* adjacent lines, both name code, none in common */
+#define DISTINCT_CODE_FACTOR 0.3     /* adjacent lines, each names code only its own line has */
 
 #define W_WORD 1.0
 #define W_CODE 2.0
@@ -47,13 +49,13 @@ static const struct concept {
   const char *words; /* space-separated */
 } concepts[] = {
     {"#release", "leak leaking lost close unclosed free release dispose defer cleanup "
-                 "deallocate descriptor"},
+                 "deallocate descriptor unlock"},
     {"#inject", "injection inject xss cross-site innerhtml outerhtml escape unescaped sanitize "
                 "sanitise unsanitized script shell eval"},
     {"#null", "nil null nullptr dereference deref panic segfault nonetype"},
     {"#bounds", "off-by-one <= >= bound bounds overflow overrun out-of-bounds underflow "
                 "past beyond terminator terminating undersized too-small +1"},
-    {"#unchecked", "unchecked ignore ignores discard swallow unhandled drop"},
+    {"#unchecked", "unchecked ignore ignores discard swallow unhandled uncaught drop"},
     {"#async", "await awaited unawaited async promise fire-and-forget"},
     {"#race", "race concurrent concurrency mutex lock unsynchronized synchronize atomic "
               "thread-safe"},
@@ -360,10 +362,19 @@ static void scan_text(term_list *terms, const char *text, double scale,
     if (*p == '`') {
       tick = !tick;
       p++;
+    } else if (!tick && (size_t)(end - p) >= 10 && !strncasecmp(p, "off by one", 10) &&
+               (p + 10 == end || !word_char(p[10])) && (p == text || !word_char(p[-1]))) {
+      add_term(terms, "off-by-one", 10, W_WORD * scale, K_WORD); /* as if hyphenated */
+      add_concept(terms, concept_of(terms->concepts, "off-by-one", false), scale);
+      p += 10;
     } else if (word_char(*p)) {
       bool is_code = tick, hyphen = false;
       size_t n = compound(p, end, &is_code, &hyphen);
       if (p + n < end && p[n] == '(') is_code = true;
+      /* 'os' quoted alone, as analyzers (pyflakes, gcc) and many reviewers name code */
+      if (p > text && p[-1] == '\'' && (p - 1 == text || !word_char(p[-2])) && p + n < end &&
+          p[n] == '\'')
+        is_code = true;
       if (is_code) {
         add_term(terms, p, n, W_CODE * scale, K_CODE);
         char low[MAX_TERM + 1];
@@ -392,14 +403,19 @@ static void scan_text(term_list *terms, const char *text, double scale,
     } else if (op_char(*p)) {
       const char *b = p;
       while (p < end && op_char(*p)) p++;
-      /* "+1"/"-1" are operators too: an off-by-one fix names them */
-      if ((*b == '+' || *b == '-') && p == b + 1 && p < end && *p == '1' &&
-          (p + 1 == end || !word_char(p[1])))
-        p++;
+      /* "+1"/"-1" are operators too: an off-by-one fix names them, spaced ("`+ 1`") or not */
+      size_t gap = p < end && *p == ' ' ? 1 : 0;
+      bool one = (*b == '+' || *b == '-') && p == b + 1 && p + gap < end && p[gap] == '1' &&
+                 (p + gap + 1 == end || !word_char(p[gap + 1]));
       char op[8];
       size_t n = (size_t)(p - b);
+      if (one) {
+        p += gap + 1;
+        n = 2;
+      }
       if (n < sizeof op) {
         memcpy(op, b, n);
+        if (one) op[1] = '1';
         op[n] = '\0';
         if (in_list(operators, QR_ARRAY_LEN(operators), op)) {
           add_term(terms, op, n, W_CODE * scale, K_CODE);
@@ -555,14 +571,16 @@ int qr_judge_features_build(const qr_finding_list *in, const size_t *idx, const 
 }
 
 /* Cosine of the word and code terms; then, when both findings name problem classes, a shared
- * class pulls them together and disjoint classes push them apart. (Concepts are kept out of the
+ * class pulls them together and disjoint classes push them apart; on the same lines, naming the
+ * same code in both messages pulls a little when the classes cannot tell ("division by zero"
+ * and "no guard for an empty list" about `items.length`). (Concepts are kept out of the
  * cosine so a finding that names none is not diluted by the other's.) Findings on different
  * (adjacent) lines whose messages each name code, but not the same code, are about different
  * statements: `os.Open`'s ignored error on one line and `f.Read`'s on the next. */
 double qr_judge_similarity(const vec *a, const vec *b, bool overlap) {
   if (!a->norm || !b->norm) return 0;
   double dot = 0;
-  bool shared_concept = false, shared_code = false;
+  bool shared_concept = false, shared_code = false, shared_named = false;
   for (size_t i = 0, j = 0; i < a->n && j < b->n;) {
     if (a->t[i].id < b->t[j].id) i++;
     else if (a->t[i].id > b->t[j].id) j++;
@@ -570,6 +588,7 @@ double qr_judge_similarity(const vec *a, const vec *b, bool overlap) {
       if (a->t[i].concept) shared_concept = true;
       else dot += a->t[i].w * b->t[j].w;
       shared_code |= a->t[i].code || b->t[j].code;
+      shared_named |= a->t[i].code && b->t[j].code;
       i++;
       j++;
     }
@@ -578,9 +597,77 @@ double qr_judge_similarity(const vec *a, const vec *b, bool overlap) {
   if (a->has_concept && b->has_concept)
     s = shared_concept ? s + (1 - s) * SHARED_CONCEPT_PULL : s * DISJOINT_CONCEPT_FACTOR;
   if (!overlap && a->has_code && b->has_code && !shared_code) s *= DISJOINT_CODE_FACTOR;
+  if (overlap && shared_named && !(a->has_concept && b->has_concept)) s += (1 - s) * SHARED_CODE_PULL;
   return s;
 }
 
 bool qr_judge_lines_near(const qr_finding *a, const qr_finding *b, int slack) {
   return a->start_line <= b->end_line + slack && b->start_line <= a->end_line + slack;
+}
+
+/* True when `v` holds term `id` (its terms are sorted by id). */
+static bool has_term(const vec *v, int id) {
+  size_t lo = 0, hi = v->n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (v->t[mid].id < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < v->n && v->t[lo].id == id;
+}
+
+bool qr_judge_names_apart(const vec *a, const vec *b) {
+  if (!a->has_code || !b->has_code) return false;
+  for (size_t i = 0; i < a->n; i++)
+    if (a->t[i].code && has_term(b, a->t[i].id)) return false;
+  for (size_t i = 0; i < b->n; i++)
+    if (b->t[i].code && has_term(a, b->t[i].id)) return false;
+  return true;
+}
+
+/* Of the code `a` names, how much is on a's own lines and not on b's (`own`), and how much of
+ * that b names too (`shared`). */
+static void own_code(const vocab *voc, const vec *a, const qr_finding *fa, const vec *b,
+                     const qr_finding *fb, const qr_snapshot_file *sf, int *own, int *shared) {
+  *own = *shared = 0;
+  for (size_t i = 0; i < a->n; i++) {
+    const char *w = qr_judge_vocab_text(voc, a->t[i].id);
+    if (!a->t[i].code || !qr_judge_lines_name(sf, fa, w) || qr_judge_lines_name(sf, fb, w)) continue;
+    (*own)++;
+    *shared += has_term(b, a->t[i].id);
+  }
+}
+
+double qr_judge_code_factor(const vocab *voc, const vec *a, const qr_finding *fa, const vec *b,
+                            const qr_finding *fb, const qr_snapshot_file *sf) {
+  if (!sf || qr_judge_lines_near(fa, fb, 0)) return 1.0;
+  int own_a, shared_a, own_b, shared_b;
+  own_code(voc, a, fa, b, fb, sf, &own_a, &shared_a);
+  own_code(voc, b, fb, a, fa, sf, &own_b, &shared_b);
+  return own_a && own_b && (!shared_a || !shared_b) ? DISTINCT_CODE_FACTOR : 1.0;
+}
+
+size_t qr_judge_shared_terms(const vocab *voc, const vec *a, const vec *b, const char **out,
+                             size_t max) {
+  size_t n = 0;
+  for (int pass = 0; pass < 3 && n < max; pass++) /* concepts, code, then words */
+    for (size_t i = 0, j = 0; i < a->n && j < b->n && n < max;) {
+      if (a->t[i].id < b->t[j].id) i++;
+      else if (a->t[i].id > b->t[j].id) j++;
+      else {
+        const term *t = &a->t[i];
+        int rank = t->concept ? 0 : t->code || b->t[j].code ? 1 : 2;
+        if (rank == pass) out[n++] = qr_judge_vocab_text(voc, t->id);
+        i++;
+        j++;
+      }
+    }
+  return n;
+}
+
+bool qr_judge_lines_name(const qr_snapshot_file *sf, const qr_finding *f, const char *word) {
+  const char *code = "";
+  size_t len = 0;
+  code_span(sf, f->start_line, f->end_line, &code, &len);
+  return identifier_in(code, len, word);
 }

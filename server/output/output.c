@@ -87,6 +87,30 @@ static void print_drops(FILE *out, const json_t *result) {
   }
 }
 
+/* The finding's "merge" (present with --explain): each pass finding in it, what it was most
+ * like and why, and the model judge's decisions. */
+static void print_merge(FILE *out, const json_t *f) {
+  const json_t *merge = json_object_get(f, "merge");
+  if (!merge) return;
+  const json_t *members = json_object_get(merge, "members");
+  size_t i, n = json_array_size(members) + (size_t)qr_output_int(merge, "more");
+  json_t *m;
+  fprintf(out, "  merged from %zu pass finding%s:\n", n, n == 1 ? "" : "s");
+  json_array_foreach(members, i, m) {
+    fprintf(out, "    %zu. %s×%s line %lld: %s\n", i + 1, qr_output_str(m, "model", "?"),
+            qr_output_str(m, "strategy", "?"), qr_output_int(m, "start_line"),
+            qr_output_str(m, "message", ""));
+    if (json_object_get(m, "with"))
+      fprintf(out, "       similarity %.2f with %lld: %s\n",
+              json_number_value(json_object_get(m, "similarity")), qr_output_int(m, "with") + 1,
+              qr_output_str(m, "why", ""));
+    else fprintf(out, "       %s\n", qr_output_str(m, "why", ""));
+  }
+  if (qr_output_int(merge, "more")) fprintf(out, "    … and %lld more\n", qr_output_int(merge, "more"));
+  json_array_foreach(json_object_get(merge, "judge"), i, m)
+    fprintf(out, "  judge: %s\n", json_string_value(m) ? json_string_value(m) : "");
+}
+
 /* Which passes ran, and — when none was a model — how to add one. */
 static void print_panel(FILE *out, const json_t *result) {
   size_t i;
@@ -116,7 +140,10 @@ int qr_output_text(FILE *out, const json_t *result, bool color) {
   size_t i;
   json_t *v;
   int ran = qr_output_passes_ran(result);
-  json_array_foreach(json_object_get(result, "findings"), i, v) print_finding(out, v, ran, color);
+  json_array_foreach(json_object_get(result, "findings"), i, v) {
+    print_finding(out, v, ran, color);
+    print_merge(out, v);
+  }
   char *summary = qr_output_summary_line(result);
   if (!summary) return QR_E_NOMEM;
   fprintf(out, "quorum: %s\n", summary);

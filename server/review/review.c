@@ -664,6 +664,7 @@ static json_t *finding_json(const qr_review *r, const qr_finding *f) {
                         f->fingerprint);
   if (!o || json_object_set_new(o, "seen", json_integer(QR_MAX(seen_by(r, f->file), f->votes))) ||
       (f->rule && json_object_set_new(o, "rule", json_string(f->rule))) ||
+      (f->merge && json_object_set(o, "merge", f->merge)) ||
       (f->fix && json_object_set_new(o, "fix", json_pack("{s:i, s:i, s:s}", "start_line",
                                                          f->fix->start_line, "end_line",
                                                          f->fix->end_line, "replacement",

@@ -178,8 +178,9 @@ static void require_perfect(const qr_finding_list *out, json_t *clusters) {
 
 /* ---- golden cases ------------------------------------------------------------------------ */
 
-/* Runs one tests/data/judge/<name> case: validate, merge, score. */
-static void run_case(const char *name) {
+/* Runs one tests/data/judge/<name> case: validate, merge, score; then `check` (may be NULL)
+ * looks at the merged findings. */
+static void run_case(const char *name, void (*check)(const qr_finding_list *out)) {
   char *dir = qr_asprintf("%s/judge/%s", qr_test_data_dir(), name);
   char *files = qr_asprintf("%s/files", dir), *fpath = qr_asprintf("%s/findings.json", dir),
        *epath = qr_asprintf("%s/expected.json", dir);
@@ -201,6 +202,7 @@ static void run_case(const char *name) {
   ASSERT_EQ(qr_findings_validate(&l, fx.diff, fx.snap, NULL, false, 5, NULL), 0);
   ASSERT_OK(qr_judge_consensus(&l, fx.snap, NULL, 0, NULL, &out, NULL));
   require_perfect(&out, json_object_get(exp, "clusters"));
+  if (check) check(&out);
   qr_finding_list_free(&l);
   qr_finding_list_free(&out);
   json_decref(in);
@@ -212,12 +214,12 @@ static void run_case(const char *name) {
   qr_free(epath);
 }
 
-TEST(judge_golden_paraphrases_merge) { run_case("paraphrase"); }
-TEST(judge_golden_same_line_malloc_problems_apart) { run_case("malloc_two_problems"); }
-TEST(judge_golden_same_line_injection_and_tempfile_apart) { run_case("injection_tempfile"); }
-TEST(judge_golden_null_and_leak_apart) { run_case("null_and_leak"); }
-TEST(judge_golden_line_jitter) { run_case("jitter"); }
-TEST(judge_golden_pass_reports_twice) { run_case("duplicate_in_pass"); }
+TEST(judge_golden_paraphrases_merge) { run_case("paraphrase", NULL); }
+TEST(judge_golden_same_line_malloc_problems_apart) { run_case("malloc_two_problems", NULL); }
+TEST(judge_golden_same_line_injection_and_tempfile_apart) { run_case("injection_tempfile", NULL); }
+TEST(judge_golden_null_and_leak_apart) { run_case("null_and_leak", NULL); }
+TEST(judge_golden_line_jitter) { run_case("jitter", NULL); }
+TEST(judge_golden_pass_reports_twice) { run_case("duplicate_in_pass", NULL); }
 
 /* ---- the labelled dev case --------------------------------------------------------------- */
 
@@ -275,7 +277,60 @@ TEST(judge_dev_case) {
   qr_free(exp_path);
   qr_free(repo);
 }
-TEST(judge_golden_adjacent_ignored_errors_apart) { run_case("adjacent_ignored_errors"); }
+TEST(judge_golden_adjacent_ignored_errors_apart) { run_case("adjacent_ignored_errors", NULL); }
+
+/* Adjacent lines, one broad class ("overflow"), different code: `memcpy` into `tag[16]` at
+ * line 7 and the `body_len + 1` copy into `malloc(body_len)` at line 8 are two problems. */
+TEST(judge_golden_adjacent_overflows_apart) { run_case("adjacent_overflows", NULL); }
+
+/* Three wordings of one defect on one line — its cause ("no guard for an empty list"), the
+ * crash ("division by zero") and the symptom ("a NaN average") — naming the same code merge. */
+TEST(judge_golden_same_line_wordings_merge) { run_case("same_line_cause_wordings", NULL); }
+
+/* One missing unlock told as a deadlock, a missing `Unlock` and a missing defer. */
+TEST(judge_golden_missing_unlock_wordings_merge) { run_case("missing_unlock", NULL); }
+
+/* Two defects of one statement naming the same code (`sizeof dst` of a pointer; strncpy
+ * without a NUL) stay apart, one pass reporting both. */
+TEST(judge_golden_same_line_strncpy_problems_apart) { run_case("same_line_strncpy_apart", NULL); }
+
+/* The cause (`//` rounds down, in page_count's body) and its consequence (the loop calling
+ * page_count() drops the last page) are one problem; a different defect on the cause's line
+ * (size 0) is not. */
+static void cause_explained(const qr_finding_list *out) {
+  ASSERT_EQ(out->n, 2);
+  const qr_finding *f = &out->items[out->items[0].votes == 3 ? 0 : 1];
+  json_t *members = json_object_get(f->merge, "members");
+  ASSERT_EQ(json_array_size(members), 3);
+  bool bridged = false;
+  size_t i;
+  json_t *m;
+  json_array_foreach(members, i, m) {
+    const char *why = json_string_value(json_object_get(m, "why"));
+    ASSERT(why);
+    bridged |= strstr(why, "definition") && strstr(why, "`page_count`");
+    if (!json_is_true(json_object_get(m, "representative"))) {
+      ASSERT(json_number_value(json_object_get(m, "similarity")) > 0);
+      ASSERT(json_integer_value(json_object_get(m, "with")) < 3);
+    }
+  }
+  ASSERT(bridged);
+}
+TEST(judge_golden_consequence_and_cause_merge) { run_case("consequence_cause", cause_explained); }
+
+/* One analyzer's (and one model's) findings on adjacent lines naming different identifiers
+ * stay three findings, each at its own line. */
+static void imports_at_their_lines(const qr_finding_list *out) {
+  ASSERT_EQ(out->n, 3);
+  static const char *const names[] = {"'os'", "'sys'", "'re'"};
+  for (int i = 0; i < 3; i++) {
+    ASSERT_EQ(out->items[i].start_line, i + 1);
+    ASSERT_EQ(out->items[i].end_line, i + 1);
+    ASSERT_EQ(out->items[i].votes, 2);
+    ASSERT(strstr(out->items[i].message, names[i]) || strstr(out->items[i].message, names[i] + 1));
+  }
+}
+TEST(judge_golden_one_pass_adjacent_identifiers_apart) { run_case("same_pass_imports", imports_at_their_lines); }
 
 /* ---- fixes, fingerprints, options -------------------------------------------------------- */
 
@@ -487,6 +542,137 @@ TEST(judge_apply_rejects_and_updates) {
   ASSERT_STR_EQ(l.items[1].message, "Returns a local variable."); /* no verdict: kept */
   qr_judge_rejections_free(&rej);
   qr_finding_list_free(&l);
+}
+
+/* OpenAI's strict mode: every property of an object is required, additionalProperties false. */
+static void require_strict(json_t *schema) {
+  json_t *props = json_object_get(schema, "properties");
+  if (props) {
+    ASSERT(json_is_false(json_object_get(schema, "additionalProperties")));
+    json_t *req = json_object_get(schema, "required");
+    ASSERT_EQ(json_array_size(req), json_object_size(props));
+    const char *k;
+    json_t *v;
+    json_object_foreach(props, k, v) {
+      bool listed = false;
+      size_t i;
+      json_t *r;
+      json_array_foreach(req, i, r) listed |= !strcmp(json_string_value(r), k);
+      ASSERT(listed);
+      require_strict(v);
+    }
+  }
+  if (json_object_get(schema, "items")) require_strict(json_object_get(schema, "items"));
+}
+
+TEST(judge_schema_strict_with_same_as) {
+  qr_snapshot *snap = qr_snapshot_new();
+  qr_finding_list l;
+  three_clusters(&l);
+  qr_prompt p = {0};
+  ASSERT_OK(qr_judge_build_prompt(&l, snap, 1, &p, NULL));
+  require_strict(p.schema);
+  json_t *verdict = json_object_get(json_object_get(json_object_get(p.schema, "properties"), "verdicts"), "items");
+  json_t *same = json_object_get(json_object_get(verdict, "properties"), "same_as");
+  ASSERT(same);
+  ASSERT_STR_EQ(json_string_value(json_array_get(json_object_get(same, "type"), 1)), "null");
+  ASSERT(strstr(p.system, "same_as"));
+  qr_prompt_clear(&p);
+  qr_finding_list_free(&l);
+  qr_snapshot_free(snap);
+}
+
+/* The k-th note the judge's decisions left on f, or NULL. */
+static const char *judge_note(const qr_finding *f, size_t k) {
+  return json_string_value(json_array_get(json_object_get(f->merge, "judge"), k));
+}
+
+/* Two clusters about one problem: same_as folds them, votes from distinct passes. */
+TEST(judge_apply_same_as_folds) {
+  qr_finding_list l;
+  qr_finding_list_init(&l);
+  push(&l, "a.c", 4, 4, "Integer overflow in w * h.", 0, NULL);
+  ASSERT_OK(qr_finding_add_source(&l.items[0], "m1", "bugs", 1));
+  l.items[0].votes = 2;
+  push(&l, "a.c", 9, 9, "area() returns a wrapped value for large inputs.", 1, NULL);
+  ASSERT_OK(qr_finding_add_source(&l.items[1], "m2", "bugs", 2));
+  l.items[1].votes = 2;
+  l.items[1].severity = QR_SEV_ERROR;
+  push(&l, "a.c", 5, 5, "Returns a local variable.", 3, NULL);
+  qr_judge_rejections rej;
+  qr_judge_rejections_init(&rej);
+  const char *answer = "{\"verdicts\":["
+                       "{\"id\":\"c2\",\"keep\":true,\"severity\":null,\"message\":null,\"same_as\":\"c1\",\"reason\":\"the overflow's result\"},"
+                       "{\"id\":\"c1\",\"keep\":true,\"severity\":null,\"message\":null,\"same_as\":null,\"reason\":\"real\"},"
+                       "{\"id\":\"c3\",\"keep\":true,\"severity\":null,\"message\":null,\"same_as\":\"c3\",\"reason\":\"itself\"}]}";
+  ASSERT_OK(qr_judge_apply(&l, answer, strlen(answer), &rej, NULL));
+  ASSERT_EQ(l.n, 2);
+  ASSERT_EQ(rej.n, 0);
+  ASSERT_EQ(l.items[0].start_line, 4);
+  ASSERT_EQ(l.items[0].votes, 3); /* passes 0, 1, 2: pass 1 counted once */
+  ASSERT_EQ(l.items[0].n_sources, 3);
+  ASSERT_EQ(l.items[0].models, 3);
+  ASSERT_EQ(l.items[0].severity, QR_SEV_ERROR);
+  const char *note = judge_note(&l.items[0], 0);
+  ASSERT(note && strstr(note, "applied") && strstr(note, "the overflow's result"));
+  ASSERT_EQ(l.items[1].start_line, 5);
+  qr_judge_rejections_free(&rej);
+  qr_finding_list_free(&l);
+}
+
+/* A wrong same_as — another file, lines far apart, a rejected target, a cycle — changes
+ * nothing but the notes. */
+TEST(judge_apply_same_as_refused) {
+  qr_finding_list l;
+  qr_finding_list_init(&l);
+  push(&l, "a.c", 4, 4, "Integer overflow in w * h.", 0, NULL);
+  push(&l, "a.c", 200, 200, "Overflow in the total.", 1, NULL);
+  push(&l, "b.c", 4, 4, "Integer overflow in x * y.", 2, NULL);
+  push(&l, "b.c", 6, 6, "Style: rename.", 3, NULL);
+  push(&l, "c.c", 1, 1, "Leak of fd.", 4, NULL);
+  push(&l, "c.c", 2, 2, "fd never closed.", 5, NULL);
+  qr_judge_rejections rej;
+  qr_judge_rejections_init(&rej);
+  const char *answer = "{\"verdicts\":["
+                       "{\"id\":\"c2\",\"keep\":true,\"same_as\":\"c1\",\"reason\":\"far\"},"
+                       "{\"id\":\"c3\",\"keep\":true,\"same_as\":\"c1\",\"reason\":\"other file\"},"
+                       "{\"id\":\"c4\",\"keep\":false,\"same_as\":\"c3\",\"reason\":\"taste\"},"
+                       "{\"id\":\"c5\",\"keep\":true,\"same_as\":\"c6\",\"reason\":\"cycle\"},"
+                       "{\"id\":\"c6\",\"keep\":true,\"same_as\":\"c5\",\"reason\":\"cycle\"}]}";
+  ASSERT_OK(qr_judge_apply(&l, answer, strlen(answer), &rej, NULL));
+  ASSERT_EQ(l.n, 5);
+  ASSERT_EQ(rej.n, 1);
+  for (size_t i = 0; i < l.n; i++) ASSERT_EQ(l.items[i].votes, 0); /* untouched */
+  const char *far = judge_note(&l.items[1], 0);
+  ASSERT(far && strstr(far, "refused") && strstr(far, "too far apart"));
+  const char *other = judge_note(&l.items[2], 0);
+  ASSERT(other && strstr(other, "refused") && strstr(other, "different files"));
+  ASSERT(judge_note(&l.items[0], 1) && !judge_note(&l.items[0], 2)); /* told both times */
+  qr_judge_rejections_free(&rej);
+  qr_finding_list_free(&l);
+}
+
+/* Each allocation of a same_as apply failed in turn: a clean QR_E_NOMEM (or success), never a
+ * crash, a leak or a lost finding. */
+TEST(judge_apply_same_as_alloc_failures) {
+  const char *answer = "{\"verdicts\":[{\"id\":\"c2\",\"keep\":true,\"same_as\":\"c1\",\"reason\":\"one\"},"
+                       "{\"id\":\"c3\",\"keep\":false,\"reason\":\"taste\"}]}";
+  for (long n = 1;; n++) {
+    qr_finding_list l;
+    three_clusters(&l);
+    qr_judge_rejections rej;
+    qr_judge_rejections_init(&rej);
+    qr_alloc_fail_after(n);
+    int rc = qr_judge_apply(&l, answer, strlen(answer), &rej, NULL);
+    qr_alloc_fail_after(-1);
+    ASSERT(rc == QR_OK || rc == QR_E_NOMEM);
+    if (rc == QR_OK) ASSERT(l.n == 1 && rej.n == 1);
+    else if (!(l.n + rej.n >= 2 && rej.n == 0)) QR__FAIL("n=%ld rc=%d l.n=%zu rej.n=%zu", n, rc, l.n, rej.n);
+    qr_judge_rejections_free(&rej);
+    qr_finding_list_free(&l);
+    if (rc == QR_OK) break;
+    ASSERT(n < 10000);
+  }
 }
 
 TEST(judge_apply_garbage_leaves_clusters) {
