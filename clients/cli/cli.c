@@ -91,7 +91,7 @@ int cli_review(uv_loop_t *loop, qr_http *http, const qr_config *cfg, const char 
   qr_review_params p = {.diff = diff, .diff_len = len, .root = root, .config = cfg,
                         .allow_context = o->allow_context,
                         .repo_config_root = o->repo_config_root,
-                        .snapshot = snap, .omitted = omitted};
+                        .snapshot = snap, .omitted = omitted, .staged = o->staged};
   review_wait w = {.progress_tty = isatty(2), .verbose = o->verbose > 0, .start_ms = qr_now_ms()};
   *result = NULL;
   int rc = qr_review_start(loop, http, &p, on_review_done, on_progress, &w, NULL, e);

@@ -30,6 +30,7 @@ typedef struct cli_opts {
   double min_confidence;      /* findings below are not shown */
   bool allow_context;         /* --context: findings may sit on unchanged lines */
   bool hook;                  /* commit-hook mode (review --hook) */
+  bool staged;                /* the staged change (review --staged, --hook) */
   bool fail_on_error_review;  /* in hook mode, block when no model could be reached */
   bool explain;               /* --explain: each finding says how the merge built it */
   int verbose;

@@ -223,10 +223,10 @@ static int parse_review_args(review_cmd *c, int argc, char **argv) {
     }
     switch (ch) {
     case 'd': c->diff_file = optarg; break;
-    case 's': c->staged = true; break;
+    case 's': c->staged = c->o.staged = true; break;
     case 'b': c->base = optarg; break;
     case 'r': c->root = optarg; break;
-    case 'H': c->o.hook = c->staged = true; break;
+    case 'H': c->o.hook = c->staged = c->o.staged = true; break;
     case 'R': c->config_ref = optarg; break;
     default: return EXIT_USAGE;
     }

@@ -236,14 +236,16 @@ static void fold_attribute(const qr_diff *d, size_t from, size_t to, attr_verdic
 }
 
 /* Asks git for the attributes of files [from, to) of d. */
-static int check_attributes(const char *root, const qr_diff *d, size_t from, size_t to,
-                            attr_verdict *v) {
+static int check_attributes(const char *root, bool cached, const qr_diff *d, size_t from,
+                            size_t to, attr_verdict *v) {
   size_t n = to - from, k = 0;
-  char **argv = qr_calloc(n + 10, sizeof *argv);
+  char **argv = qr_calloc(n + 11, sizeof *argv);
   if (!argv) return QR_E_NOMEM;
   const char *fixed[] = {"git", "-C", root, "check-attr", "-z", "linguist-generated",
-                         "linguist-vendored", "diff", "--"};
+                         "linguist-vendored", "diff"};
   for (size_t i = 0; i < QR_ARRAY_LEN(fixed); i++) argv[k++] = (char *)fixed[i];
+  if (cached) argv[k++] = "--cached";
+  argv[k++] = "--";
   for (size_t i = from; i < to; i++) argv[k++] = d->files[i].path;
   qr_buf out;
   qr_buf_init(&out, ATTR_MAX_OUT);
@@ -262,10 +264,10 @@ static int check_attributes(const char *root, const qr_diff *d, size_t from, siz
 
 /* Asks git (every attributes file it reads: .gitattributes at any depth, $GIT_DIR/info, the
  * user's core.attributesFile); false when the change edits one, or git cannot say. */
-static bool read_attributes(const char *root, const qr_diff *d, attr_verdict *v) {
+static bool read_attributes(const char *root, bool cached, const qr_diff *d, attr_verdict *v) {
   if (edits_attributes(d)) return false;
   for (size_t i = 0; i < d->n_files; i += ATTR_PATHS) {
-    int rc = check_attributes(root, d, i, QR_MIN(d->n_files, i + ATTR_PATHS), v);
+    int rc = check_attributes(root, cached, d, i, QR_MIN(d->n_files, i + ATTR_PATHS), v);
     if (rc) { /* not a work tree, or git is missing: judged by name and content only */
       QR_INFO("generated: git attributes not read in %s (%s)", root, qr_err_name(rc));
       memset(v, 0, d->n_files * sizeof *v);
@@ -296,7 +298,7 @@ int qr_generated_leave_out(qr_diff *diff, const qr_snapshot *snap, const char *r
   if (!diff->n_files || (o && o->include_all)) return QR_OK;
   attr_verdict *v = qr_calloc(diff->n_files, sizeof *v);
   if (!v) return qr_err_set(e, QR_E_NOMEM, "out of memory");
-  if (root && !read_attributes(root, diff, v) && edits_attributes(diff))
+  if (root && !read_attributes(root, o && o->cached, diff, v) && edits_attributes(diff))
     QR_INFO("generated: the change edits .gitattributes, so attributes do not leave files out");
   int rc = 0;
   for (size_t i = 0, k = 0; !rc && i < diff->n_files; k++) {

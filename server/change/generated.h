@@ -31,6 +31,7 @@ typedef struct qr_generated_opts {
   bool include_all;
   const char *const *include; /* globs; n_include of them */
   size_t n_include;
+  bool cached;                /* read git attributes from the index (a staged review) */
 } qr_generated_opts;
 
 /* Why `path` with contents text[0..len) is left out by rules 2–4 ("lock file", "minified",

@@ -424,7 +424,8 @@ static void job_review(job *j, const char *diff, size_t len) {
       qr_rules_load((const char *const *)c->rules.folders, c->rules.n_folders, &j->cfg->rules, &le))
     return job_fail(j, QR_RPC_REQUEST_FAILED, "%s", le.msg);
   qr_review_params p = {.diff = diff, .diff_len = len, .root = j->root, .config = j->cfg->c,
-                        .max_diff_bytes = QR_LSP_REVIEW_MAX_DIFF, .rules = j->cfg->rules};
+                        .max_diff_bytes = QR_LSP_REVIEW_MAX_DIFF, .rules = j->cfg->rules,
+                        .staged = j->staged};
   /* A document's new side is its buffer, saved or not: findings are placed on that text. A
    * staged review's is the index. */
   if (j->text && (!(p.snapshot = qr_snapshot_new()) ||

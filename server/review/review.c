@@ -92,6 +92,7 @@ struct qr_review {
   qr_finding_list found; /* validated findings of every pass, one source each */
   bool canceled;
   bool allow_context;   /* from the params: findings may sit on unchanged lines */
+  bool staged;          /* from the params: the change is the index's */
   uv_timer_t timer;     /* runs work on a later loop turn (start, finish after cancel) */
   uv_timer_t deadline;  /* limits.deadline_ms */
   int open_timers;      /* the review is freed when the last timer's close callback runs */
@@ -1109,7 +1110,8 @@ static int add_repository_instructions(qr_review *r, const char *suffix, qr_err 
  * (change/generated.h), named in omitted_files; the user's config may bring them back. */
 static int leave_out_generated(qr_review *r, qr_err *e) {
   const qr_config_review *c = &r->cfg->review;
-  qr_generated_opts o = {c->include_generated, (const char *const *)c->include, c->n_include};
+  qr_generated_opts o = {c->include_generated, (const char *const *)c->include, c->n_include,
+                         r->staged};
   return qr_generated_leave_out(r->diff, r->snap, r->root, &o, &r->omitted_snapshot, e);
 }
 
@@ -1246,6 +1248,7 @@ int qr_review_start(uv_loop_t *loop, qr_http *http, const qr_review_params *p,
   r->done = done;
   r->progress = progress;
   r->allow_context = p->allow_context;
+  r->staged = p->staged;
   r->data = data;
   qr_finding_list_init(&r->found);
   qr_finding_list_init(&r->merged);

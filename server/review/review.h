@@ -31,6 +31,8 @@ typedef struct qr_review_params {
                                    editor buffer), or NULL; stolen by qr_review_start (also on
                                    error), with `omitted` (its "path: reason" list, may be NULL) */
   char **omitted;
+  bool staged;           /* the change is the index's (git diff --cached): git attributes are
+                            read from the index too, as the commit will have them */
 } qr_review_params;
 
 /* Called once when the review ends (also after qr_review_cancel). `result` is borrowed and
