@@ -346,6 +346,21 @@ static void job_fail(job *j, int code, const char *fmt, ...) {
   job_finish(j);
 }
 
+/* One line in the editor's log for the files the review left out (generated, vendored, lock,
+ * minified, binary, too large…), so saving such a file says why nothing was reviewed. */
+static void log_left_out(qr_lsp_review *lr, const json_t *result) {
+  const json_t *omitted = json_object_get(result, "omitted_files");
+  if (!json_array_size(omitted)) return;
+  qr_buf b;
+  qr_buf_init(&b, 16384);
+  qr_buf_puts(&b, "quorum: not reviewed:");
+  size_t i;
+  json_t *o;
+  json_array_foreach(omitted, i, o) qr_buf_printf(&b, "%s %s", i ? ";" : "", json_string_value(o));
+  if (b.data) qr_server_log_message(lr->srv, MSG_LOG, b.data);
+  qr_buf_free(&b);
+}
+
 /* Tells the editor's log (window/logMessage, type Log) why each pass dropped findings. */
 static void log_drops(qr_lsp_review *lr, const json_t *result) {
   size_t i, k;
@@ -384,7 +399,10 @@ static void on_review_done(qr_review *r, int status, json_t *result, void *data)
     progress_send(j, json_pack("{s:s,s:s}", "kind", "end", "message",
                                status == QR_E_CANCELED ? "canceled" : msg));
   }
-  if (status != QR_E_CANCELED && !lr->closing) log_drops(lr, result);
+  if (status != QR_E_CANCELED && !lr->closing) {
+    log_drops(lr, result);
+    log_left_out(lr, result);
+  }
   if (j->req) {
     qr_rpc_request_on_cancel(j->req, NULL, NULL);
     if (status == QR_E_CANCELED && j->canceled)
