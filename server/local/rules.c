@@ -27,7 +27,7 @@ extern const char qr_rules_pack[];
 
 /* --- types ------------------------------------------------------------------------------- */
 
-typedef enum { PRED_EQ, PRED_NOT_EQ, PRED_MATCH, PRED_NOT_MATCH, PRED_ANY_OF } pred_op;
+typedef enum { PRED_EQ, PRED_NOT_EQ, PRED_MATCH, PRED_NOT_MATCH, PRED_ANY_OF, PRED_ARRAY } pred_op;
 
 typedef struct predicate {
   uint32_t pattern; /* the query pattern it belongs to */
@@ -178,7 +178,8 @@ static const struct {
   const char *name;
   pred_op op;
 } pred_names[] = {{"eq?", PRED_EQ}, {"not-eq?", PRED_NOT_EQ}, {"match?", PRED_MATCH},
-                  {"not-match?", PRED_NOT_MATCH}, {"any-of?", PRED_ANY_OF}};
+                  {"not-match?", PRED_NOT_MATCH}, {"any-of?", PRED_ANY_OF},
+                  {"array?", PRED_ARRAY}};
 
 /* Compiles one predicate: steps[0] is its name, then its arguments up to a Done step. */
 static int compile_pred(const TSQuery *q, const TSQueryPredicateStep *st, uint32_t n,
@@ -192,8 +193,11 @@ static int compile_pred(const TSQuery *q, const TSQueryPredicateStep *st, uint32
     return qr_err_set(e, QR_E_CONFIG, "%s: unsupported predicate #%s", origin, name);
   p->op = pred_names[k].op;
   p->other = -1;
+  if (p->op == PRED_ARRAY && (n != 2 || st[1].type != TSQueryPredicateStepTypeCapture))
+    return qr_err_set(e, QR_E_CONFIG, "%s: #%s takes one capture", origin, name);
   bool two = p->op != PRED_ANY_OF;
-  if (n < 3 || st[1].type != TSQueryPredicateStepTypeCapture || (two && n != 3))
+  if (p->op != PRED_ARRAY &&
+      (n < 3 || st[1].type != TSQueryPredicateStepTypeCapture || (two && n != 3)))
     return qr_err_set(e, QR_E_CONFIG, "%s: #%s takes a capture and %s", origin, name,
                       two ? "one argument" : "strings");
   p->capture = st[1].value_id;
@@ -503,9 +507,106 @@ static bool text_eq(const scan *s, TSNode n, const char *str, size_t len) {
   return b - a == len && !memcmp(s->f->text + a, str, len);
 }
 
+/* --- #array?: a C destination known to be an array ------------------------------------- */
+
+static bool is_type(TSNode n, const char *type) { return !strcmp(ts_node_type(n), type); }
+
+static bool same_text(const scan *s, TSNode a, TSNode b) {
+  uint32_t x = ts_node_start_byte(b);
+  return text_eq(s, a, s->f->text + x, ts_node_end_byte(b) - x);
+}
+
+/* Whether declarator d declares `name` (1 as an array, 0 as something else) or not (-1). The
+ * declarator next to the name decides: `*a[4]` is an array, `(*p)[4]` a pointer. */
+static int declares(const scan *s, TSNode d, TSNode name) {
+  bool array = false;
+  while (!ts_node_is_null(d)) {
+    if (is_type(d, "identifier") || is_type(d, "field_identifier"))
+      return same_text(s, d, name) ? array : -1;
+    if (!is_type(d, "init_declarator")) array = is_type(d, "array_declarator");
+    d = is_type(d, "parenthesized_declarator") ? ts_node_named_child(d, 0)
+                                               : ts_node_child_by_field_name(d, "declarator", 10);
+  }
+  return -1;
+}
+
+/* The same for every declarator of a declaration (the last one naming it wins). */
+static int declaration_declares(const scan *s, TSNode decl, TSNode name) {
+  int found = -1;
+  TSTreeCursor c = ts_tree_cursor_new(decl); /* (ts_node_field_name_for_child miscounts) */
+  for (bool more = ts_tree_cursor_goto_first_child(&c); more;
+       more = ts_tree_cursor_goto_next_sibling(&c)) {
+    const char *field = ts_tree_cursor_current_field_name(&c);
+    int k = field && !strcmp(field, "declarator")
+                ? declares(s, ts_tree_cursor_current_node(&c), name) : -1;
+    found = k >= 0 ? k : found;
+  }
+  ts_tree_cursor_delete(&c);
+  return found;
+}
+
+/* A function's parameter `name` (an array parameter is a pointer): 0, else -1. */
+static int parameter_declares(const scan *s, TSNode fn, TSNode name) {
+  TSNode d = ts_node_child_by_field_name(fn, "declarator", 10);
+  while (!ts_node_is_null(d) && !is_type(d, "function_declarator"))
+    d = ts_node_child_by_field_name(d, "declarator", 10);
+  TSNode params = ts_node_is_null(d) ? d : ts_node_child_by_field_name(d, "parameters", 10);
+  for (uint32_t i = 0; !ts_node_is_null(params) && i < ts_node_named_child_count(params); i++)
+    if (declaration_declares(s, ts_node_named_child(params, i), name) >= 0) return 0;
+  return -1;
+}
+
+/* Whether identifier n names an array: its nearest declaration before it, in an enclosing
+ * block, for loop or the file, declares it `T n[N]`. */
+static bool local_array(const scan *s, TSNode n) {
+  uint32_t at = ts_node_start_byte(n);
+  for (TSNode p = ts_node_parent(n); !ts_node_is_null(p); p = ts_node_parent(p)) {
+    int found = -1;
+    if (is_type(p, "compound_statement") || is_type(p, "translation_unit")) {
+      for (uint32_t i = 0; i < ts_node_named_child_count(p); i++) {
+        TSNode c = ts_node_named_child(p, i);
+        if (ts_node_start_byte(c) >= at) break;
+        int k = is_type(c, "declaration") ? declaration_declares(s, c, n) : -1;
+        found = k >= 0 ? k : found;
+      }
+    } else if (is_type(p, "for_statement")) {
+      TSNode init = ts_node_child_by_field_name(p, "initializer", 11);
+      if (!ts_node_is_null(init) && is_type(init, "declaration"))
+        found = declaration_declares(s, init, n);
+    } else if (is_type(p, "function_definition")) {
+      found = parameter_declares(s, p, n);
+    }
+    if (found >= 0) return found;
+  }
+  return false;
+}
+
+/* Whether member expression n (`u->name`, `u.name`) names an array: the file declares a
+ * struct member of that name, always as an array (the struct's type is not resolved). */
+static bool member_array(const scan *s, TSNode n) {
+  TSNode field = ts_node_child_by_field_name(n, "field", 5), root = n;
+  for (TSNode p = n; !ts_node_is_null(p); p = ts_node_parent(p)) root = p;
+  if (ts_node_is_null(field)) return false;
+  bool array = false, other = false;
+  TSTreeCursor c = ts_tree_cursor_new(root);
+  for (bool more = true; more && !other;) {
+    TSNode x = ts_tree_cursor_current_node(&c);
+    int k = is_type(x, "field_declaration") ? declaration_declares(s, x, field) : -1;
+    array |= k == 1;
+    other |= k == 0;
+    if (ts_tree_cursor_goto_first_child(&c)) continue;
+    while (more && !ts_tree_cursor_goto_next_sibling(&c)) more = ts_tree_cursor_goto_parent(&c);
+  }
+  ts_tree_cursor_delete(&c);
+  return array && !other;
+}
+
 /* Whether one captured node satisfies the predicate; -1 when out of memory. */
 static int node_ok(const scan *s, const predicate *p, const TSQueryMatch *m, TSNode n) {
   bool hit = false;
+  if (p->op == PRED_ARRAY)
+    return is_type(n, "field_expression") ? member_array(s, n)
+                                          : is_type(n, "identifier") && local_array(s, n);
   if (p->op == PRED_MATCH || p->op == PRED_NOT_MATCH) {
     uint32_t a = ts_node_start_byte(n);
     char *t = qr_strndup(s->f->text + a, ts_node_end_byte(n) - a);

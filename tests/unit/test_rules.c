@@ -257,7 +257,8 @@ TEST(rules_same_line_reported_once) {
   qr_rules *r = load_builtin();
   qr_finding_list l;
   qr_finding_list_init(&l);
-  run_on(r, "z.c", "void h(char *a, char *b, char *c) { strcpy(a, b); strcpy(a, c); }\n", false, &l);
+  run_on(r, "z.c", "void h(char *b, char *c) { char a[8]; strcpy(a, b); strcpy(a, c); }\n", false,
+         &l);
   ASSERT_EQ(count_rule(&l, "c-strcpy-unbounded", NULL), 1);
   qr_finding_list_free(&l);
   qr_rules_free(r);
@@ -358,6 +359,61 @@ TEST(rules_regex_predicates) {
   remove_folder();
 }
 
+/* Lines (up to 8) where `id` fired on `text` as file `path`; their count. */
+static size_t fired_lines(qr_rules *r, const char *id, const char *path, const char *text,
+                          int lines[8]) {
+  qr_finding_list l;
+  qr_finding_list_init(&l);
+  run_on(r, path, text, false, &l);
+  char model[256];
+  snprintf(model, sizeof model, "rule:%s", id);
+  size_t n = 0;
+  for (size_t i = 0; i < l.n; i++)
+    if (!strcmp(l.items[i].sources[0].model, model) && n < 8) lines[n++] = l.items[i].start_line;
+  qr_finding_list_free(&l);
+  return n;
+}
+
+TEST(rules_strcpy_only_into_arrays) {
+  /* #array?: a local, outer-block or file-scope array, a member declared as an array; never a
+   * pointer, an array parameter, a pointer member or a name an inner pointer hides. */
+  qr_rules *r = load_builtin();
+  int at[8];
+  ASSERT_EQ(fired_lines(r, "c-strcpy-unbounded", "a.c",
+                        "struct s { char name[8]; char *tag; };\n"    /* 1 */
+                        "static char g[4];\n"                        /* 2 */
+                        "void f(struct s *p, char q[4], const char *v) {\n"
+                        "  char a[16], *b = 0, (*c)[4] = 0;\n"      /* 4 */
+                        "  strcpy(a, v);\n"                          /* 5: array */
+                        "  strcpy(b, v);\n"                          /* 6: pointer */
+                        "  strcpy(*c, v);\n"                         /* 7: not an identifier */
+                        "  strcpy(p->name, v);\n"                    /* 8: array member */
+                        "  strcpy(p->tag, v);\n"                     /* 9: pointer member */
+                        "  strcpy(q, v);\n"                          /* 10: array parameter */
+                        "  for (;;) { if (v) strcat(g, v); }\n"      /* 11: file-scope array */
+                        "  { char *a = 0; strcpy(a, v); }\n"         /* 12: hidden by a pointer */
+                        "}\n", at), 3);
+  ASSERT_EQ(at[0], 5);
+  ASSERT_EQ(at[1], 8);
+  ASSERT_EQ(at[2], 11);
+  qr_rules_free(r);
+}
+
+TEST(rules_assignment_in_condition_plain_only) {
+  qr_rules *r = load_builtin();
+  int at[8];
+  ASSERT_EQ(fired_lines(r, "c-assignment-in-condition", "b.c",
+                        "int f(int k, int j) {\n"
+                        "  if (k = j) return 1;\n"
+                        "  if (k &= 0x1f) return 2;\n"
+                        "  if (k >>= 4) return 3;\n"
+                        "  if (k -= j) return 4;\n"
+                        "  if (k ^= j) return 5;\n"
+                        "  return 0;\n}\n", at), 1);
+  ASSERT_EQ(at[0], 2);
+  qr_rules_free(r);
+}
+
 /* Loads a folder holding one rule `text` and expects QR_E_CONFIG with `msg` in the message. */
 static void expect_rule_error(const char *lang, const char *id, const char *text, const char *msg) {
   make_folder(lang, id, text);
@@ -384,6 +440,8 @@ TEST(rules_user_errors_name_the_file) {
                     "unsupported predicate #set!");
   expect_rule_error("c", "my-rule", USER_HEAD "((identifier) @finding (#match? @finding \"(\"))\n",
                     "invalid regular expression");
+  expect_rule_error("c", "my-rule", USER_HEAD "((identifier) @finding (#array? @finding \"x\"))\n",
+                    "#array? takes one capture");
   expect_rule_error("c", "my-rule", USER_HEAD "; fix: @nope\n((identifier) @finding)\n",
                     "fix uses @nope");
   expect_rule_error("c", "my-rule", USER_HEAD "; also: cobol\n((identifier) @finding)\n",

@@ -3,5 +3,6 @@
 ; category: correctness
 ; severity: warning
 ; `if ((x = f()))` has an extra parenthesized_expression and is not matched: that is the idiom for an intended assignment.
+; Only a plain `=` can be a mistyped `==`: compound assignments (`if (k &= 0x1f)`) are meant.
 (if_statement
-  condition: (parenthesized_expression (assignment_expression) @finding))
+  condition: (parenthesized_expression (assignment_expression operator: "=") @finding))
