@@ -697,7 +697,8 @@ static int scan_text(scan *s, qr_redacted *out, bool *learned) {
                        : remember_found(s->t + m.start, m.end - m.start, m.rule, m.label);
     rc = qr_buf_append(&buf, s->t + copied, m.start - copied);
     if (!rc) rc = put_placeholder(&buf, s, &m);
-    if (!rc) rc = add_item(out, &alloc, (qr_redaction){m.rule, (int)line, (int)(line + span)});
+    qr_redaction item = {m.rule, (int)line, (int)(line + span), m.start, m.end};
+    if (!rc) rc = add_item(out, &alloc, item);
     line += span;
     copied = i = s->fresh = m.end;
   }
@@ -792,43 +793,5 @@ int qr_redact_snapshot(const qr_snapshot *s, qr_snapshot **out, int counts[QR_SE
     return rc;
   }
   *out = clean;
-  return QR_OK;
-}
-
-/* ---- findings about the secrets ------------------------------------------------------------ */
-
-static bool touches_added(const qr_diff_file *df, const qr_redaction *r) {
-  for (int line = r->start_line; line <= r->end_line; line++)
-    if (qr_diff_line_added(df, line)) return true;
-  return false;
-}
-
-static int secret_finding(const char *path, const qr_redaction *r, qr_finding_list *out) {
-  qr_finding f = {.start_line = r->start_line, .end_line = r->end_line, .severity = QR_SEV_ERROR};
-  f.file = qr_strdup(path);
-  f.category = qr_strdup("security");
-  f.message = qr_asprintf("Hard-coded credential: a %s is committed in the code. Load it from "
-                          "the environment or a secret store, and revoke this one.",
-                          rules[r->rule].kind);
-  int rc = f.file && f.category && f.message ? QR_OK : QR_E_NOMEM;
-  if (!rc) rc = qr_finding_add_source(&f, "rule:hardcoded-credential", "security", -1);
-  if (!rc) rc = qr_finding_list_push(out, &f);
-  qr_finding_clear(&f);
-  return rc;
-}
-
-int qr_redact_findings(const qr_diff *d, const qr_snapshot *s, qr_finding_list *out, qr_err *e) {
-  for (size_t i = 0; i < d->n_files; i++) {
-    const qr_diff_file *df = &d->files[i];
-    const qr_snapshot_file *f = qr_snapshot_find(s, df->path);
-    if (!f || df->binary || df->status == QR_FILE_DELETED || !qr_diff_file_reviewable(df)) continue;
-    qr_redacted r;
-    int rc = qr_redact(f->text, f->len, &r, e);
-    for (size_t k = 0; !rc && k < r.n; k++)
-      if (touches_added(df, &r.items[k]) && (rc = secret_finding(df->path, &r.items[k], out)))
-        qr_err_set(e, rc, "secret findings: %s", qr_strerror(rc));
-    qr_redacted_clear(&r);
-    if (rc) return rc;
-  }
   return QR_OK;
 }

@@ -46,6 +46,7 @@ const char *qr_redact_rule_kind(qr_secret_rule rule);
 typedef struct qr_redaction {
   qr_secret_rule rule;
   int start_line, end_line;
+  size_t start, end; /* the replaced bytes [start, end) of the scanned text */
 } qr_redaction;
 
 /* A redacted copy of a text. All members owned; free with qr_redacted_clear. */
@@ -85,10 +86,15 @@ void qr_redact_forget(void);
 int qr_redact_snapshot(const qr_snapshot *s, qr_snapshot **out, int counts[QR_SECRET_N_RULES],
                        qr_err *e);
 
-/* One "hard-coded credential" finding (category "security", severity error, source
+/* One "hard-coded credential" finding (category "security", source
  * "rule:hardcoded-credential") per secret that touches an added line of a reviewable file of
- * `d`, read from `s` (the unredacted snapshot). The message names the kind of secret, never
- * its value, and the finding has no evidence. Appends to `out`. */
+ * `d`, read from `s` (the unredacted snapshot). Redaction errs on the side of replacing; a
+ * finding asks the user to revoke a secret, so it is made only for a value that can be one:
+ * a password in a URL, a header or an assignment that is a template ("{NAME}", "%(pw)s",
+ * "<password>"), empty, one character or a placeholder ("changeme", "pass%20pass") gets none
+ * (see redact_findings.c). Severity error, but warning for such a password in a test file (a
+ * provider token's or private key's format stays an error there). The message names the kind
+ * of secret, never its value, and the finding has no evidence. Appends to `out`. */
 int qr_redact_findings(const qr_diff *d, const qr_snapshot *s, qr_finding_list *out, qr_err *e);
 
 #endif

@@ -355,6 +355,74 @@ TEST(redact_findings_on_added_lines_only) {
   qr_diff_free(d);
 }
 
+/* Values a redaction replaces (when in doubt) but no finding may call a secret to revoke, and
+ * two real-looking ones, in a module (lines 8-9: error) and in a test (warning, but a token's
+ * format stays an error). */
+#define CL1 "URL = f\"http://{DB_USER}:{DB_PASSWORD}@db.internal/\""
+#define CL2 "SHORT = \"https://u:p@mirror.internal/x\""
+#define CL3 "HDR = {\"Authorization\": \"Basic YWxpY2U6\"}"
+#define CL4 "DSN = \"postgres://app:%(pw)s@db/app\""
+#define CL5 "ENV = \"http://bob:${BOB_PW}@proxy:3128\""
+#define CL6 "DOC = \"http://bob:your_password_here@proxy\""
+#define CL7 "ESC = \"http://bob:pass%20pass@proxy\""
+#define CL8 "REAL = \"https://deploy:Vq7-rT9!pLm2@ci.internal/\""
+#define CL9 "AUTH = {\"Authorization\": \"Basic c3ZjOkt4ODIhbVF6N0xw\"}"
+#define CL10 "ONE = {\"Authorization\": \"Basic b3BzOng=\"}"
+#define CL11 "FMT = \"http://%s:%s@%s/\" % (u, p, h)"
+#define CL12 "PCT = \"http://%(user)s:%-8s@host/\""
+#define TL1 CL8
+#define TL2 "KEY = \"AKIAZ3MHQ7RXLPW4N2VB\""
+#define TL3 CL2
+static const char *const CLIENT = CL1 "\n" CL2 "\n" CL3 "\n" CL4 "\n" CL5 "\n" CL6 "\n" CL7 "\n"
+                                  CL8 "\n" CL9 "\n" CL10 "\n" CL11 "\n" CL12 "\n";
+static const char *const CLIENT_TEST = TL1 "\n" TL2 "\n" TL3 "\n";
+static const char *const CLIENT_DIFF =
+    "diff --git a/lib/client.py b/lib/client.py\nnew file mode 100644\n--- /dev/null\n"
+    "+++ b/lib/client.py\n@@ -0,0 +1,12 @@\n+" CL1 "\n+" CL2 "\n+" CL3 "\n+" CL4 "\n+" CL5
+    "\n+" CL6 "\n+" CL7 "\n+" CL8 "\n+" CL9 "\n+" CL10 "\n+" CL11 "\n+" CL12 "\n"
+    "diff --git a/tests/test_client.py b/tests/test_client.py\nnew file mode 100644\n"
+    "--- /dev/null\n+++ b/tests/test_client.py\n@@ -0,0 +1,3 @@\n+" TL1 "\n+" TL2 "\n+" TL3
+    "\n";
+
+TEST(redact_findings_only_for_values_that_can_be_secrets) {
+  qr_diff *d;
+  ASSERT_OK(qr_diff_parse(CLIENT_DIFF, strlen(CLIENT_DIFF), 1 << 20, &d, NULL));
+  qr_snapshot *s = qr_snapshot_new();
+  ASSERT_OK(qr_snapshot_add(s, "lib/client.py", CLIENT, strlen(CLIENT)));
+  ASSERT_OK(qr_snapshot_add(s, "tests/test_client.py", CLIENT_TEST, strlen(CLIENT_TEST)));
+  qr_finding_list l;
+  qr_finding_list_init(&l);
+  ASSERT_OK(qr_redact_findings(d, s, &l, NULL));
+  static const struct {
+    const char *file;
+    int line;
+    qr_severity sev;
+    const char *kind;
+  } want[] = {{"lib/client.py", 8, QR_SEV_ERROR, "password in a URL"},
+              {"lib/client.py", 9, QR_SEV_ERROR, "HTTP credential"},
+              {"tests/test_client.py", 1, QR_SEV_WARNING, "password in a URL"},
+              {"tests/test_client.py", 2, QR_SEV_ERROR, "AWS access key"}};
+  for (size_t k = 0; k < l.n && k < QR_ARRAY_LEN(want); k++) {
+    ASSERT_STR_EQ(l.items[k].file, want[k].file);
+    ASSERT_EQ(l.items[k].start_line, want[k].line);
+    ASSERT_EQ(l.items[k].severity, want[k].sev);
+    ASSERT(strstr(l.items[k].message, want[k].kind));
+  }
+  ASSERT_EQ(l.n, QR_ARRAY_LEN(want));
+  ASSERT(strstr(l.items[2].message, "in a test"));
+  ASSERT(!strstr(l.items[2].message, "Vq7"));
+  qr_finding_list_free(&l);
+
+  /* what leaves the machine is still redacted: the finding is precise, the redaction is not */
+  qr_redacted r;
+  ASSERT_OK(qr_redact(CLIENT, strlen(CLIENT), &r, NULL));
+  ASSERT(!strstr(r.text, "{DB_PASSWORD}") && !strstr(r.text, "u:p@") &&
+         !strstr(r.text, "YWxpY2U6") && !strstr(r.text, "pass%20pass"));
+  qr_redacted_clear(&r);
+  qr_snapshot_free(s);
+  qr_diff_free(d);
+}
+
 TEST(redact_snapshot_copy) {
   qr_diff *d;
   qr_snapshot *s, *clean;
