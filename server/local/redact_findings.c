@@ -26,15 +26,35 @@ static bool conversion_at(const char *p, size_t n) {
   return k < n && p[k] && strchr("sdiufFeEgGxXcpq", p[k]);
 }
 
+/* "{name}" at p[0] == '{' (also "{{ name }}", "{cfg.pw}", "{user['pw']}"): a name in braces,
+ * unlike a password's "{4}". */
+static bool braced_name_at(const char *p, size_t n) {
+  size_t k = 1;
+  bool letter = false;
+  for (; k < n && p[k] && (isalnum((unsigned char)p[k]) || strchr("_{ .[]'\"()-", p[k])); k++)
+    letter |= isalpha((unsigned char)p[k]) || p[k] == '_';
+  return k < n && p[k] == '}' && letter;
+}
+
+/* Whether p[0..n) is a shell variable: "$NAME", "$(cmd)", "${NAME}". */
+static bool shell_variable(const char *p, size_t n) {
+  if (n < 2 || p[0] != '$') return false;
+  if (p[1] == '(' || p[1] == '{') return true;
+  for (size_t k = 1; k < n; k++)
+    if (!isalnum((unsigned char)p[k]) && p[k] != '_') return false;
+  return !isdigit((unsigned char)p[1]);
+}
+
 /* A value filled in elsewhere: "{NAME}", "${NAME}", "{{ x }}", "#{x}", "%(name)s", "%s",
  * "<password>", "$NAME", "$(cmd)", "%NAME%", or an earlier placeholder. */
 static bool is_template(const char *p, size_t n) {
-  if (memchr(p, '{', n) && memchr(p, '}', n)) return true;
+  for (const char *c = memchr(p, '{', n); c; c = memchr(c + 1, '{', (size_t)(p + n - c - 1)))
+    if (braced_name_at(c, (size_t)(p + n - c))) return true;
   if (memmem(p, n, "%(", 2) || memmem(p, n, "[REDACTED:", 10)) return true;
   for (const char *c = memchr(p, '%', n); c; c = memchr(c + 1, '%', (size_t)(p + n - c - 1)))
     if (conversion_at(c, (size_t)(p + n - c))) return true;
-  return n >= 2 && ((p[0] == '<' && p[n - 1] == '>') || (p[0] == '%' && p[n - 1] == '%') ||
-                    (p[0] == '$' && (isalpha((unsigned char)p[1]) || strchr("_({", p[1]))));
+  return shell_variable(p, n) ||
+         (n >= 2 && ((p[0] == '<' && p[n - 1] == '>') || (p[0] == '%' && p[n - 1] == '%')));
 }
 
 static int hex_value(char c) {
@@ -70,11 +90,14 @@ static long b64_decode(const char *p, size_t n, char *out) {
   return k;
 }
 
-/* Whether the text before `at` ends in "Basic " (any case). */
-static bool after_basic(const char *text, size_t at) {
-  size_t a = at;
-  while (a > 0 && (text[a - 1] == ' ' || text[a - 1] == '\t')) a--;
-  return a < at && a >= 5 && !strncasecmp(text + a - 5, "basic", 5);
+/* The Basic credential "user:password" that base64 p[0..n) decodes to, into out (cap
+ * MAX_JUDGED): its length, or -1 when p decodes to no such text (a bearer token, a password).
+ * Not told by a "Basic " in front: a credential seen before is recalled without it. */
+static long basic_credential(const char *p, size_t n, char *out) {
+  long k = b64_decode(p, n, out);
+  for (long i = 0; i < k; i++)
+    if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f) return -1;
+  return k > 0 && memchr(out, ':', (size_t)k) ? k : -1;
 }
 
 /* Words that make a password an example: "changeme", "your_password_here", "pass pass". */
@@ -114,12 +137,13 @@ static bool can_be_secret(const char *text, const qr_redaction *r) {
   size_t n = r->end - r->start;
   if (!contextual(r->rule) || n > MAX_JUDGED) return true;
   if (is_template(v, n)) return false;
+  /* "<password>@host": a generic "<name>value" match glued to a URL's placeholder */
+  if (r->rule == QR_SECRET_GENERIC && v[0] == '@' && r->start > 0 && text[r->start - 1] == '>')
+    return false;
   char buf[MAX_JUDGED];
-  long k = r->rule == QR_SECRET_AUTH_HEADER && after_basic(text, r->start)
-               ? b64_decode(v, n, buf) : -1;
-  if (k >= 0) { /* Basic user:password — the password */
-    const char *colon = memchr(buf, ':', (size_t)k);
-    size_t skip = colon ? (size_t)(colon - buf) + 1 : 0;
+  long k = r->rule == QR_SECRET_AUTH_HEADER ? basic_credential(v, n, buf) : -1;
+  if (k > 0) { /* the password after the user name */
+    size_t skip = (size_t)((const char *)memchr(buf, ':', (size_t)k) - buf) + 1;
     return !is_placeholder(buf + skip, (size_t)k - skip);
   }
   return !is_placeholder(buf, url_decode(v, n, buf));

@@ -11,8 +11,10 @@
  *                                         inserts that capture's text)
  *   ; also: typescript tsx              (optional: the query is compiled for these too)
  * The `@finding` capture gives the lines. Predicates #eq?, #not-eq?, #match?, #not-match?
- * (POSIX extended regex; a leading "(?i)" ignores case) and #any-of? are evaluated here, since
- * tree-sitter 0.20 leaves them to the caller. The built-in pack is server/local/rules/ embedded by
+ * (POSIX extended regex; a leading "(?i)" ignores case), #any-of? and #array? @x (C: @x is an
+ * identifier whose nearest declaration in scope is an array, or a member `a->m`/`a.m` that the
+ * file declares only as an array) are evaluated here, since tree-sitter 0.20 leaves them to
+ * the caller. The built-in pack is server/local/rules/ embedded by
  * rules_pack.S; a user rule with the same id and language replaces the built-in one. */
 #ifndef QR_RULES_H
 #define QR_RULES_H

@@ -2,7 +2,8 @@
  * number of lines, every redaction lies within them and names a known rule, and redacting the
  * output again finds nothing (placeholders never look like secrets, and no remembered secret
  * survives). Each input starts with nothing remembered but one configured key; the input as a
- * JSON string and as a provider message goes through the same rules. */
+ * JSON string and as a provider message goes through the same rules; as a new file of a change,
+ * its credential findings stay within the file. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,36 @@ static void check_message(const uint8_t *data, size_t size) {
   if (strnlen(msg, sizeof msg) == sizeof msg) abort();
 }
 
+/* The input as a new file of a change: the credential findings (which decode values to judge
+ * them) report only lines of the file, at a known severity. */
+static void check_findings(const char *text, size_t size, size_t lines, const char *path) {
+  qr_buf diff;
+  qr_buf_init(&diff, 1u << 24);
+  int rc = qr_buf_printf(&diff, "--- /dev/null\n+++ b/%s\n@@ -0,0 +1,%zu @@\n", path, lines + 1);
+  for (size_t a = 0; !rc && a <= size;) {
+    const char *nl = memchr(text + a, '\n', size - a);
+    size_t b = nl ? (size_t)(nl - text) : size;
+    rc = qr_buf_append(&diff, "+", 1);
+    if (!rc) rc = qr_buf_append(&diff, text + a, b - a);
+    if (!rc) rc = qr_buf_append(&diff, "\n", 1);
+    a = b + 1;
+  }
+  qr_diff *d = NULL;
+  qr_snapshot *snap = qr_snapshot_new();
+  qr_finding_list l;
+  qr_finding_list_init(&l);
+  if (!rc && snap && !qr_diff_parse(diff.data, diff.len, diff.len + 1, &d, NULL) &&
+      !qr_snapshot_add(snap, path, text, size) && !qr_redact_findings(d, snap, &l, NULL))
+    for (size_t i = 0; i < l.n; i++)
+      if (l.items[i].start_line < 1 || (size_t)l.items[i].end_line > lines + 1 ||
+          (l.items[i].severity != QR_SEV_ERROR && l.items[i].severity != QR_SEV_WARNING))
+        abort();
+  qr_finding_list_free(&l);
+  qr_snapshot_free(snap);
+  qr_diff_free(d);
+  qr_buf_free(&diff);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   qr_redact_forget();
   qr_redact_remember_key("fuzzKEY-0123456789");
@@ -37,9 +68,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (size_t i = 0; i < r.n; i++) {
     const qr_redaction *x = &r.items[i];
     if ((unsigned)x->rule >= QR_SECRET_N_RULES || x->start_line < 1 ||
-        x->end_line < x->start_line || (size_t)x->end_line > lines + 1)
+        x->end_line < x->start_line || (size_t)x->end_line > lines + 1 || x->start > x->end ||
+        x->end > size)
       abort();
   }
+  check_findings((const char *)data, size, lines, "src/app.py");
+  check_findings((const char *)data, size, lines, "tests/test_app.py");
   for (int k = 0; k < QR_SECRET_N_RULES; k++) total += r.counts[k];
   if ((size_t)total != r.n) abort();
   if (qr_redact(r.text, r.len, &again, NULL) == 0) {

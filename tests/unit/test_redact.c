@@ -356,7 +356,7 @@ TEST(redact_findings_on_added_lines_only) {
 }
 
 /* Values a redaction replaces (when in doubt) but no finding may call a secret to revoke, and
- * two real-looking ones, in a module (lines 8-9: error) and in a test (warning, but a token's
+ * real-looking ones, in a module (lines 8, 9, 13: error) and in a test (warning, but a token's
  * format stays an error). */
 #define CL1 "URL = f\"http://{DB_USER}:{DB_PASSWORD}@db.internal/\""
 #define CL2 "SHORT = \"https://u:p@mirror.internal/x\""
@@ -370,16 +370,17 @@ TEST(redact_findings_on_added_lines_only) {
 #define CL10 "ONE = {\"Authorization\": \"Basic b3BzOng=\"}"
 #define CL11 "FMT = \"http://%s:%s@%s/\" % (u, p, h)"
 #define CL12 "PCT = \"http://%(user)s:%-8s@host/\""
+#define CL13 "BRACES = \"http://svc:Kp{4}x!Q9w@host/\""
 #define TL1 CL8
 #define TL2 "KEY = \"AKIAZ3MHQ7RXLPW4N2VB\""
 #define TL3 CL2
 static const char *const CLIENT = CL1 "\n" CL2 "\n" CL3 "\n" CL4 "\n" CL5 "\n" CL6 "\n" CL7 "\n"
-                                  CL8 "\n" CL9 "\n" CL10 "\n" CL11 "\n" CL12 "\n";
+                                  CL8 "\n" CL9 "\n" CL10 "\n" CL11 "\n" CL12 "\n" CL13 "\n";
 static const char *const CLIENT_TEST = TL1 "\n" TL2 "\n" TL3 "\n";
 static const char *const CLIENT_DIFF =
     "diff --git a/lib/client.py b/lib/client.py\nnew file mode 100644\n--- /dev/null\n"
-    "+++ b/lib/client.py\n@@ -0,0 +1,12 @@\n+" CL1 "\n+" CL2 "\n+" CL3 "\n+" CL4 "\n+" CL5
-    "\n+" CL6 "\n+" CL7 "\n+" CL8 "\n+" CL9 "\n+" CL10 "\n+" CL11 "\n+" CL12 "\n"
+    "+++ b/lib/client.py\n@@ -0,0 +1,13 @@\n+" CL1 "\n+" CL2 "\n+" CL3 "\n+" CL4 "\n+" CL5
+    "\n+" CL6 "\n+" CL7 "\n+" CL8 "\n+" CL9 "\n+" CL10 "\n+" CL11 "\n+" CL12 "\n+" CL13 "\n"
     "diff --git a/tests/test_client.py b/tests/test_client.py\nnew file mode 100644\n"
     "--- /dev/null\n+++ b/tests/test_client.py\n@@ -0,0 +1,3 @@\n+" TL1 "\n+" TL2 "\n+" TL3
     "\n";
@@ -400,6 +401,7 @@ TEST(redact_findings_only_for_values_that_can_be_secrets) {
     const char *kind;
   } want[] = {{"lib/client.py", 8, QR_SEV_ERROR, "password in a URL"},
               {"lib/client.py", 9, QR_SEV_ERROR, "HTTP credential"},
+              {"lib/client.py", 13, QR_SEV_ERROR, "password in a URL"},
               {"tests/test_client.py", 1, QR_SEV_WARNING, "password in a URL"},
               {"tests/test_client.py", 2, QR_SEV_ERROR, "AWS access key"}};
   for (size_t k = 0; k < l.n && k < QR_ARRAY_LEN(want); k++) {
@@ -409,8 +411,8 @@ TEST(redact_findings_only_for_values_that_can_be_secrets) {
     ASSERT(strstr(l.items[k].message, want[k].kind));
   }
   ASSERT_EQ(l.n, QR_ARRAY_LEN(want));
-  ASSERT(strstr(l.items[2].message, "in a test"));
-  ASSERT(!strstr(l.items[2].message, "Vq7"));
+  ASSERT(strstr(l.items[3].message, "in a test"));
+  ASSERT(!strstr(l.items[3].message, "Vq7"));
   qr_finding_list_free(&l);
 
   /* what leaves the machine is still redacted: the finding is precise, the redaction is not */
