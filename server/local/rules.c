@@ -22,6 +22,7 @@
 #define MAX_ALSO 8                  /* languages in an `also:` line */
 #define MAX_PER_RULE_FILE 50        /* findings of one rule in one file: more is noise */
 #define EVIDENCE_MAX 200
+#define ARRAY_STEPS_MAX (1u << 21) /* nodes #array? visits in one rule's run over a file */
 
 extern const char qr_rules_pack[];
 
@@ -489,6 +490,10 @@ typedef struct scan {
   bool allow_context;
   qr_finding_list *out;
   size_t first; /* index in out of this file+rule's first finding, for de-duplication */
+  size_t array_steps; /* nodes #array? may still visit: a hostile file stays linear */
+  const char *member; /* the last member name #array? resolved (in f->text), and its answer */
+  size_t member_len;
+  bool member_is_array;
 } scan;
 
 /* The first node captured as `id` in the match, or false. */
@@ -511,6 +516,14 @@ static bool text_eq(const scan *s, TSNode n, const char *str, size_t len) {
 
 static bool is_type(TSNode n, const char *type) { return !strcmp(ts_node_type(n), type); }
 
+/* Takes one step of the #array? budget; false when it is spent (the answer is then "not
+ * known to be an array": no finding rather than a slow review). */
+static bool step(scan *s) {
+  if (!s->array_steps) return false;
+  s->array_steps--;
+  return true;
+}
+
 static bool same_text(const scan *s, TSNode a, TSNode b) {
   uint32_t x = ts_node_start_byte(b);
   return text_eq(s, a, s->f->text + x, ts_node_end_byte(b) - x);
@@ -518,7 +531,7 @@ static bool same_text(const scan *s, TSNode a, TSNode b) {
 
 /* Whether declarator d declares `name` (1 as an array, 0 as something else) or not (-1). The
  * declarator next to the name decides: `*a[4]` is an array, `(*p)[4]` a pointer. */
-static int declares(const scan *s, TSNode d, TSNode name) {
+static int declares(scan *s, TSNode d, TSNode name) {
   bool array = false;
   while (!ts_node_is_null(d)) {
     if (is_type(d, "identifier") || is_type(d, "field_identifier"))
@@ -531,10 +544,10 @@ static int declares(const scan *s, TSNode d, TSNode name) {
 }
 
 /* The same for every declarator of a declaration (the last one naming it wins). */
-static int declaration_declares(const scan *s, TSNode decl, TSNode name) {
+static int declaration_declares(scan *s, TSNode decl, TSNode name) {
   int found = -1;
   TSTreeCursor c = ts_tree_cursor_new(decl); /* (ts_node_field_name_for_child miscounts) */
-  for (bool more = ts_tree_cursor_goto_first_child(&c); more;
+  for (bool more = ts_tree_cursor_goto_first_child(&c); more && step(s);
        more = ts_tree_cursor_goto_next_sibling(&c)) {
     const char *field = ts_tree_cursor_current_field_name(&c);
     int k = field && !strcmp(field, "declarator")
@@ -546,29 +559,33 @@ static int declaration_declares(const scan *s, TSNode decl, TSNode name) {
 }
 
 /* A function's parameter `name` (an array parameter is a pointer): 0, else -1. */
-static int parameter_declares(const scan *s, TSNode fn, TSNode name) {
+static int parameter_declares(scan *s, TSNode fn, TSNode name) {
   TSNode d = ts_node_child_by_field_name(fn, "declarator", 10);
   while (!ts_node_is_null(d) && !is_type(d, "function_declarator"))
     d = ts_node_child_by_field_name(d, "declarator", 10);
   TSNode params = ts_node_is_null(d) ? d : ts_node_child_by_field_name(d, "parameters", 10);
-  for (uint32_t i = 0; !ts_node_is_null(params) && i < ts_node_named_child_count(params); i++)
+  uint32_t n = ts_node_is_null(params) ? 0 : ts_node_named_child_count(params);
+  for (uint32_t i = 0; i < n && step(s); i++) /* a short list: named_child's cost is fine */
     if (declaration_declares(s, ts_node_named_child(params, i), name) >= 0) return 0;
   return -1;
 }
 
 /* Whether identifier n names an array: its nearest declaration before it, in an enclosing
  * block, for loop or the file, declares it `T n[N]`. */
-static bool local_array(const scan *s, TSNode n) {
+static bool local_array(scan *s, TSNode n) {
   uint32_t at = ts_node_start_byte(n);
   for (TSNode p = ts_node_parent(n); !ts_node_is_null(p); p = ts_node_parent(p)) {
     int found = -1;
     if (is_type(p, "compound_statement") || is_type(p, "translation_unit")) {
-      for (uint32_t i = 0; i < ts_node_named_child_count(p); i++) {
-        TSNode c = ts_node_named_child(p, i);
-        if (ts_node_start_byte(c) >= at) break;
-        int k = is_type(c, "declaration") ? declaration_declares(s, c, n) : -1;
+      TSTreeCursor c = ts_tree_cursor_new(p);
+      for (bool more = ts_tree_cursor_goto_first_child(&c); more && step(s);
+           more = ts_tree_cursor_goto_next_sibling(&c)) {
+        TSNode x = ts_tree_cursor_current_node(&c);
+        if (ts_node_start_byte(x) >= at) break;
+        int k = is_type(x, "declaration") ? declaration_declares(s, x, n) : -1;
         found = k >= 0 ? k : found;
       }
+      ts_tree_cursor_delete(&c);
     } else if (is_type(p, "for_statement")) {
       TSNode init = ts_node_child_by_field_name(p, "initializer", 11);
       if (!ts_node_is_null(init) && is_type(init, "declaration"))
@@ -576,6 +593,7 @@ static bool local_array(const scan *s, TSNode n) {
     } else if (is_type(p, "function_definition")) {
       found = parameter_declares(s, p, n);
     }
+    if (!s->array_steps) return false;
     if (found >= 0) return found;
   }
   return false;
@@ -583,13 +601,17 @@ static bool local_array(const scan *s, TSNode n) {
 
 /* Whether member expression n (`u->name`, `u.name`) names an array: the file declares a
  * struct member of that name, always as an array (the struct's type is not resolved). */
-static bool member_array(const scan *s, TSNode n) {
+static bool member_array(scan *s, TSNode n) {
   TSNode field = ts_node_child_by_field_name(n, "field", 5), root = n;
-  for (TSNode p = n; !ts_node_is_null(p); p = ts_node_parent(p)) root = p;
   if (ts_node_is_null(field)) return false;
+  const char *name = s->f->text + ts_node_start_byte(field);
+  size_t len = ts_node_end_byte(field) - ts_node_start_byte(field);
+  if (s->member && s->member_len == len && !memcmp(s->member, name, len))
+    return s->member_is_array; /* `u->title` used again */
+  for (TSNode p = n; !ts_node_is_null(p); p = ts_node_parent(p)) root = p;
   bool array = false, other = false;
   TSTreeCursor c = ts_tree_cursor_new(root);
-  for (bool more = true; more && !other;) {
+  for (bool more = true; more && !other && step(s);) {
     TSNode x = ts_tree_cursor_current_node(&c);
     int k = is_type(x, "field_declaration") ? declaration_declares(s, x, field) : -1;
     array |= k == 1;
@@ -598,11 +620,14 @@ static bool member_array(const scan *s, TSNode n) {
     while (more && !ts_tree_cursor_goto_next_sibling(&c)) more = ts_tree_cursor_goto_parent(&c);
   }
   ts_tree_cursor_delete(&c);
-  return array && !other;
+  if (!s->array_steps) return false;
+  s->member = name;
+  s->member_len = len;
+  return s->member_is_array = array && !other;
 }
 
 /* Whether one captured node satisfies the predicate; -1 when out of memory. */
-static int node_ok(const scan *s, const predicate *p, const TSQueryMatch *m, TSNode n) {
+static int node_ok(scan *s, const predicate *p, const TSQueryMatch *m, TSNode n) {
   bool hit = false;
   if (p->op == PRED_ARRAY)
     return is_type(n, "field_expression") ? member_array(s, n)
@@ -628,7 +653,7 @@ static int node_ok(const scan *s, const predicate *p, const TSQueryMatch *m, TSN
 
 /* All predicates of the match's pattern hold for every node of their capture (a capture
  * absent from the match holds vacuously). -1 when out of memory. */
-static int preds_ok(const scan *s, const TSQueryMatch *m) {
+static int preds_ok(scan *s, const TSQueryMatch *m) {
   for (size_t i = 0; i < s->r->n_preds; i++) {
     const predicate *p = &s->r->preds[i];
     if (p->pattern != m->pattern_index) continue;
@@ -744,6 +769,8 @@ static int run_rule(scan *s, TSNode root, qr_err *e) {
   if (!cur) return qr_err_set(e, QR_E_NOMEM, "out of memory");
   ts_query_cursor_exec(cur, s->r->query, root);
   s->first = s->out->n;
+  s->array_steps = ARRAY_STEPS_MAX;
+  s->member = NULL;
   int rc = 0;
   TSQueryMatch m;
   while (!rc && ts_query_cursor_next_match(cur, &m)) {
