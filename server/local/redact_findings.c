@@ -5,7 +5,6 @@
 #include "local/redact.h"
 
 #include <ctype.h>
-#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
