@@ -306,8 +306,17 @@ static json_t *load_candidate(const char *p, size_t n, const char *key, list_mod
   return hit;
 }
 
+/* A candidate found by a scan: while collecting (`all` not NULL) it joins `all` and the scan
+ * goes on (NULL); otherwise it is the result. */
+static json_t *take(json_t *all, json_t *j) {
+  if (!all || !j) return j;
+  json_array_append_new(all, j);
+  return NULL;
+}
+
 /* Each ``` fenced block (the info string after the opening fence is skipped). */
-static json_t *from_fences(const char *t, size_t len, const char *key, list_mode lists) {
+static json_t *from_fences(const char *t, size_t len, const char *key, list_mode lists,
+                           json_t *all) {
   const char *end = t + len, *p = t;
   while ((p = memmem(p, (size_t)(end - p), "```", 3))) {
     const char *body = memchr(p + 3, '\n', (size_t)(end - (p + 3)));
@@ -315,7 +324,7 @@ static json_t *from_fences(const char *t, size_t len, const char *key, list_mode
     body++;
     const char *close = memmem(body, (size_t)(end - body), "```", 3);
     if (!close) return NULL;
-    json_t *j = load_candidate(body, (size_t)(close - body), key, lists);
+    json_t *j = take(all, load_candidate(body, (size_t)(close - body), key, lists));
     if (j) return j;
     p = close + 3;
   }
@@ -326,7 +335,7 @@ static json_t *from_fences(const char *t, size_t len, const char *key, list_mode
  * outside may hold stray quotes). One pass over the text; *truncated is set when a span never
  * closes, *any when one did. */
 static json_t *from_spans(const char *t, size_t len, char open, char close, const char *key,
-                          list_mode lists, bool *truncated, bool *any) {
+                          list_mode lists, json_t *all, bool *truncated, bool *any) {
   size_t depth = 0, start = 0;
   bool in_str = false, esc = false;
   for (size_t i = 0; i < len; i++) {
@@ -338,7 +347,7 @@ static json_t *from_spans(const char *t, size_t len, char open, char close, cons
       in_str = true;
     } else if (depth && c == close && --depth == 0) {
       *any = true;
-      json_t *j = load_candidate(t + start, i + 1 - start, key, lists);
+      json_t *j = take(all, load_candidate(t + start, i + 1 - start, key, lists));
       if (j) return j;
     }
   }
@@ -346,22 +355,79 @@ static json_t *from_spans(const char *t, size_t len, char open, char close, cons
   return NULL;
 }
 
+/* Moves *t past the reasoning a model wrote before its answer — <think>…</think> or
+ * <thinking>…</thinking> blocks at the start (DeepSeek-R1 style models served without a
+ * reasoning parser), or everything up to a lone closing tag (the chat template opened the block
+ * in the prompt): drafts in there are often retracted, so they are not the answer. False when a
+ * block never closes (the answer is all reasoning). */
+static bool skip_reasoning(const char **t, size_t *len) {
+  static const char *const tags[][2] = {{"<think>", "</think>"}, {"<thinking>", "</thinking>"}};
+  const char *p = *t, *end = *t + *len;
+  for (bool again = true; again;) {
+    again = false;
+    while (p < end && is_blank(*p)) p++;
+    for (size_t i = 0; i < QR_ARRAY_LEN(tags) && !again; i++) {
+      size_t ol = strlen(tags[i][0]), cl = strlen(tags[i][1]);
+      if ((size_t)(end - p) < ol || memcmp(p, tags[i][0], ol)) continue;
+      const char *c = memmem(p + ol, (size_t)(end - p - ol), tags[i][1], cl);
+      if (!c) return false;
+      p = c + cl;
+      again = true;
+    }
+  }
+  for (size_t i = 0; p == *t && i < QR_ARRAY_LEN(tags); i++) {
+    const char *c = memmem(p, (size_t)(end - p), tags[i][1], strlen(tags[i][1]));
+    if (c && !memmem(p, (size_t)(c - p), tags[i][0], strlen(tags[i][0])))
+      p = c + strlen(tags[i][1]);
+  }
+  *len -= (size_t)(p - *t);
+  *t = p;
+  return true;
+}
+
+/* One answer from the objects collected in `all` (each holds an array under `key`): the only
+ * one, or {key: every array's entries in order}. New reference; NULL when out of memory. */
+static json_t *merged(json_t *all, const char *key) {
+  if (json_array_size(all) == 1) return json_incref(json_array_get(all, 0));
+  json_t *arr = json_array(), *o = json_object(), *v;
+  size_t i;
+  bool ok = arr && o && !json_object_set(o, key, arr);
+  json_array_foreach(all, i, v) ok = ok && !json_array_extend(arr, json_object_get(v, key));
+  json_decref(arr);
+  if (ok) return o;
+  json_decref(o);
+  return NULL;
+}
+
 /* As qr_findings_extract_json; with `lists`, a bare list of objects is taken when no object
- * holding `key` is found (an empty list only as the whole answer or a fenced block). */
-static int extract(const char *text, size_t len, const char *key, bool lists, json_t **out,
-                   qr_err *e) {
+ * holding `key` is found (an empty list only as the whole answer or a fenced block). With
+ * `all_objects`, every answer object (fenced ones, else bare ones) counts: a model that adds
+ * "On reflection, also: {…}" meant both. */
+static int extract(const char *text, size_t len, const char *key, bool lists, bool all_objects,
+                   json_t **out, qr_err *e) {
   if (!text) return qr_err_set(e, QR_E_INVAL, "no answer text");
   if (len > QR_FINDINGS_MAX_ANSWER)
     return qr_err_set(e, QR_E_TOOBIG, "answer of %zu bytes exceeds the %u-byte cap", len,
                       QR_FINDINGS_MAX_ANSWER);
+  if (!skip_reasoning(&text, &len))
+    return qr_err_set(e, QR_E_PARSE, "the answer is only reasoning: a <think> block never closes");
+  json_t *all = all_objects ? json_array() : NULL;
+  if (all_objects && !all) return qr_err_set(e, QR_E_NOMEM, "out of memory");
   bool truncated = false, any_object = false, list_truncated = false, any_list = false;
   json_t *j = load_candidate(text, len, key, LIST_NONE);
-  if (!j) j = from_fences(text, len, key, LIST_NONE);
-  if (!j) j = from_spans(text, len, '{', '}', key, LIST_NONE, &truncated, &any_object);
+  if (!j) j = from_fences(text, len, key, LIST_NONE, all);
+  if (!j && !json_array_size(all))
+    j = from_spans(text, len, '{', '}', key, LIST_NONE, all, &truncated, &any_object);
+  if (!j && json_array_size(all) && !(j = merged(all, key))) {
+    json_decref(all);
+    return qr_err_set(e, QR_E_NOMEM, "out of memory");
+  }
+  json_decref(all);
   if (!j && lists) {
     j = load_candidate(text, len, key, LIST_ANY);
-    if (!j) j = from_fences(text, len, key, LIST_ANY);
-    if (!j) j = from_spans(text, len, '[', ']', key, LIST_NONEMPTY, &list_truncated, &any_list);
+    if (!j) j = from_fences(text, len, key, LIST_ANY, NULL);
+    if (!j)
+      j = from_spans(text, len, '[', ']', key, LIST_NONEMPTY, NULL, &list_truncated, &any_list);
   }
   if (j) {
     *out = j;
@@ -376,7 +442,7 @@ static int extract(const char *text, size_t len, const char *key, bool lists, js
 
 int qr_findings_extract_json(const char *text, size_t len, const char *key, json_t **out,
                              qr_err *e) {
-  return extract(text, len, key, false, out, e);
+  return extract(text, len, key, false, false, out, e);
 }
 
 /* ---- entries ----------------------------------------------------------------------------- */
@@ -566,7 +632,7 @@ static int keep_most_severe(qr_finding_list *out, size_t base) {
 int qr_findings_parse(const char *text, size_t len, const char *model, const char *strategy,
                       int pass, qr_finding_list *out, qr_drops *drops, qr_err *e) {
   json_t *root;
-  int rc = extract(text, len, "findings", true, &root, e);
+  int rc = extract(text, len, "findings", true, true, &root, e);
   if (rc) return rc;
   json_t *arr = json_is_array(root) ? root : json_object_get(root, "findings");
   size_t base = out->n, i;
