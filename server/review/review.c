@@ -360,13 +360,15 @@ static void on_call_done(int status, const char *reason, const char *message, qr
   ps->usage_estimated += slot->usage_estimated;
   pass_add_usage(ps, c);
   qr_budget_charge(&r->budget, slot->estimate, c ? c->cost_usd : 0);
-  ledger_call(r, slot, "pass", cp->strategy, cp->m, c, status ? reason : "ok",
-              chunk_redactions(r, req));
-  release_day(r, slot);
   if (status) pass_fail(ps, status, reason, message);
-  else if (take_answer(r, slot, ps, c)) cache_put(r, slot->key, c);
+  else if (!take_answer(r, slot, ps, c)) reason = "malformed_output";
+  /* the ledger says what became of the answer, not only of the HTTP call */
+  const char *outcome = status || !slot->ok ? reason : "ok";
+  ledger_call(r, slot, "pass", cp->strategy, cp->m, c, outcome, chunk_redactions(r, req));
+  release_day(r, slot);
+  if (slot->ok) cache_put(r, slot->key, c);
   QR_INFO("pass %d (%s × %s) request %zu: %s", req->pass, ps->model, ps->strategy,
-          slot->request, status ? reason : "ok");
+          slot->request, outcome);
   r->in_flight--;
   r->finished++;
   report_progress(r);
@@ -809,7 +811,13 @@ static void judge_finish(qr_review *r, int status, const char *reason, const cha
                          const qr_completion *c, bool cached) {
   const qr_config_judge *j = &r->cfg->judge;
   qr_err e = {0};
+  bool answered = !status;
   if (!status) status = qr_judge_apply(&r->merged, c->text, strlen(c->text), &r->rejected, &e);
+  if (!cached) { /* the ledger says what became of the answer, not only of the HTTP call */
+    ledger_call(r, &r->judge_slot, "judge", "judge", j->m, c,
+                !status ? "ok" : answered ? "malformed_output" : reason, 0);
+    release_day(r, &r->judge_slot);
+  }
   if (status) {
     r->judge_error = qr_asprintf("%s: %s — the consensus result stands", reason ? reason : "verdicts",
                                  message ? message : e.msg);
@@ -843,8 +851,6 @@ static void on_judge_done(int status, const char *reason, const char *message, q
   r->judge_slot.call = NULL;
   settle_usage(r, &r->judge_slot, r->cfg->judge.m, c);
   qr_budget_charge(&r->budget, r->judge_slot.estimate, c ? c->cost_usd : 0);
-  ledger_call(r, &r->judge_slot, "judge", "judge", r->cfg->judge.m, c, status ? reason : "ok", 0);
-  release_day(r, &r->judge_slot);
   judge_finish(r, status, reason, message, c, false);
 }
 
