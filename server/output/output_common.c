@@ -33,16 +33,20 @@ long long qr_output_seen(const json_t *finding, int ran) {
 char *qr_output_summary_line(const json_t *result) {
   size_t i;
   json_t *v;
-  int counts[5] = {0}, ok = 0;
+  int counts[5] = {0}, ok = 0, partial = 0;
   json_array_foreach(json_object_get(result, "findings"), i, v)
     counts[qr_severity_parse(json_string_value(json_object_get(v, "severity")))]++;
   json_array_foreach(json_object_get(result, "passes"), i, v) {
-    if (qr_output_is_pass(v) && !strcmp(qr_output_str(v, "status", ""), "ok")) ok++;
+    if (!qr_output_is_pass(v)) continue;
+    ok += !strcmp(qr_output_str(v, "status", ""), "ok");
+    partial += !strcmp(qr_output_str(v, "status", ""), "partial");
   }
-  return qr_asprintf("%zu findings (%d errors, %d warnings, %d info, %d hints); %d/%d passes ok; $%.4f",
+  char part[48] = "";
+  if (partial) snprintf(part, sizeof part, " (%d partial)", partial);
+  return qr_asprintf("%zu findings (%d errors, %d warnings, %d info, %d hints); %d/%d passes ok%s; $%.4f",
                      json_array_size(json_object_get(result, "findings")), counts[QR_SEV_ERROR],
                      counts[QR_SEV_WARNING], counts[QR_SEV_INFO], counts[QR_SEV_HINT], ok,
-                     qr_output_passes_ran(result),
+                     qr_output_passes_ran(result), part,
                      json_real_value(json_object_get(result, "cost_usd")));
 }
 

@@ -42,7 +42,7 @@ typedef struct pass_state {
   bool narrowed;      /* left out by the repository's .quorum.json */
   struct qr_review *review; /* back pointer for the analyzer callback */
   int requests, finished, failed;
-  const char *status; /* "ok" | "failed" | "timeout" | "skipped" (static) */
+  const char *status; /* "ok" | "partial" | "failed" | "timeout" | "skipped" (static) */
   char *error;        /* owned; the first failure's reason and message */
   uint64_t t_first, t_last;
   long input_tokens, output_tokens, cached_tokens;
@@ -62,6 +62,7 @@ typedef struct call_slot {
   struct qr_provider_call *call; /* NULL once finished */
   uint64_t t_start;
   bool ok;              /* the answer was parsed: this pass saw the chunk's files */
+  bool failed;          /* the request failed, was not sent or was cut: no answer to read */
   int found;            /* findings of that answer kept by validation */
   double estimate;      /* budget held for the call */
   int recorded;         /* the last attempt the ledger holds (a retried one) */
@@ -362,6 +363,7 @@ static void on_call_done(int status, const char *reason, const char *message, qr
   qr_budget_charge(&r->budget, slot->estimate, c ? c->cost_usd : 0);
   if (status) pass_fail(ps, status, reason, message);
   else if (!take_answer(r, slot, ps, c)) reason = "malformed_output";
+  slot->failed = !slot->ok;
   /* the ledger says what became of the answer, not only of the HTTP call */
   const char *outcome = status || !slot->ok ? reason : "ok";
   ledger_call(r, slot, "pass", cp->strategy, cp->m, c, outcome, chunk_redactions(r, req));
@@ -442,6 +444,7 @@ static bool send_request(qr_review *r, size_t i) {
   if (rc) {
     release_day(r, slot);
     ps->finished++;
+    slot->failed = true;
     pass_fail(ps, rc, "not_sent", qr_strerror(rc));
     r->finished++;
     return false;
@@ -719,6 +722,46 @@ static json_t *pass_json(const pass_state *ps) {
   return o;
 }
 
+/* A model pass that answered for some chunks and failed for others is partial, not failed:
+ * what it found stands (for --fail-on and the hook) and its error names the chunks that got
+ * no answer. Non-zero when out of memory. */
+static int mark_partial(qr_review *r, size_t p) {
+  pass_state *ps = &r->passes[p];
+  size_t answered = 0, failed = 0;
+  for (size_t i = 0; i < r->plan->n_requests; i++)
+    if ((size_t)r->plan->requests[i].pass == p) {
+      answered += r->slots[i].ok;
+      failed += r->slots[i].failed;
+    }
+  if (ps->local || !answered || !failed || !strcmp(ps->status, "skipped") ||
+      !strcmp(ps->status, "partial"))
+    return 0;
+  qr_buf b;
+  qr_buf_init(&b, 8192);
+  int rc = qr_buf_printf(&b, "partial: %zu of %zu chunks got no answer (", failed, answered + failed);
+  size_t listed = 0;
+  for (size_t i = 0; !rc && i < r->plan->n_requests; i++) {
+    const qr_plan_request *req = &r->plan->requests[i];
+    if ((size_t)req->pass != p || !r->slots[i].failed) continue;
+    const qr_context_chunk *ch = &r->ctx->chunks[req->chunk];
+    if (listed++ == 3) {
+      rc = qr_buf_puts(&b, "; …");
+      break;
+    }
+    rc = qr_buf_printf(&b, "%schunk %d: %s%s", listed > 1 ? "; " : "", req->chunk + 1,
+                       ch->n_files ? ch->files[0] : "?", ch->n_files > 1 ? " …" : "");
+  }
+  if (!rc) rc = qr_buf_printf(&b, "): %.2000s", ps->error ? ps->error : "failed");
+  if (!rc) {
+    qr_free(ps->error);
+    ps->error = b.data; /* the buffer's storage becomes the string */
+    ps->status = "partial";
+    return 0;
+  }
+  qr_buf_free(&b);
+  return rc;
+}
+
 /* Builds the result JSON; NULL when any part of it could not be allocated, so that the done
  * callback reports QR_E_NOMEM instead of a result with findings, passes or errors missing. */
 static json_t *build_result(qr_review *r, int *failed_all) {
@@ -737,16 +780,16 @@ static json_t *build_result(qr_review *r, int *failed_all) {
     ok = !json_array_append_new(rejected, o);
   }
   double cost = 0;
-  int n_ok = 0, ran = 0;
+  int n_answered = 0, ran = 0;
   for (size_t i = 0; ok && i < r->n_passes; i++) {
     pass_state *ps = &r->passes[i];
     if (ps->requests == 0) continue; /* nothing to review for this pass */
-    ok = !json_array_append_new(passes, pass_json(ps));
+    ok = !mark_partial(r, i) && !json_array_append_new(passes, pass_json(ps));
     cost += ps->cost_usd;
     if (!strcmp(ps->status, "skipped")) continue; /* a missing analyzer degrades nothing */
-    /* "every pass failed" means no model could be reached: local passes do not count. */
+    /* "every pass failed" means no model answered: local passes do not count. */
     ran += !ps->local;
-    n_ok += !ps->local && !strcmp(ps->status, "ok");
+    n_answered += !ps->local && (!strcmp(ps->status, "ok") || !strcmp(ps->status, "partial"));
     if (ok && strcmp(ps->status, "ok"))
       ok = !json_array_append_new(errors,
                                   json_sprintf("%s × %s: %s", ps->model, ps->strategy, ps->error));
@@ -774,7 +817,7 @@ static json_t *build_result(qr_review *r, int *failed_all) {
     ok = !json_array_append_new(omitted, json_string(r->omitted_snapshot[i]));
   for (size_t i = 0; ok && r->ctx && i < r->ctx->n_omitted; i++)
     ok = !json_array_append_new(omitted, json_string(r->ctx->omitted[i]));
-  *failed_all = ran > 0 && n_ok == 0;
+  *failed_all = ran > 0 && n_answered == 0;
   if (!ok) {
     json_decref(findings);
     json_decref(passes);
@@ -1223,6 +1266,7 @@ static void on_deadline(uv_timer_t *t) {
   for (size_t i = 0; i < r->plan->n_requests; i++) {
     if (r->slots[i].review) continue; /* sent, answered or skipped already */
     r->slots[i].review = r;
+    r->slots[i].failed = true;
     pass_state *ps = &r->passes[r->plan->requests[i].pass];
     pass_fail(ps, QR_E_TIMEOUT, "deadline", "not started before limits.deadline_ms");
     ps->finished++;
