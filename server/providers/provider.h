@@ -134,7 +134,8 @@ typedef struct qr_provider_parse {
   qr_buf text;        /* the answer as it is assembled */
   qr_buf refusal;     /* refusal text, when the model refused */
   bool refused;
-  bool tool_seen;     /* Anthropic: a tool_use block started; only its input is the answer */
+  bool tool_seen;     /* Anthropic: a tool_use block started; only tool input is the answer */
+  json_int_t tool_block; /* Anthropic stream: the content-block index of the open tool_use */
   bool finished;      /* a stream reached its final event */
   bool terminated;    /* a stream reached its terminator ([DONE], message_stop) */
   int status;         /* the first error, QR_E_*; 0 while fine */

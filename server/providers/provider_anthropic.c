@@ -1,8 +1,10 @@
 /* provider_anthropic.c — the Anthropic messages adapter.
  *
- * Structured output: the schema becomes the input_schema of one tool that tool_choice forces,
- * and the answer is that tool_use block's `input`, serialized back to JSON text (plain) or
- * concatenated from input_json_delta.partial_json (stream). Without a tool block the text
+ * Structured output: the schema becomes the input_schema of one tool that tool_choice forces
+ * (with disable_parallel_tool_use, so one call), and the answer is the tool_use blocks' `input`
+ * serialized back to JSON text (plain) or assembled from input_json_delta.partial_json per block
+ * (stream); should a model still call the tool more than once, every call's input is kept, one
+ * JSON object per line (the findings parser reads them all). Without a tool block the text
  * blocks are the answer. Stream events: message_start (model, input usage),
  * content_block_start/delta/stop, message_delta (stop_reason, output usage), message_stop,
  * ping, error. */
@@ -26,8 +28,9 @@ static int build(const qr_config_model *m, const qr_prompt *p, json_t **out, qr_
                              json_pack("[{s:s, s:s, s:O}]", "name", name, "description",
                                        TOOL_DESCRIPTION, "input_schema", p->schema));
     if (!rc)
-      rc = json_object_set_new(body, "tool_choice", json_pack("{s:s, s:s}", "type", "tool",
-                                                              "name", name));
+      rc = json_object_set_new(body, "tool_choice",
+                               json_pack("{s:s, s:s, s:b}", "type", "tool", "name", name,
+                                         "disable_parallel_tool_use", 1));
   }
   if (rc) {
     json_decref(body);
@@ -59,23 +62,29 @@ static int read_stop(qr_provider_parse *ps, json_t *stop) {
   return qr_provider_set_string(ps, &ps->c->finish_reason, stop);
 }
 
-/* A whole message: the first tool_use block's input, else the text blocks joined. */
+static bool is_tool_use(json_t *block) {
+  json_t *type = json_object_get(block, "type");
+  return json_is_string(type) && !strcmp(json_string_value(type), "tool_use");
+}
+
+/* A whole message: every tool_use block's input, one per line, else the text blocks joined. */
 static int read_content(qr_provider_parse *ps, json_t *content) {
   size_t i;
   json_t *block;
+  int rc = QR_OK;
   json_array_foreach(content, i, block) {
-    json_t *type = json_object_get(block, "type");
-    if (json_is_string(type) && !strcmp(json_string_value(type), "tool_use")) {
-      qr_buf_reset(&ps->text);
-      return qr_provider_dump(ps, &ps->text, json_object_get(block, "input"));
-    }
+    if (rc || !is_tool_use(block)) continue;
+    if (ps->tool_seen) rc = qr_provider_append(ps, &ps->text, "\n", 1);
+    else qr_buf_reset(&ps->text);
+    ps->tool_seen = true;
+    if (!rc) rc = qr_provider_dump(ps, &ps->text, json_object_get(block, "input"));
   }
+  if (rc || ps->tool_seen) return rc;
   json_array_foreach(content, i, block) {
     json_t *text = json_object_get(block, "text");
-    int rc = json_is_string(text) ? qr_provider_append(ps, &ps->text, json_string_value(text),
-                                                       json_string_length(text))
-                                  : QR_OK;
-    if (rc) return rc;
+    if (json_is_string(text) &&
+        (rc = qr_provider_append(ps, &ps->text, json_string_value(text), json_string_length(text))))
+      return rc;
   }
   return QR_OK;
 }
@@ -98,16 +107,21 @@ static int parse(qr_provider_parse *ps, const char *body, size_t len) {
   return rc;
 }
 
-static int block_start(qr_provider_parse *ps, json_t *block) {
-  json_t *type = json_object_get(block, "type");
-  if (json_is_string(type) && !strcmp(json_string_value(type), "tool_use") && !ps->tool_seen) {
-    ps->tool_seen = true;
-    qr_buf_reset(&ps->text); /* any text before the tool call is not the answer */
-  }
-  return QR_OK;
+/* A tool_use block opens: the first drops any text before it (not the answer), a later one
+ * starts a new line of the answer. Blocks stream one after another, so the tool input deltas
+ * that follow belong to this block (block_delta checks their index). */
+static int block_start(qr_provider_parse *ps, json_t *event) {
+  if (!is_tool_use(json_object_get(event, "content_block"))) return QR_OK;
+  int rc = QR_OK;
+  if (ps->tool_seen) rc = qr_provider_append(ps, &ps->text, "\n", 1);
+  else qr_buf_reset(&ps->text);
+  ps->tool_seen = true;
+  ps->tool_block = json_integer_value(json_object_get(event, "index"));
+  return rc;
 }
 
-static int block_delta(qr_provider_parse *ps, json_t *delta) {
+static int block_delta(qr_provider_parse *ps, json_t *event) {
+  json_t *delta = json_object_get(event, "delta");
   const char *type = json_string_value(json_object_get(delta, "type"));
   const char *key = !type                                  ? NULL
                     : !strcmp(type, "text_delta")          ? "text"
@@ -116,6 +130,11 @@ static int block_delta(qr_provider_parse *ps, json_t *delta) {
   json_t *piece = key ? json_object_get(delta, key) : NULL;
   if (!json_is_string(piece)) return QR_OK; /* thinking, signatures, future delta types */
   if (!strcmp(key, "text") && ps->tool_seen) return QR_OK;
+  if (!strcmp(key, "partial_json") &&
+      (!ps->tool_seen || json_integer_value(json_object_get(event, "index")) != ps->tool_block))
+    return qr_provider_fail(ps, QR_E_PARSE, "malformed_response",
+                            "tool input for content block %lld, which is not the open tool call",
+                            (long long)json_integer_value(json_object_get(event, "index")));
   return qr_provider_append(ps, &ps->text, json_string_value(piece), json_string_length(piece));
 }
 
@@ -131,9 +150,9 @@ static int event(qr_provider_parse *ps, const char *type, const char *data, size
     read_usage(ps->c, json_object_get(msg, "usage"));
     rc = qr_provider_set_string(ps, &ps->c->model_served, json_object_get(msg, "model"));
   } else if (!strcmp(type, "content_block_start")) {
-    rc = block_start(ps, json_object_get(j, "content_block"));
+    rc = block_start(ps, j);
   } else if (!strcmp(type, "content_block_delta")) {
-    rc = block_delta(ps, json_object_get(j, "delta"));
+    rc = block_delta(ps, j);
   } else if (!strcmp(type, "message_delta")) {
     read_usage(ps->c, json_object_get(j, "usage"));
     rc = read_stop(ps, json_object_get(json_object_get(j, "delta"), "stop_reason"));

@@ -191,6 +191,7 @@ TEST(provider_anthropic_request) {
   json_t *choice = json_object_get(j, "tool_choice");
   ASSERT_STR_EQ(JSTR(choice, "type"), "tool");
   ASSERT_STR_EQ(JSTR(choice, "name"), "review_findings");
+  ASSERT(json_is_true(json_object_get(choice, "disable_parallel_tool_use"))); /* one call */
   ASSERT(json_is_false(json_object_get(j, "stream")));
   json_decref(j);
   qr_provider_request_free(&r);
@@ -368,6 +369,32 @@ TEST(provider_anthropic_stream) {
   ASSERT_EQ(r.c.cached_tokens, 1800);
   ASSERT_STR_EQ(r.c.finish_reason, "tool_use");
   ASSERT_STR_EQ(r.c.model_served, "claude-3-5-haiku-20241022");
+  qr_completion_clear(&r.c);
+}
+
+/* A model that calls the forced tool twice anyway: both inputs are the answer, one per line
+ * (plain and streamed); a streamed delta for a block that is not the open tool call fails. */
+TEST(provider_anthropic_two_tool_calls) {
+  const char *want = ANSWER "\n{\"findings\":[{\"line\":9,\"message\":\"leak\"}]}";
+  parsed r = parse_file(&anthropic, false, 200, "anthropic_tool_two.json");
+  ASSERT_OK(r.status);
+  ASSERT_STR_EQ(r.c.text, want);
+  qr_completion_clear(&r.c);
+  r = parse_file(&anthropic, true, 200, "anthropic_stream_two_tools.sse");
+  ASSERT_OK(r.status);
+  const char *nl = strchr(r.c.text, '\n');
+  ASSERT(nl);
+  json_t *a = json_loadb(r.c.text, (size_t)(nl - r.c.text), 0, NULL), *b = json_loads(nl + 1, 0, NULL);
+  json_t *wa = json_loads(ANSWER, 0, NULL), *wb = json_loads(strchr(want, '\n') + 1, 0, NULL);
+  ASSERT(a && b && json_equal(a, wa) && json_equal(b, wb));
+  json_decref(a);
+  json_decref(b);
+  json_decref(wa);
+  json_decref(wb);
+  qr_completion_clear(&r.c);
+  r = parse_file(&anthropic, true, 200, "anthropic_stream_interleaved.sse");
+  ASSERT_EQ(r.status, QR_E_PARSE);
+  ASSERT_STR_EQ(r.reason, "malformed_response");
   qr_completion_clear(&r.c);
 }
 
