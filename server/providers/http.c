@@ -165,6 +165,7 @@ static void deliver(uv_timer_t *t) {
       .cut = x->cut,
       .wait_ms = x->wait_ms,
       .latency_ms = (long)(qr_now_ms() - x->start_ms),
+      .attempt_ms = (long)(qr_now_ms() - x->attempt_ms),
       .message = x->message,
   };
   struct curl_header *link = NULL;

@@ -48,6 +48,7 @@ typedef struct qr_http_result {
   bool cut;          /* the body ended before its announced length (Content-Length, chunks) */
   long wait_ms;      /* the wait the last answer asked for (Retry-After, reset headers), 0: none */
   long latency_ms;   /* from qr_http_send to completion, including backoff */
+  long attempt_ms;   /* the last attempt alone, from its start to completion */
   const char *message; /* one sentence describing a failure; "" on success */
   const char *link;  /* the last response's Link header (pagination), NULL when it had none */
 } qr_http_result;

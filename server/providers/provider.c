@@ -461,6 +461,7 @@ static void on_http_done(const qr_http_result *res, void *data) {
   call->c.http_status = res->http_code;
   call->c.attempts = res->attempts;
   call->c.latency_ms = res->latency_ms;
+  call->c.attempt_ms = res->attempt_ms;
   r->wait_ms = res->wait_ms;
   bool got_2xx = res->http_code >= 200 && res->http_code <= 299;
   if (r->ps.status) {

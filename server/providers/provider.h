@@ -30,7 +30,8 @@ typedef struct qr_completion {
   char *finish_reason; /* owned */
   long http_status;
   int attempts;        /* HTTP attempts that went out; 0: the request never left */
-  long latency_ms;
+  long latency_ms;     /* the whole call, retries and their waits included */
+  long attempt_ms;     /* the last attempt alone (the one the answer came from) */
   bool complete;       /* a whole body, or a stream that reached its terminator: cacheable */
 } qr_completion;
 

@@ -255,7 +255,9 @@ static void ledger_call(qr_review *r, const call_slot *slot, const char *role,
       .role = role, .strategy = strategy, .model = m->alias, .model_requested = m->model,
       .model_served = c->model_served, .input_tokens = c->input_tokens,
       .output_tokens = c->output_tokens, .cached_tokens = c->cached_tokens,
-      .cost_usd = c->cost_usd, .latency_ms = (long)(qr_now_ms() - slot->t_start),
+      .cost_usd = c->cost_usd,
+      /* a retried call's last record is its last attempt; the earlier ones have their own */
+      .latency_ms = c->attempts > 1 ? c->attempt_ms : (long)(qr_now_ms() - slot->t_start),
       .status = status, .redactions = redactions, .review = r->review_id,
       .attempts = c->attempts, .usage_estimated = slot->usage_estimated};
   qr_err e = {0};
