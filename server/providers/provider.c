@@ -142,10 +142,14 @@ typedef struct reader {
   long wait_ms;        /* how long the server asked to wait (a final 429); 0 when it did not */
   qr_provider_parse ps;
   qr_sse sse;
+  bool events;         /* a stream: an SSE event arrived, or the bytes before one overflowed raw */
+  qr_buf raw;          /* a stream: the bytes before its first event (a plain body?) */
 } reader;
 
 static int on_event(const char *event, const char *data, size_t len, void *ud) {
   reader *r = ud;
+  qr_buf_free(&r->raw);
+  r->events = true;
   return r->ops->event(&r->ps, event, data, len);
 }
 
@@ -156,17 +160,23 @@ static void reader_init(reader *r, const qr_config_model *m, qr_completion *c, s
   r->ps.c = c;
   qr_buf_init(&r->ps.text, cap);
   qr_buf_init(&r->ps.refusal, cap);
+  qr_buf_init(&r->raw, cap);
   qr_sse_init(&r->sse, QR_MIN(cap, SSE_MAX_LINE), cap, on_event, r);
 }
 
 static void reader_free(reader *r) {
   qr_buf_free(&r->ps.text);
   qr_buf_free(&r->ps.refusal);
+  qr_buf_free(&r->raw);
   qr_sse_free(&r->sse);
 }
 
 static int reader_feed(reader *r, const char *p, size_t n) {
   qr_err e = {0};
+  if (!r->events && qr_buf_append(&r->raw, p, n)) { /* past the cap: no plain body */
+    qr_buf_free(&r->raw);
+    r->events = true;
+  }
   int rc = qr_sse_feed(&r->sse, p, n, &e);
   if (rc && !r->ps.status) qr_provider_fail(&r->ps, rc, "too_large", "%s", e.msg);
   return rc;
@@ -293,12 +303,24 @@ static int reader_end(reader *r, bool streamed) {
   return QR_OK;
 }
 
+/* The end of a whole 2xx stream. A server that ignored "stream": true and sent one plain JSON
+ * body (some OpenAI-compatible servers do) gave the whole answer: it is read as such rather
+ * than reported as a stream cut before its first event. */
+static int reader_end_stream(reader *r) {
+  if (r->ps.status || r->events || !r->raw.len) return reader_end(r, true);
+  r->ops->parse(&r->ps, r->raw.data, r->raw.len);
+  return reader_end(r, false);
+}
+
 /* A whole 2xx or error body, as qr_provider_parse_response and non-streamed calls see it. */
 static int reader_body(reader *r, long code, const char *body, size_t len) {
   if (code < 200 || code > 299) return http_error(r, code, body, len);
-  if (r->m->stream) reader_feed(r, body, len);
-  else r->ops->parse(&r->ps, body, len);
-  return reader_end(r, r->m->stream);
+  if (!r->m->stream) {
+    r->ops->parse(&r->ps, body, len);
+    return reader_end(r, false);
+  }
+  reader_feed(r, body, len);
+  return reader_end_stream(r);
 }
 
 int qr_provider_parse_response(const qr_config_model *m, long http_code, const char *body,
@@ -466,8 +488,10 @@ static void on_http_done(const qr_http_result *res, void *data) {
   bool got_2xx = res->http_code >= 200 && res->http_code <= 299;
   if (r->ps.status) {
     /* the stream consumer stopped the transfer; its error is the cause */
-  } else if (r->m->stream && got_2xx && (res->status == QR_OK || res->status == QR_E_HTTP)) {
-    reader_end(r, true); /* also a stream the connection cut: "stream_cut" */
+  } else if (r->m->stream && got_2xx && res->status == QR_OK) {
+    reader_end_stream(r);
+  } else if (r->m->stream && got_2xx && res->status == QR_E_HTTP) {
+    reader_end(r, true); /* a stream the connection cut: "stream_cut" */
   } else if (res->status == QR_OK || (res->status == QR_E_HTTP && res->http_code >= 300)) {
     reader_body(r, res->http_code, res->body, res->body_len);
   } else if (res->cut) {

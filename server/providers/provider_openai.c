@@ -96,20 +96,38 @@ static int read_head(qr_provider_parse *ps, json_t *j, json_t **choice) {
   return rc;
 }
 
-/* content / refusal of a message or delta (strings; null when absent). */
+static int read_refusal(qr_provider_parse *ps, json_t *refusal) {
+  if (!json_is_string(refusal)) return QR_OK;
+  ps->refused = true;
+  return qr_provider_append(ps, &ps->refusal, json_string_value(refusal), json_string_length(refusal));
+}
+
+/* content as a list of parts (Mistral, some OpenAI-compatible servers): the text parts are the
+ * answer, a refusal part is a refusal; reasoning ("thinking") and other parts are not. */
+static int read_parts(qr_provider_parse *ps, json_t *parts) {
+  size_t i;
+  json_t *part;
+  int rc = QR_OK;
+  json_array_foreach(parts, i, part) {
+    const char *type = json_string_value(json_object_get(part, "type"));
+    json_t *text = json_object_get(part, "text");
+    if (rc || !type) continue;
+    if (!strcmp(type, "text") && json_is_string(text))
+      rc = qr_provider_append(ps, &ps->text, json_string_value(text), json_string_length(text));
+    else if (!strcmp(type, "refusal")) rc = read_refusal(ps, json_object_get(part, "refusal"));
+  }
+  return rc;
+}
+
+/* content / refusal of a message or delta (a string or a list of parts; null when absent). */
 static int read_message(qr_provider_parse *ps, json_t *msg) {
   json_t *content = json_object_get(msg, "content");
-  json_t *refusal = json_object_get(msg, "refusal");
   int rc = QR_OK;
   if (json_is_string(content))
     rc = qr_provider_append(ps, &ps->text, json_string_value(content),
                             json_string_length(content));
-  if (!rc && json_is_string(refusal)) {
-    ps->refused = true;
-    rc = qr_provider_append(ps, &ps->refusal, json_string_value(refusal),
-                            json_string_length(refusal));
-  }
-  return rc;
+  else if (json_is_array(content)) rc = read_parts(ps, content);
+  return rc ? rc : read_refusal(ps, json_object_get(msg, "refusal"));
 }
 
 static int parse(qr_provider_parse *ps, const char *body, size_t len) {
