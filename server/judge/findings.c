@@ -358,9 +358,10 @@ static json_t *from_spans(const char *t, size_t len, char open, char close, cons
 /* Moves *t past the reasoning a model wrote before its answer — <think>…</think> or
  * <thinking>…</thinking> blocks at the start (DeepSeek-R1 style models served without a
  * reasoning parser), or everything up to a lone closing tag (the chat template opened the block
- * in the prompt): drafts in there are often retracted, so they are not the answer. False when a
- * block never closes (the answer is all reasoning). */
-static bool skip_reasoning(const char **t, size_t *len) {
+ * in the prompt): drafts in there are often retracted, so they are not the answer. Returns -1
+ * when a block never closes (the answer is all reasoning), 1 when a lone closing tag ended the
+ * reasoning (it might be quoted text instead: the caller may look again), 0 otherwise. */
+static int skip_reasoning(const char **t, size_t *len) {
   static const char *const tags[][2] = {{"<think>", "</think>"}, {"<thinking>", "</thinking>"}};
   const char *p = *t, *end = *t + *len;
   for (bool again = true; again;) {
@@ -370,19 +371,22 @@ static bool skip_reasoning(const char **t, size_t *len) {
       size_t ol = strlen(tags[i][0]), cl = strlen(tags[i][1]);
       if ((size_t)(end - p) < ol || memcmp(p, tags[i][0], ol)) continue;
       const char *c = memmem(p + ol, (size_t)(end - p - ol), tags[i][1], cl);
-      if (!c) return false;
+      if (!c) return -1;
       p = c + cl;
       again = true;
     }
   }
+  int lone = 0;
   for (size_t i = 0; p == *t && i < QR_ARRAY_LEN(tags); i++) {
     const char *c = memmem(p, (size_t)(end - p), tags[i][1], strlen(tags[i][1]));
-    if (c && !memmem(p, (size_t)(c - p), tags[i][0], strlen(tags[i][0])))
+    if (c && !memmem(p, (size_t)(c - p), tags[i][0], strlen(tags[i][0]))) {
       p = c + strlen(tags[i][1]);
+      lone = 1;
+    }
   }
   *len -= (size_t)(p - *t);
   *t = p;
-  return true;
+  return lone;
 }
 
 /* One answer from the objects collected in `all` (each holds an array under `key`): the only
@@ -399,18 +403,9 @@ static json_t *merged(json_t *all, const char *key) {
   return NULL;
 }
 
-/* As qr_findings_extract_json; with `lists`, a bare list of objects is taken when no object
- * holding `key` is found (an empty list only as the whole answer or a fenced block). With
- * `all_objects`, every answer object (fenced ones, else bare ones) counts: a model that adds
- * "On reflection, also: {…}" meant both. */
-static int extract(const char *text, size_t len, const char *key, bool lists, bool all_objects,
-                   json_t **out, qr_err *e) {
-  if (!text) return qr_err_set(e, QR_E_INVAL, "no answer text");
-  if (len > QR_FINDINGS_MAX_ANSWER)
-    return qr_err_set(e, QR_E_TOOBIG, "answer of %zu bytes exceeds the %u-byte cap", len,
-                      QR_FINDINGS_MAX_ANSWER);
-  if (!skip_reasoning(&text, &len))
-    return qr_err_set(e, QR_E_PARSE, "the answer is only reasoning: a <think> block never closes");
+/* The answer in `text` (reasoning already skipped), as extract. */
+static int scan(const char *text, size_t len, const char *key, bool lists, bool all_objects,
+                json_t **out, qr_err *e) {
   json_t *all = all_objects ? json_array() : NULL;
   if (all_objects && !all) return qr_err_set(e, QR_E_NOMEM, "out of memory");
   bool truncated = false, any_object = false, list_truncated = false, any_list = false;
@@ -438,6 +433,28 @@ static int extract(const char *text, size_t len, const char *key, bool lists, bo
   if (any_object)
     return qr_err_set(e, QR_E_PARSE, "no JSON object with a \"%s\" array in the answer", key);
   return qr_err_set(e, QR_E_PARSE, "no JSON object in the answer");
+}
+
+/* As qr_findings_extract_json; with `lists`, a bare list of objects is taken when no object
+ * holding `key` is found (an empty list only as the whole answer or a fenced block). With
+ * `all_objects`, every answer object (fenced ones, else bare ones) counts: a model that adds
+ * "On reflection, also: {…}" meant both. An answer that is one JSON value holds no reasoning
+ * (a "</think>" in it is quoted text). */
+static int extract(const char *text, size_t len, const char *key, bool lists, bool all_objects,
+                   json_t **out, qr_err *e) {
+  if (!text) return qr_err_set(e, QR_E_INVAL, "no answer text");
+  if (len > QR_FINDINGS_MAX_ANSWER)
+    return qr_err_set(e, QR_E_TOOBIG, "answer of %zu bytes exceeds the %u-byte cap", len,
+                      QR_FINDINGS_MAX_ANSWER);
+  if ((*out = load_candidate(text, len, key, lists ? LIST_ANY : LIST_NONE))) return QR_OK;
+  const char *t = text;
+  size_t n = len;
+  int lone = skip_reasoning(&t, &n);
+  if (lone < 0)
+    return qr_err_set(e, QR_E_PARSE, "the answer is only reasoning: a <think> block never closes");
+  int rc = scan(t, n, key, lists, all_objects, out, e);
+  /* a lone closing tag that left no answer after it was quoted text, not the end of reasoning */
+  return rc == QR_E_PARSE && lone ? scan(text, len, key, lists, all_objects, out, e) : rc;
 }
 
 int qr_findings_extract_json(const char *text, size_t len, const char *key, json_t **out,
