@@ -247,27 +247,24 @@ TEST(provider_openai_plain) {
   qr_completion_clear(&r.c);
 }
 
-/* content as a list of parts: the text parts are the answer, reasoning parts are not. */
-TEST(provider_openai_content_parts) {
-  parsed r = parse_file(&local, false, 200, "openai_content_parts.json");
+/* The recorded 200 `file` reads as the whole ANSWER, usage included. */
+static void expect_answer(qr_config_provider *prov, bool stream, const char *file, long in) {
+  parsed r = parse_file(prov, stream, 200, file);
   ASSERT_OK(r.status);
   ASSERT_STR_EQ(r.c.text, ANSWER);
+  ASSERT_EQ(r.c.input_tokens, in);
+  ASSERT(r.c.complete);
   qr_completion_clear(&r.c);
 }
+
+/* content as a list of parts: the text parts are the answer, reasoning parts are not. */
+TEST(provider_openai_content_parts) { expect_answer(&local, false, "openai_content_parts.json", 1200); }
 
 /* A server that ignores "stream": true and answers with one plain body: that body is the
  * answer (read whole), not a stream cut before its first event. */
 TEST(provider_stream_asked_plain_body) {
-  parsed r = parse_file(&local, true, 200, "openai_plain.json");
-  ASSERT_OK(r.status);
-  ASSERT_STR_EQ(r.c.text, ANSWER);
-  ASSERT_EQ(r.c.input_tokens, 1200);
-  ASSERT(r.c.complete);
-  qr_completion_clear(&r.c);
-  r = parse_file(&anthropic, true, 200, "anthropic_tool.json");
-  ASSERT_OK(r.status);
-  ASSERT_STR_EQ(r.c.text, ANSWER);
-  qr_completion_clear(&r.c);
+  expect_answer(&local, true, "openai_plain.json", 1200);
+  expect_answer(&anthropic, true, "anthropic_tool.json", 2100);
 }
 
 TEST(provider_openai_stream) {
