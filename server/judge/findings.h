@@ -98,7 +98,9 @@ typedef struct qr_drops {
 void qr_drops_free(qr_drops *d); /* frees the reasons and zeroes the counts; the names stay */
 
 /* Parses a model's answer: the JSON may be wrapped in code fences or prose, and may be a
- * {"findings": […]} object or a bare list of finding objects; trailing commas are tolerated
+ * {"findings": […]} object or a bare list of finding objects. Reasoning before the answer
+ * (<think>…</think>, <thinking>…</thinking>) is skipped; several answer objects (fenced ones,
+ * else bare ones) are all read, in order. Trailing commas are tolerated
  * and a duplicated key keeps its last value. Returns QR_E_PARSE (with `e` saying why) when no
  * complete answer is present — a truncated or malformed answer is never turned into partial
  * findings. Lenient where it is unambiguous: severities as qr_severity_parse_model, line numbers
@@ -111,7 +113,8 @@ void qr_drops_free(qr_drops *d); /* frees the reasons and zeroes the counts; the
 int qr_findings_parse(const char *text, size_t len, const char *model, const char *strategy,
                       int pass, qr_finding_list *out, qr_drops *drops, qr_err *e);
 
-/* Finds, in a model's answer, the first JSON object holding an array under `key`: the whole
+/* Finds, in a model's answer after any leading reasoning block (<think>…</think>; one that
+ * never closes is QR_E_PARSE), the first JSON object holding an array under `key`: the whole
  * text, else a ``` fenced block, else a balanced {…} (also one level inside such an object).
  * Answers longer than QR_FINDINGS_MAX_ANSWER are QR_E_TOOBIG. On success *out is a new
  * reference (json_decref it); otherwise QR_E_PARSE with `e` saying why (truncated, no object…).
