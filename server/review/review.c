@@ -730,12 +730,13 @@ static json_t *pass_json(const pass_state *ps) {
 static int mark_partial(qr_review *r, size_t p) {
   pass_state *ps = &r->passes[p];
   size_t answered = 0, failed = 0;
+  if (ps->local || !ps->failed || !r->plan) return 0;
   for (size_t i = 0; i < r->plan->n_requests; i++)
     if ((size_t)r->plan->requests[i].pass == p) {
       answered += r->slots[i].ok;
       failed += r->slots[i].failed;
     }
-  if (ps->local || !answered || !failed || !strcmp(ps->status, "skipped") ||
+  if (!answered || !failed || !strcmp(ps->status, "skipped") ||
       !strcmp(ps->status, "partial"))
     return 0;
   qr_buf b;
