@@ -241,6 +241,7 @@ static const stop_kind *unwhole_stop(const char *finish) {
       {"content_filter", "content_filter", QR_E_PROVIDER,
        "the provider's content filter cut the answer"},
       {"error", "provider_error", QR_E_PROVIDER, "the provider ended the answer with an error"},
+      {"pause_turn", "paused", QR_E_PROVIDER, "the provider paused the turn before the answer"},
   };
   for (size_t i = 0; finish && i < QR_ARRAY_LEN(kinds); i++)
     if (!strcmp(finish, kinds[i].finish)) return &kinds[i];
@@ -400,7 +401,7 @@ bool qr_provider_breaker_allow(const char *base, const char *name) {
 static bool endpoint_failed(int status, const char *reason) {
   static const char *const answered[] = {"refusal",        "truncated",        "empty",
                                          "too_large",      "context_exceeded", "content_filter",
-                                         "prompt_truncated"};
+                                         "prompt_truncated", "paused"};
   if (!status) return false;
   for (size_t i = 0; i < QR_ARRAY_LEN(answered); i++)
     if (reason && !strcmp(reason, answered[i])) return false;

@@ -46,7 +46,7 @@ void qr_completion_clear(qr_completion *c);
  * tokens than were sent: Ollama's context), "stream_cut" (the stream ended early), "body_cut"
  * (a plain body ended before its announced length), "malformed_response", "empty",
  * "refusal", "content_filter", "provider_error" (an error object in a 2xx body, stream or
- * choice, or finish_reason "error"), "no_api_key", "circuit_open" (skipped: see the circuit
+ * choice, or finish_reason "error"), "paused" (Anthropic's pause_turn), "no_api_key", "circuit_open" (skipped: see the circuit
  * breaker); "" on success. message is one sentence ("" on success).
  * c is borrowed and valid during the callback only; usage, cost and text are filled as far as
  * they are known, also on failure. */

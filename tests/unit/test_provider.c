@@ -427,6 +427,7 @@ TEST(provider_anthropic_failures) {
       {"anthropic_stream_cut.sse", true, 200, QR_E_TRUNCATED, "stream_cut"},
       {"anthropic_stream_error.sse", true, 200, QR_E_PROVIDER, "provider_error"},
       {"anthropic_context_window.json", false, 200, QR_E_TRUNCATED, "context_exceeded"},
+      {"anthropic_pause_turn.json", false, 200, QR_E_PROVIDER, "paused"},
   };
   expect_failures(&anthropic, cases, QR_ARRAY_LEN(cases));
   parsed r = parse_file(&anthropic, false, 529, "anthropic_error_529.json");
