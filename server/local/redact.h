@@ -60,6 +60,9 @@ typedef struct qr_redacted {
 
 /* Redacts text[0..len) into *out (zeroed first). QR_E_NOMEM is the only failure. */
 int qr_redact(const char *text, size_t len, qr_redacted *out, qr_err *e);
+/* The same for the file at `path` (may be NULL): in a configuration file (.env*, YAML, INI,
+ * TOML, .properties, .netrc…) an unquoted value of a secret's name is a literal. */
+int qr_redact_file(const char *path, const char *text, size_t len, qr_redacted *out, qr_err *e);
 void qr_redacted_clear(qr_redacted *r); /* frees the members and zeroes r */
 
 /* Redacts every string value of j (objects and arrays, recursively) in place; *count (may be
