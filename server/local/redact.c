@@ -820,9 +820,16 @@ void qr_redacted_clear(qr_redacted *r) {
 
 /* ---- JSON documents and messages ------------------------------------------------------------ */
 
-static int redact_json_value(json_t *j, int *count, int depth, qr_err *e) {
+/* Which strings are redacted: all (keys NULL), or those under a member named in keys[] (text). */
+typedef struct {
+  const char *const *keys;
+  size_t n_keys;
+} json_scope;
+
+static int redact_json_value(json_t *j, const json_scope *sc, bool text, int *count, int depth,
+                             qr_err *e) {
   if (depth > 64) return QR_OK; /* request bodies are a few levels deep; deeper is not ours */
-  if (json_is_string(j)) {
+  if (json_is_string(j) && text) {
     qr_redacted r;
     int rc = qr_redact(json_string_value(j), json_string_length(j), &r, e);
     /* whole characters are replaced by ASCII, so the text stays UTF-8 */
@@ -835,19 +842,26 @@ static int redact_json_value(json_t *j, int *count, int depth, qr_err *e) {
   int rc = QR_OK;
   if (json_is_array(j))
     for (size_t k = 0; !rc && k < json_array_size(j); k++)
-      rc = redact_json_value(json_array_get(j, k), count, depth + 1, e);
+      rc = redact_json_value(json_array_get(j, k), sc, text, count, depth + 1, e);
   const char *key;
   json_t *v;
   if (json_is_object(j))
     json_object_foreach(j, key, v) {
       if (rc) break;
-      rc = redact_json_value(v, count, depth + 1, e);
+      bool named = false;
+      for (size_t k = 0; !text && k < sc->n_keys; k++) named |= !strcmp(key, sc->keys[k]);
+      rc = redact_json_value(v, sc, text || named, count, depth + 1, e);
     }
   return rc;
 }
 
 int qr_redact_json(json_t *j, int *count, qr_err *e) {
-  int n = 0, rc = redact_json_value(j, &n, 0, e);
+  return qr_redact_json_text(j, NULL, 0, count, e);
+}
+
+int qr_redact_json_text(json_t *j, const char *const *keys, size_t n_keys, int *count, qr_err *e) {
+  json_scope sc = {keys, n_keys};
+  int n = 0, rc = redact_json_value(j, &sc, keys == NULL, &n, 0, e);
   if (count) *count = n;
   return rc;
 }
