@@ -303,7 +303,8 @@ static int put_refused(qr_buf *b, const json_t *cm) {
   int rc = qr_buf_puts(b, "\n- `");
   for (const char *p = qr_output_str(cm, "path", ""); !rc && *p; p++)
     rc = *p == '<' ? qr_buf_puts(b, "&lt;") : qr_buf_append(b, strchr("`\r\n", *p) ? "'" : p, 1);
-  if (!rc) rc = qr_buf_printf(b, ":%lld`: %s", qr_output_int(cm, "line"), qr_output_str(cm, "body", ""));
+  if (!rc)
+    rc = qr_buf_printf(b, ":%lld`: %s", qr_output_int(cm, "line"), qr_output_str(cm, "body", ""));
   return rc;
 }
 
@@ -331,7 +332,8 @@ static int post_one_by_one(pr_cmd *c, json_t *payload, size_t *refused, qr_err *
       *e = ce;
     }
   }
-  if (!rc && *refused) rc = json_object_set_new(payload, "body", json_string(body.data)) ? QR_E_NOMEM : 0;
+  if (!rc && *refused && json_object_set_new(payload, "body", json_string(body.data)))
+    rc = QR_E_NOMEM;
   qr_buf_free(&body);
   qr_free(path);
   json_decref(comments);
@@ -349,7 +351,8 @@ static int post_review(pr_cmd *c, const json_t *result, const qr_diff *diff, qr_
     json_object_set_new(payload, "commit_id", json_string(c->head_sha));
     char *path = qr_asprintf("/repos/%s/pulls/%ld/reviews", c->repo, c->number);
     rc = path ? gh_json(&c->gh, "POST", path, payload, NULL, e) : QR_E_NOMEM;
-    if (rc == QR_E_HTTP && c->gh.last_code == 422 && json_array_size(json_object_get(payload, "comments"))) {
+    if (rc == QR_E_HTTP && c->gh.last_code == 422 &&
+        json_array_size(json_object_get(payload, "comments"))) {
       say("GitHub refused the review; posting its comments one by one: ", e->msg);
       *e = (qr_err){0};
       rc = post_one_by_one(c, payload, &refused, e);

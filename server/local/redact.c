@@ -344,8 +344,8 @@ static bool is_reference(const char *p, size_t n) {
   if (dots && dots + letters == n) return true; /* a property path: "consumer.secret" */
   size_t name = 1;
   while (name < n && (is_word(p[name]) || p[name] == '.')) name++;
-  return n == 0 || stars == n || same == n || (p[0] == '<' && p[n - 1] == '>') || (p[0] == '$' && name == n) ||
-         (p[0] == '%' && p[n - 1] == '%');
+  return n == 0 || stars == n || same == n || (p[0] == '<' && p[n - 1] == '>') ||
+         (p[0] == '$' && name == n) || (p[0] == '%' && p[n - 1] == '%');
 }
 
 /* Names, templates and references are not secrets: "quoted-string", "_RSAPrivateKey". A

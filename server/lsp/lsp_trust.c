@@ -14,7 +14,8 @@
 #define MAX_FOLDERS 1024 /* folders added by the client; past this every client config is refused */
 
 int qr_lsp_folders_init(qr_lsp_review *lr) {
-  json_t *ws = json_pack("{s:{s:b,s:b}}", "workspaceFolders", "supported", 1, "changeNotifications", 1);
+  json_t *ws = json_pack("{s:{s:b,s:b}}", "workspaceFolders", "supported", 1,
+                         "changeNotifications", 1);
   lr->folders = json_array();
   if (!ws || !lr->folders || json_object_set_new(lr->srv->capabilities, "workspace", ws))
     return QR_E_NOMEM;

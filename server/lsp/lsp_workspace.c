@@ -172,11 +172,13 @@ char *qr_workspace_config_path(const char *setting, qr_err *e) {
 }
 
 /* True when real directory `dir` belongs to no single project: "/", the home folder or one of
- * its ancestors, or a sticky folder anyone may write (/tmp), whose entries are separate. */
+ * its ancestors, or root's sticky folder anyone may write (/tmp), whose entries are separate
+ * (an archive can carry a sticky mode, not root's ownership when a user unpacks it). */
 static bool is_anchor(const char *dir, const char *home) {
   struct stat st;
   if (!strcmp(dir, "/") || (home && below(dir, home))) return true;
-  return !stat(dir, &st) && S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX) && (st.st_mode & S_IWOTH);
+  return !stat(dir, &st) && S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX) &&
+         (st.st_mode & S_IWOTH) && st.st_uid == 0;
 }
 
 /* The reach of folder `dir`: its outermost ancestor (or itself) below the nearest anchor — as far
@@ -204,7 +206,9 @@ int qr_workspace_config_trusted(const char *config, const char *folder, qr_err *
   char *home = h && h[0] == '/' ? realpath(h, NULL) : NULL;
   bool failed = false;
   char *reach = reach_of(folder, home, &failed);
-  int rc = failed ? qr_err_set(e, QR_E_IO, "cannot resolve %s to check the configuration file", folder) : 0;
+  int rc = failed ? qr_err_set(e, QR_E_IO, "cannot resolve %s to check the configuration file",
+                               folder)
+                  : 0;
   if (reach && below(reach, config))
     rc = qr_err_set(e, QR_E_INVAL,
                     "%s lies in %s, around %s which is being worked in: a repository or an "
