@@ -337,14 +337,14 @@ static bool is_reference(const char *p, size_t n) {
   size_t stars = 0, same = 0, dots = 0, letters = 0;
   for (size_t k = 0; k < n; k++) {
     stars += p[k] == '*' || p[k] == 'x' || p[k] == 'X';
-    same += p[k] == p[0]; /* "aaaaaaaa", "00000000": a dummy */
+    same += p[k] == p[0]; /* "aaaaaaaa", "0000": a dummy (one character may be a password) */
     dots += p[k] == '.' && k && k + 1 < n && p[k - 1] != '.';
     letters += isalpha((unsigned char)p[k]) || p[k] == '_';
   }
   if (dots && dots + letters == n) return true; /* a property path: "consumer.secret" */
   size_t name = 1;
   while (name < n && (is_word(p[name]) || p[name] == '.')) name++;
-  return n == 0 || stars == n || same == n || (p[0] == '<' && p[n - 1] == '>') ||
+  return n == 0 || stars == n || (same == n && n >= 4) || (p[0] == '<' && p[n - 1] == '>') ||
          (p[0] == '$' && name == n) || (p[0] == '%' && p[n - 1] == '%');
 }
 
