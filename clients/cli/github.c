@@ -162,10 +162,14 @@ static int request(gh_client *g, const char *method, const char *path, const cha
 int gh_json(gh_client *g, const char *method, const char *path, const json_t *body, json_t **out,
             qr_err *e) {
   char *text = NULL, *resp = NULL;
-  /* everything posted — comments, summaries, check runs — is redacted on a copy */
+  /* The text of everything posted — comments, summaries, check runs — is redacted on a copy;
+   * structural fields (path, commit_id, line…) stay, or GitHub could not place a comment on a
+   * file whose name looks like a token. */
+  static const char *const text_keys[] = {"body", "message", "title", "summary", "text",
+                                          "raw_details"};
   json_t *clean = body ? json_deep_copy(body) : NULL;
   if (body && !clean) return qr_err_set(e, QR_E_NOMEM, "out of memory");
-  int rc = clean ? qr_redact_json(clean, NULL, e) : QR_OK;
+  int rc = clean ? qr_redact_json_text(clean, text_keys, QR_ARRAY_LEN(text_keys), NULL, e) : QR_OK;
   size_t len = clean && !rc ? json_dumpb(clean, NULL, 0, JSON_COMPACT) : 0;
   if (!rc && clean && len && (text = qr_malloc(len + 1)))
     text[json_dumpb(clean, text, len, JSON_COMPACT)] = '\0';

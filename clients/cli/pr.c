@@ -297,20 +297,72 @@ static int posted_fingerprints(pr_cmd *c, json_t *seen, qr_err *e) {
   return QR_OK;
 }
 
+/* Appends to b where refused comment `cm` was meant to go, its path written so that it can
+ * neither break the list nor forge a marker ('<' as &lt;), then its text. */
+static int put_refused(qr_buf *b, const json_t *cm) {
+  int rc = qr_buf_puts(b, "\n- `");
+  for (const char *p = qr_output_str(cm, "path", ""); !rc && *p; p++)
+    rc = *p == '<' ? qr_buf_puts(b, "&lt;") : qr_buf_append(b, strchr("`\r\n", *p) ? "'" : p, 1);
+  if (!rc)
+    rc = qr_buf_printf(b, ":%lld`: %s", qr_output_int(cm, "line"), qr_output_str(cm, "body", ""));
+  return rc;
+}
+
+/* GitHub refuses a whole review for one comment it cannot place (422). Then each comment is
+ * posted on its own, and the review carries the body and the refused comments (with their
+ * markers, so they are not posted again next time). *refused counts them. */
+static int post_one_by_one(pr_cmd *c, json_t *payload, size_t *refused, qr_err *e) {
+  json_t *comments = json_incref(json_object_get(payload, "comments")), *cm;
+  char *path = qr_asprintf("/repos/%s/pulls/%ld/comments", c->repo, c->number);
+  qr_buf body;
+  qr_buf_init(&body, (size_t)1 << 20);
+  int rc = path && !json_object_set_new(payload, "comments", json_array()) ? QR_OK : QR_E_NOMEM;
+  if (!rc) rc = qr_buf_puts(&body, qr_output_str(payload, "body", ""));
+  size_t i;
+  json_array_foreach(comments, i, cm) {
+    if (rc) break;
+    qr_err ce = {0};
+    json_object_set_new(cm, "commit_id", json_string(c->head_sha));
+    rc = gh_json(&c->gh, "POST", path, cm, NULL, &ce);
+    if (rc == QR_E_HTTP && c->gh.last_code == 422) {
+      say("GitHub refused an inline comment: ", ce.msg);
+      rc = (*refused)++ ? QR_OK : qr_buf_puts(&body, "\n\nGitHub refused these inline comments:");
+      if (!rc) rc = put_refused(&body, cm);
+    } else if (rc) {
+      *e = ce;
+    }
+  }
+  if (!rc && *refused && json_object_set_new(payload, "body", json_string(body.data)))
+    rc = QR_E_NOMEM;
+  qr_buf_free(&body);
+  qr_free(path);
+  json_decref(comments);
+  return rc;
+}
+
 static int post_review(pr_cmd *c, const json_t *result, const qr_diff *diff, qr_err *e) {
   json_t *seen = json_object();
   int rc = seen ? whoami(c, e) : QR_E_NOMEM;
   if (!rc) rc = posted_fingerprints(c, seen, e);
-  size_t n_new = 0;
+  size_t n_new = 0, refused = 0;
   json_t *payload = rc ? NULL : qr_output_github(result, diff, seen, &n_new);
   if (!rc && !payload) rc = QR_E_NOMEM;
   if (!rc && n_new) {
     json_object_set_new(payload, "commit_id", json_string(c->head_sha));
     char *path = qr_asprintf("/repos/%s/pulls/%ld/reviews", c->repo, c->number);
     rc = path ? gh_json(&c->gh, "POST", path, payload, NULL, e) : QR_E_NOMEM;
+    if (rc == QR_E_HTTP && c->gh.last_code == 422 &&
+        json_array_size(json_object_get(payload, "comments"))) {
+      say("GitHub refused the review; posting its comments one by one: ", e->msg);
+      *e = (qr_err){0};
+      rc = post_one_by_one(c, payload, &refused, e);
+      if (!rc) rc = gh_json(&c->gh, "POST", path, payload, NULL, e);
+    }
     qr_free(path);
   }
-  fprintf(stderr, "quorum: %zu new finding%s posted\n", n_new, n_new == 1 ? "" : "s");
+  fprintf(stderr, "quorum: %zu new finding%s posted", n_new, n_new == 1 ? "" : "s");
+  if (refused) fprintf(stderr, " (%zu in the review's text: GitHub refused them inline)", refused);
+  fputc('\n', stderr);
   json_decref(payload);
   json_decref(seen);
   return rc;

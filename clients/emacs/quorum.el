@@ -127,7 +127,54 @@ Computed each time eglot starts the server, so changed settings apply."
   "Add quorum-ls to `eglot-server-programs' for `quorum-major-modes'."
   (add-to-list 'eglot-server-programs (cons quorum-major-modes #'quorum--eglot-contact)))
 
+(defun quorum--config-file-key-p (key)
+  "Whether KEY (keyword, symbol or string) names the configFile setting."
+  (member (format "%s" key) '(":configFile" "configFile")))
+
+(defun quorum--without-config-file (section)
+  "SECTION (a plist, alist or hash table) without its configFile entry."
+  (cond ((hash-table-p section)
+         (let ((copy (copy-hash-table section)))
+           (dolist (k '("configFile" configFile :configFile) copy) (remhash k copy))))
+        ((and (consp section) (keywordp (car section)))
+         (let (out)
+           (while section
+             (unless (quorum--config-file-key-p (car section))
+               (setq out (cons (cadr section) (cons (car section) out))))
+             (setq section (cddr section)))
+           (nreverse out)))
+        ((consp section)
+         (seq-remove (lambda (e) (and (consp e) (quorum--config-file-key-p (car e)))) section))
+        (t section)))
+
+(defun quorum--local-workspace-configuration-p ()
+  "Whether `eglot-workspace-configuration' has a local value here."
+  (or (assq 'eglot-workspace-configuration file-local-variables-alist)
+      (assq 'eglot-workspace-configuration dir-local-variables-alist)))
+
+(defun quorum--filter-workspace-configuration (plist)
+  "PLIST (eglot's workspace configuration) without a local quorum configFile.
+eglot marks `eglot-workspace-configuration' safe, so a project's
+.dir-locals.el could otherwise name the file that says where API keys are
+sent.  The server refuses such files too; this is the client's half."
+  (if (not (and (consp plist) (quorum--local-workspace-configuration-p)))
+      plist
+    (let (out)
+      (while plist
+        (let* ((section (car plist)) (value (cadr plist))
+               (clean (if (member (format "%s" section) '(":quorum" "quorum"))
+                          (quorum--without-config-file value)
+                        value)))
+          (unless (equal clean value)
+            (message "quorum: configFile from local variables ignored %s"
+                     "(a project cannot choose where API keys are sent)"))
+          (setq out (cons clean (cons section out)) plist (cddr plist))))
+      (nreverse out))))
+
 (with-eval-after-load 'eglot
+  (when (fboundp 'eglot--workspace-configuration-plist)
+    (advice-add 'eglot--workspace-configuration-plist :filter-return
+                #'quorum--filter-workspace-configuration))
   (when quorum-register-with-eglot (quorum-eglot-register)))
 
 (with-eval-after-load 'lsp-mode

@@ -428,7 +428,7 @@ static int add_redacted_file(builder *b, const qr_diff_file *df, const qr_snapsh
                              qr_snapshot *clean) {
   const qr_snapshot_file *f = qr_snapshot_find(s, df->path);
   qr_redacted r;
-  int rc = qr_redact(f->text, f->len, &r, NULL);
+  int rc = qr_redact_file(f->path, f->text, f->len, &r, NULL);
   if (rc) return rc;
   rc = qr_snapshot_add(clean, f->path, r.text, r.len);
   for (int k = 0; !rc && k < QR_SECRET_N_RULES; k++) {

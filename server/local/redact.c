@@ -25,6 +25,7 @@
 #define QUOTED_ENTROPY 3.0         /* bits per byte; gitleaks' generic rule uses 3.5 */
 #define PASSWORD_ENTROPY 2.5       /* values of password-like names: people pick weak ones */
 #define BARE_ENTROPY 3.5
+#define MIN_RANDOM_TOKEN 16        /* a token this long and random needs no digit or symbol */
 #define MIN_REMEMBERED 8
 #define MAX_REMEMBERED 512
 #define N_REMEMBERED 16
@@ -322,7 +323,9 @@ static bool match_private_key(const scan *s, size_t i, match *m) {
 /* ---- credentials in context: URLs, headers, .netrc, curl, XML settings, Kubernetes ---- */
 
 /* Templates and references are not secrets: "${DB_PASSWORD}", "{{ token }}", "%(pw)s",
- * "<password>", "****", placeholders already there. */
+ * "$DB_PASSWORD", "<your-password>", "%PW%", "****", "settings.secret" (a property path),
+ * placeholders already there. A value that
+ * only starts with '$' or '<' ("$uperS3cret!") is not one. */
 static bool is_reference(const char *p, size_t n) {
   static const char *const marks[] = {"${", "{{", "%(", "%s", "$(", "[REDACTED:"};
   for (size_t k = 0; k < QR_ARRAY_LEN(marks); k++)
@@ -331,9 +334,18 @@ static bool is_reference(const char *p, size_t n) {
                                              "token", "changeme", "changeit", "example"};
   for (size_t k = 0; k < QR_ARRAY_LEN(placeholders); k++)
     if (n == strlen(placeholders[k]) && !strncasecmp(p, placeholders[k], n)) return true;
-  size_t stars = 0;
-  for (size_t k = 0; k < n; k++) stars += p[k] == '*' || p[k] == 'x' || p[k] == 'X';
-  return n == 0 || stars == n || p[0] == '<' || p[0] == '$' || (p[0] == '%' && p[n - 1] == '%');
+  size_t stars = 0, same = 0, dots = 0, letters = 0;
+  for (size_t k = 0; k < n; k++) {
+    stars += p[k] == '*' || p[k] == 'x' || p[k] == 'X';
+    same += p[k] == p[0]; /* "aaaaaaaa", "0000": a dummy (one character may be a password) */
+    dots += p[k] == '.' && k && k + 1 < n && p[k - 1] != '.';
+    letters += isalpha((unsigned char)p[k]) || p[k] == '_';
+  }
+  if (dots && dots + letters == n) return true; /* a property path: "consumer.secret" */
+  size_t name = 1;
+  while (name < n && (is_word(p[name]) || p[name] == '.')) name++;
+  return n == 0 || stars == n || (same == n && n >= 4) || (p[0] == '<' && p[n - 1] == '>') ||
+         (p[0] == '$' && name == n) || (p[0] == '%' && p[n - 1] == '%');
 }
 
 /* Names, templates and references are not secrets: "quoted-string", "_RSAPrivateKey". A
@@ -369,6 +381,8 @@ static bool match_url_credential(const scan *s, size_t i, match *m) {
 
 static bool match_specific(const scan *s, size_t i, match *m);
 
+static double entropy(const char *p, size_t n);
+
 static bool is_header_token(char c) { return is_b64url(c) || (c && strchr(".~+/=", c)); }
 
 /* The line before i (at most MAX_LINE_LOOK bytes) holds `word`, case-insensitively. */
@@ -394,7 +408,11 @@ static bool match_auth_header(const scan *s, size_t i, match *m) {
     return false;
   size_t n = run(s, p, is_header_token, MAX_TOKEN);
   match inner;
-  if (n < 8 || looks_like_code(s->t + p, n) || match_specific(s, p, &inner)) return false;
+  /* A long random token may be letters only; a short one must hold a digit or a symbol. */
+  bool random = n >= MIN_RANDOM_TOKEN && entropy(s->t + p, n) >= BARE_ENTROPY;
+  if (n < 8 || (random ? is_reference(s->t + p, n) : looks_like_code(s->t + p, n)) ||
+      match_specific(s, p, &inner))
+    return false;
   *m = (match){QR_SECRET_AUTH_HEADER, p, p + n, NULL, false};
   return true;
 }
@@ -430,20 +448,24 @@ static bool match_netrc(const scan *s, size_t i, match *m) {
   size_t p = i + 8;
   while (p < s->len && is_blank(s->t[p])) p++;
   size_t n = run(s, p, is_value_char, MAX_VALUE);
-  if (n < 4 || looks_like_code(s->t + p, n)) return false;
+  /* After "machine" (the entry may span lines) the value is a password whatever it holds. */
+  size_t from = i > MAX_LINE_LOOK * 2 ? i - MAX_LINE_LOOK * 2 : 0;
+  bool entry = memmem(s->t + from, i - from, "machine ", 8) != NULL;
+  if (n < 4 || (entry ? is_reference(s->t + p, n) : looks_like_code(s->t + p, n))) return false;
   *m = (match){QR_SECRET_GENERIC, p, p + n, NULL, false};
   return true;
 }
 
-static bool secret_name(const char *name, size_t n, bool *service);
+static bool secret_name(const char *name, size_t n, bool *service, bool *strong);
 
 /* <add key="DbPassword" value="…"/> (.NET settings, NuGet.config). */
 static bool match_xml_setting(const scan *s, size_t i, match *m) {
   if (s->t[i] != '<' || !has_prefix(s, i, "<add key=\"")) return false;
   size_t k = i + 10, kn = 0;
   while (k + kn < s->len && kn <= MAX_IDENT && s->t[k + kn] != '"') kn++;
-  bool service;
-  if (k + kn >= s->len || kn > MAX_IDENT || !secret_name(s->t + k, kn, &service)) return false;
+  bool service, strong;
+  if (k + kn >= s->len || kn > MAX_IDENT || !secret_name(s->t + k, kn, &service, &strong))
+    return false;
   size_t p = k + kn + 1;
   while (p < s->len && is_blank(s->t[p])) p++;
   if (!has_prefix(s, p, "value=\"")) return false;
@@ -500,8 +522,10 @@ static bool in_list(const char *w, const char *const *list, size_t n) {
  * (words split at _ - . and lower→upper case changes): a word is a secret word, "key" follows
  * a word that makes it one, or a word names a service with tokens (gitleaks' keyword rules;
  * *service is set, and the value must look more random). A last word naming something else
- * ("token_type", "API_KEY_ENV", "password_length", "secret_name") rules it out. */
-static bool secret_name(const char *name, size_t n, bool *service) {
+ * ("token_type", "API_KEY_ENV", "password_length", "secret_name") rules it out. *strong: the
+ * last word itself is a secret ("DB_PASSWORD", "apiKey", "SECRET_KEY"), so a literal value
+ * is one whatever its characters. */
+static bool secret_name(const char *name, size_t n, bool *service, bool *strong) {
   static const char *const words[] = {
       "password", "passwd", "pwd", "pw", "pass", "passphrase", "secret", "secrets", "token",
       "apikey", "credential", "credentials", "creds", "privatekey", "accesskey", "secretkey",
@@ -521,6 +545,8 @@ static bool secret_name(const char *name, size_t n, bool *service) {
       "privateai", "rapidapi", "sendbird", "sentry", "snyk", "sonar", "squarespace", "sumo",
       "telegram", "travis", "twitch", "twitter", "typeform", "yandex", "zendesk", "sourcegraph",
       "twilio", "contribsys", "stripe", "sendgrid", "gitlab", "slack"};
+  static const char *const strong_owners[] = {"api",     "access",     "private", "secret", "auth",
+                                              "signing", "encryption", "master",  "client"};
   static const char *const not_values[] = {
       "id", "ids", "name", "names", "url", "uri", "endpoint", "file", "path", "type", "length",
       "len", "size", "env", "var", "count", "ttl", "expiry", "expires", "header", "field",
@@ -550,6 +576,8 @@ static bool secret_name(const char *name, size_t n, bool *service) {
   }
   if (!*last || in_list(last, not_values, QR_ARRAY_LEN(not_values))) return false;
   *service = named_service && !secret && !owned_key;
+  *strong = (in_list(last, words, QR_ARRAY_LEN(words)) && strcmp(last, "sig")) ||
+            (!strcmp(last, "key") && in_list(prev, strong_owners, QR_ARRAY_LEN(strong_owners)));
   return secret || owned_key || named_service;
 }
 
@@ -566,6 +594,9 @@ static double entropy(const char *p, size_t n) {
   return h;
 }
 
+static bool skip_blanks(const scan *s, size_t *p);
+static bool rest_of_line_blank(const scan *s, size_t p);
+
 static bool is_bare_value(char c) { return is_alnum(c) || (c && strchr("+/=_.~!@#$%^&*-:", c)); }
 static bool is_identifier(char c) { return is_word(c) || c == '.'; }
 
@@ -575,13 +606,17 @@ static bool bare_end(char c) {
 }
 
 /* The value after an assignment operator at v: quoted (the quotes stay) or bare. Values of
- * password-like names may be weaker; those of a service's name must be token-like. */
-static bool secret_value(const scan *s, size_t v, bool service, match *m) {
+ * password-like names may be weaker; those of a service's name must be token-like. A literal
+ * of a strong name (quoted, or `literal`: a config file's value running to the end of its
+ * line) is a secret whatever its characters, unless it is a reference or a placeholder. */
+static bool secret_value(const scan *s, size_t v, bool service, bool strong, bool literal,
+                         match *m) {
   if (v >= s->len) return false;
   char q = s->t[v];
   size_t a, n;
   double min_entropy = service ? BARE_ENTROPY - 0.5 : QUOTED_ENTROPY;
-  if (q == '"' || q == '\'' || q == '`') {
+  bool quoted = q == '"' || q == '\'' || q == '`';
+  if (quoted) {
     a = v + 1;
     for (n = 0; a + n < s->len && n <= MAX_VALUE && s->t[a + n] != q; n++)
       if (isspace((unsigned char)s->t[a + n])) return false;
@@ -591,14 +626,19 @@ static bool secret_value(const scan *s, size_t v, bool service, match *m) {
     a = v;
     n = run(s, a, is_bare_value, MAX_VALUE + 1);
     if (n > MAX_VALUE || (a + n < s->len && !bare_end(s->t[a + n]))) return false;
+    literal = literal && rest_of_line_blank(s, a + n);
     bool identifier = run(s, a, is_identifier, n) == n && !isdigit((unsigned char)s->t[a]);
-    if (n < (identifier ? MIN_BARE : MIN_BARE_SYMBOLS) || s->t[a] == '$') return false;
+    size_t min = identifier ? MIN_BARE : MIN_BARE_SYMBOLS;
+    if (n < (strong && literal ? QR_MIN(min, MIN_QUOTED) : min) || s->t[a] == '$') return false;
     if (identifier) min_entropy = BARE_ENTROPY;
   }
   if (service && (n < 16 || !has_digit(s->t + a, n))) return false;
   match inner;
   if (match_specific(s, a, &inner)) return false; /* reported under its own rule */
-  if (looks_like_code(s->t + a, n) || entropy(s->t + a, n) < min_entropy) return false;
+  bool any = strong && !service && (quoted || literal);
+  if (any ? is_reference(s->t + a, n)
+          : looks_like_code(s->t + a, n) || entropy(s->t + a, n) < min_entropy)
+    return false;
   *m = (match){QR_SECRET_GENERIC, a, a + n, NULL, false};
   return true;
 }
@@ -606,6 +646,25 @@ static bool secret_value(const scan *s, size_t v, bool service, match *m) {
 static bool skip_blanks(const scan *s, size_t *p) {
   while (*p < s->len && is_blank(s->t[*p])) (*p)++;
   return *p < s->len;
+}
+
+/* Only blanks (or a " #" comment) from p to the end of its line. */
+static bool rest_of_line_blank(const scan *s, size_t p) {
+  while (p < s->len && (is_blank(s->t[p]) || s->t[p] == '\r')) {
+    if (s->t[p] == ' ' && p + 1 < s->len && s->t[p + 1] == '#') return true;
+    p++;
+  }
+  return p >= s->len || s->t[p] == '\n';
+}
+
+/* Whether the name at i opens its line, after indentation, "export " or a YAML "- ". */
+static bool opens_line(const scan *s, size_t i) {
+  size_t a = i;
+  while (a > 0 && is_blank(s->t[a - 1])) a--;
+  if (a >= 7 && !memcmp(s->t + a - 7, "export ", 7)) a -= 7;
+  else if (a >= 2 && !memcmp(s->t + a - 2, "- ", 2)) a -= 2;
+  while (a > 0 && is_blank(s->t[a - 1])) a--;
+  return a == 0 || s->t[a - 1] == '\n';
 }
 
 /* Whether the name at i follows "#define" (C's assignment is a blank). */
@@ -616,24 +675,33 @@ static bool after_define(const scan *s, size_t i) {
 }
 
 /* NAME, an optional closing quote (JSON, dict keys), then = : := => ?= or '>' after "<NAME"
- * (XML), or blanks after "#define"; then the value. */
+ * (XML), blanks after "#define", or ", " and a quoted value after a quoted name (PHP's
+ * define('DB_PASSWORD', '…'), setters); then the value. An unquoted value is a literal in a
+ * configuration file (NAME: value, NAME = value on a line of its own) and in .env style
+ * (NAME=value, no blank before '=', opening its line). */
 static bool match_generic(const scan *s, size_t i, match *m) {
   if (!(isalpha((unsigned char)s->t[i]) || s->t[i] == '_') || !at_boundary(s, i)) return false;
   size_t n = run(s, i, is_name, MAX_IDENT + 1);
-  bool service = false;
-  if (n > MAX_IDENT || !secret_name(s->t + i, n, &service)) return false;
+  bool service = false, strong = false;
+  if (n > MAX_IDENT || !secret_name(s->t + i, n, &service, &strong)) return false;
   size_t p = i + n;
+  bool quoted_name = i > 0 && p < s->len && strchr("\"'`", s->t[p]) && s->t[i - 1] == s->t[p];
   if (p < s->len && strchr("\"'`", s->t[p])) p++;
   if (after_define(s, i) && p < s->len && is_blank(s->t[p])) {
     skip_blanks(s, &p);
-    return secret_value(s, p, service, m);
+    return secret_value(s, p, service, strong, false, m);
   }
+  bool literal = opens_line(s, i) && (s->config || (p < s->len && s->t[p] == '='));
   if (!skip_blanks(s, &p)) return false;
   if (has_prefix(s, p, ":=") || has_prefix(s, p, "=>") || has_prefix(s, p, "?=")) p += 2;
   else if ((s->t[p] == '=' && !has_prefix(s, p, "==")) || s->t[p] == ':') p++;
   else if (s->t[p] == '>' && i > 0 && s->t[i - 1] == '<') p++;
-  else return false;
-  return skip_blanks(s, &p) && secret_value(s, p, service, m);
+  else if (s->t[p] == ',' && quoted_name) {
+    p++;
+    return skip_blanks(s, &p) && strchr("\"'`", s->t[p]) &&
+           secret_value(s, p, service, strong, false, m);
+  } else return false;
+  return skip_blanks(s, &p) && secret_value(s, p, service, strong, literal, m);
 }
 
 /* ---- the scan ------------------------------------------------------------------------------ */
@@ -710,8 +778,29 @@ static int scan_text(scan *s, qr_redacted *out, bool *learned) {
   return rc;
 }
 
+/* Whether `path` names a configuration file, whose unquoted values are literals: .env files,
+ * YAML, INI, TOML, properties, .netrc-like dotfiles. */
+static bool config_path(const char *path) {
+  static const char *const ext[] = {".env", ".yml", ".yaml", ".ini", ".cfg", ".conf", ".toml",
+                                    ".properties", ".netrc", ".pgpass", ".npmrc", ".pypirc"};
+  const char *base = path ? strrchr(path, '/') : NULL;
+  base = base ? base + 1 : path;
+  if (!base) return false;
+  if (!strncmp(base, ".env", 4)) return true; /* .env, .env.local, .env.production */
+  size_t n = strlen(base);
+  for (size_t k = 0; k < QR_ARRAY_LEN(ext); k++) {
+    size_t e = strlen(ext[k]);
+    if (n >= e && !strcasecmp(base + n - e, ext[k])) return true;
+  }
+  return false;
+}
+
 int qr_redact(const char *text, size_t len, qr_redacted *out, qr_err *e) {
-  scan s = {text ? text : "", text ? len : 0, 0, false};
+  return qr_redact_file(NULL, text, len, out, e);
+}
+
+int qr_redact_file(const char *path, const char *text, size_t len, qr_redacted *out, qr_err *e) {
+  scan s = {text ? text : "", text ? len : 0, 0, false, config_path(path)};
   s.k8s = memmem(s.t, s.len, "kind: Secret", 12) || memmem(s.t, s.len, "kind: \"Secret\"", 14);
   bool learned = false;
   int rc = scan_text(&s, out, &learned);
@@ -731,9 +820,16 @@ void qr_redacted_clear(qr_redacted *r) {
 
 /* ---- JSON documents and messages ------------------------------------------------------------ */
 
-static int redact_json_value(json_t *j, int *count, int depth, qr_err *e) {
+/* Which strings are redacted: all (keys NULL), or those under a member named in keys[] (text). */
+typedef struct {
+  const char *const *keys;
+  size_t n_keys;
+} json_scope;
+
+static int redact_json_value(json_t *j, const json_scope *sc, bool text, int *count, int depth,
+                             qr_err *e) {
   if (depth > 64) return QR_OK; /* request bodies are a few levels deep; deeper is not ours */
-  if (json_is_string(j)) {
+  if (json_is_string(j) && text) {
     qr_redacted r;
     int rc = qr_redact(json_string_value(j), json_string_length(j), &r, e);
     /* whole characters are replaced by ASCII, so the text stays UTF-8 */
@@ -746,19 +842,26 @@ static int redact_json_value(json_t *j, int *count, int depth, qr_err *e) {
   int rc = QR_OK;
   if (json_is_array(j))
     for (size_t k = 0; !rc && k < json_array_size(j); k++)
-      rc = redact_json_value(json_array_get(j, k), count, depth + 1, e);
+      rc = redact_json_value(json_array_get(j, k), sc, text, count, depth + 1, e);
   const char *key;
   json_t *v;
   if (json_is_object(j))
     json_object_foreach(j, key, v) {
       if (rc) break;
-      rc = redact_json_value(v, count, depth + 1, e);
+      bool named = false;
+      for (size_t k = 0; !text && k < sc->n_keys; k++) named |= !strcmp(key, sc->keys[k]);
+      rc = redact_json_value(v, sc, text || named, count, depth + 1, e);
     }
   return rc;
 }
 
 int qr_redact_json(json_t *j, int *count, qr_err *e) {
-  int n = 0, rc = redact_json_value(j, &n, 0, e);
+  return qr_redact_json_text(j, NULL, 0, count, e);
+}
+
+int qr_redact_json_text(json_t *j, const char *const *keys, size_t n_keys, int *count, qr_err *e) {
+  json_scope sc = {keys, n_keys};
+  int n = 0, rc = redact_json_value(j, &sc, keys == NULL, &n, 0, e);
   if (count) *count = n;
   return rc;
 }
@@ -781,7 +884,7 @@ int qr_redact_snapshot(const qr_snapshot *s, qr_snapshot **out, int counts[QR_SE
   int rc = clean ? QR_OK : qr_err_set(e, QR_E_NOMEM, "redacting secrets: out of memory");
   for (size_t i = 0; !rc && i < s->n_files; i++) {
     qr_redacted r;
-    rc = qr_redact(s->files[i].text, s->files[i].len, &r, e);
+    rc = qr_redact_file(s->files[i].path, s->files[i].text, s->files[i].len, &r, e);
     if (rc) break;
     rc = qr_snapshot_add(clean, s->files[i].path, r.text, r.len);
     if (rc) qr_err_set(e, rc, "redacting secrets: %s", qr_strerror(rc));

@@ -60,11 +60,18 @@ typedef struct qr_redacted {
 
 /* Redacts text[0..len) into *out (zeroed first). QR_E_NOMEM is the only failure. */
 int qr_redact(const char *text, size_t len, qr_redacted *out, qr_err *e);
+/* The same for the file at `path` (may be NULL): in a configuration file (.env*, YAML, INI,
+ * TOML, .properties, .netrc…) an unquoted value of a secret's name is a literal. */
+int qr_redact_file(const char *path, const char *text, size_t len, qr_redacted *out, qr_err *e);
 void qr_redacted_clear(qr_redacted *r); /* frees the members and zeroes r */
 
 /* Redacts every string value of j (objects and arrays, recursively) in place; *count (may be
  * NULL) receives the number of redactions. QR_E_NOMEM is the only failure. */
 int qr_redact_json(json_t *j, int *count, qr_err *e);
+/* The same for the strings under members named in keys[0..n_keys) only, at any depth (keys
+ * NULL: every string): a payload's text is redacted, its structure (paths, shas, line
+ * numbers) is left as the receiver needs it. */
+int qr_redact_json_text(json_t *j, const char *const *keys, size_t n_keys, int *count, qr_err *e);
 
 /* Redacts the NUL-terminated msg (cap bytes of storage) in place, truncating to fit; when
  * memory runs out the whole message is withheld. For provider and API error messages. */

@@ -203,7 +203,7 @@ int qr_redact_findings(const qr_diff *d, const qr_snapshot *s, qr_finding_list *
     const qr_snapshot_file *f = qr_snapshot_find(s, df->path);
     if (!f || df->binary || df->status == QR_FILE_DELETED || !qr_diff_file_reviewable(df)) continue;
     qr_redacted r;
-    int rc = qr_redact(f->text, f->len, &r, e);
+    int rc = qr_redact_file(df->path, f->text, f->len, &r, e);
     for (size_t k = 0; !rc && k < r.n; k++)
       if (touches_added(df, &r.items[k]) && can_be_secret(f->text, &r.items[k]) &&
           (rc = secret_finding(df->path, &r.items[k], out)))

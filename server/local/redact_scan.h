@@ -28,6 +28,7 @@ typedef struct qr_redact_scan {
   size_t len;
   size_t fresh; /* just past the last redaction: a boundary, as its placeholder ends in ']' */
   bool k8s;     /* the text declares a Kubernetes Secret: its data values are secrets */
+  bool config;  /* a configuration file (.env, YAML, INI…): unquoted values are literals */
 } qr_redact_scan;
 
 static inline bool is_word(char c) { return isalnum((unsigned char)c) || c == '_'; }

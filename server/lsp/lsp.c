@@ -108,6 +108,7 @@ static void on_initialize(qr_rpc *rpc, qr_rpc_request *req, json_t *params, void
   qr_docs_set_encoding(s->docs, s->encoding);
   s->client_capabilities = json_is_object(caps) ? json_incref(caps) : json_object();
   s->init_options = json_is_null(opts) ? NULL : json_incref(opts);
+  s->init_params = json_incref(params);
   s->state = QR_SERVER_RUNNING;
   QR_INFO("lsp: initialized (position encoding %s)", enc);
   qr_rpc_reply(req, result);
@@ -276,5 +277,6 @@ void qr_server_dispose(qr_server *s) {
   json_decref(s->capabilities);
   json_decref(s->client_capabilities);
   json_decref(s->init_options);
-  s->capabilities = s->client_capabilities = s->init_options = NULL;
+  json_decref(s->init_params);
+  s->capabilities = s->client_capabilities = s->init_options = s->init_params = NULL;
 }

@@ -72,6 +72,7 @@ typedef struct qr_server {
                                   may add members (json_object_set_new) before the loop runs */
   json_t *client_capabilities; /* owned; NULL before initialize */
   json_t *init_options;        /* owned initializationOptions; NULL when absent */
+  json_t *init_params;         /* owned params of initialize (workspace folders); NULL before */
   qr_server_event_cb on_event; /* one listener (the review module), or NULL */
   void *on_event_data;
 } qr_server;

@@ -86,6 +86,7 @@ static void maybe_free(qr_lsp_review *lr) {
   qr_http_close(lr->http); /* its handles close on the loop the caller runs */
   qr_free(lr->flag_config);
   qr_free(lr->ws_config);
+  json_decref(lr->folders);
   qr_free(lr);
 }
 
@@ -430,11 +431,10 @@ static void job_review(job *j, const char *diff, size_t len) {
   if (j->canceled || lr->closing) return job_fail(j, QR_RPC_REQUEST_CANCELLED, "canceled");
   if (!lr->cfg) return job_fail(j, QR_RPC_REQUEST_FAILED, "no configuration loaded");
   /* Provider endpoints and keys must not come from a file the reviewed code could supply. */
+  qr_err te = {0};
   if (lr->cfg->from_workspace && lr->cfg->c->path &&
-      qr_workspace_abs_confined(j->root, lr->cfg->c->path, NULL))
-    return job_fail(j, QR_RPC_REQUEST_FAILED,
-                    "the configuration file %s is inside the workspace; use a user-level file",
-                    lr->cfg->c->path);
+      qr_lsp_config_check(lr, lr->cfg->c->path, j->root, &te))
+    return job_fail(j, QR_RPC_REQUEST_FAILED, "%s", te.msg);
   j->cfg = cfg_hold(lr->cfg);
   qr_config *c = j->cfg->c;
   qr_err le = {0};
@@ -817,6 +817,10 @@ static void load_config(qr_lsp_review *lr) {
 static void set_config_file(qr_lsp_review *lr, const char *setting) {
   qr_err e = {0};
   char *real = *setting ? qr_workspace_config_path(setting, &e) : NULL;
+  if (real && qr_lsp_config_check(lr, real, NULL, &e)) {
+    qr_free(real);
+    real = NULL;
+  }
   if (*setting && !real)
     qr_lsp_show(lr, MSG_ERROR, "quorum: configuration file refused (%s); using the user configuration",
                 e.msg[0] ? e.msg : qr_strerror(e.code));
@@ -927,7 +931,8 @@ static int register_handlers(qr_lsp_review *lr) {
   static const struct {
     const char *method;
     qr_rpc_notify_cb cb;
-  } notes[] = {{"workspace/didChangeConfiguration", on_did_change_configuration}};
+  } notes[] = {{"workspace/didChangeConfiguration", on_did_change_configuration},
+               {"workspace/didChangeWorkspaceFolders", qr_lsp_on_folders}};
   qr_rpc *rpc = qr_server_rpc(lr->srv);
   int rc = 0;
   for (size_t i = 0; !rc && i < QR_ARRAY_LEN(reqs); i++)
@@ -945,6 +950,7 @@ int qr_lsp_review_new(qr_server *s, const qr_lsp_review_options *o, qr_lsp_revie
   lr->srv = s;
   lr->debounce_ms = QR_LSP_REVIEW_DEFAULT_DEBOUNCE_MS;
   int rc = o && o->config_path && !(lr->flag_config = qr_strdup(o->config_path)) ? QR_E_NOMEM : 0;
+  if (!rc) rc = qr_lsp_folders_init(lr);
   if (!rc) rc = qr_http_new(s->loop, &lr->http, e);
   if (!rc) rc = register_handlers(lr);
   if (rc) {

@@ -71,6 +71,7 @@ struct qr_lsp_review {
   cfg_ref *cfg;            /* NULL until loaded */
   char *flag_config;       /* --config */
   char *ws_config;         /* configFile from the client (initializationOptions / settings) */
+  json_t *folders;         /* owned array of folder URIs didChangeWorkspaceFolders added */
   bool manual;             /* trigger "manual": saves do not review */
   int debounce_ms;
   job *jobs;
@@ -103,5 +104,18 @@ int qr_lsp_review_document(qr_lsp_review *lr, const char *uri);
  * command's first argument, borrowed: {root}, a URI, or {uri}; else the cwd). 0, or
  * QR_E_INVAL when there is no folder to review. */
 int qr_lsp_review_changes(qr_lsp_review *lr, json_t *arg, bool staged);
+
+/* ---- lsp_trust.c ------------------------------------------------------------------------------ */
+
+/* Creates lr->folders and announces workspace-folder support in the server's capabilities. */
+int qr_lsp_folders_init(qr_lsp_review *lr);
+/* workspace/didChangeWorkspaceFolders: remembers every added folder (removed ones too stay: what
+ * they held may still be open). */
+void qr_lsp_on_folders(qr_rpc *rpc, json_t *params, void *data);
+/* 0 when the configuration file the client named (`config`, a real path) lies outside the reach
+ * (qr_workspace_config_trusted) of every folder worked in: `root` (may be NULL), the working
+ * directory, the workspace folders of initialize and didChangeWorkspaceFolders, each open
+ * document's folder and each published file's review root; else an error in e. */
+int qr_lsp_config_check(qr_lsp_review *lr, const char *config, const char *root, qr_err *e);
 
 #endif

@@ -157,12 +157,66 @@ char *qr_workspace_config_path(const char *setting, qr_err *e) {
     return NULL;
   }
   char *r = full ? realpath(full, NULL) : NULL, *out = NULL;
+  struct stat st;
   if (!full) qr_err_set(e, QR_E_NOMEM, "out of memory");
   else if (!r) qr_err_set(e, errno == ENOENT ? QR_E_NOTFOUND : QR_E_IO, "configFile %s: %s", full, strerror(errno));
+  else if (stat(r, &st) || !S_ISREG(st.st_mode))
+    qr_err_set(e, QR_E_INVAL, "configFile %s is not a regular file", r);
+  /* Whoever may write the file decides where the keys go: only the user (or root). */
+  else if ((st.st_uid != geteuid() && st.st_uid != 0) || (st.st_mode & S_IWOTH))
+    qr_err_set(e, QR_E_INVAL, "configFile %s is writable by others or owned by another user", r);
   else if (!(out = qr_strdup(r))) qr_err_set(e, QR_E_NOMEM, "out of memory");
   free(r); /* realpath allocates with malloc */
   qr_free(full);
   return out;
+}
+
+/* True when real directory `dir` belongs to no single project: "/", the home folder or one of
+ * its ancestors, or root's sticky folder anyone may write (/tmp), whose entries are separate
+ * (an archive can carry a sticky mode, not root's ownership when a user unpacks it). */
+static bool is_anchor(const char *dir, const char *home) {
+  struct stat st;
+  if (!strcmp(dir, "/") || (home && below(dir, home))) return true;
+  return !stat(dir, &st) && S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX) &&
+         (st.st_mode & S_IWOTH) && st.st_uid == 0;
+}
+
+/* The reach of folder `dir`: its outermost ancestor (or itself) below the nearest anchor — as far
+ * as files around the folder may have arrived with it (an unpacked archive, a clone with its
+ * siblings). New string, or NULL when `dir` is an anchor (or cannot be resolved: *failed). */
+static char *reach_of(const char *dir, const char *home, bool *failed) {
+  char *top = real_existing(dir);
+  *failed = !top;
+  if (!top || is_anchor(top, home)) {
+    qr_free(top);
+    return NULL;
+  }
+  for (char *slash; (slash = strrchr(top, '/')) != top;) { /* the parent "/" is an anchor */
+    *slash = '\0';
+    if (is_anchor(top, home)) {
+      *slash = '/';
+      break;
+    }
+  }
+  return top;
+}
+
+int qr_workspace_config_trusted(const char *config, const char *folder, qr_err *e) {
+  const char *h = getenv("HOME");
+  char *home = h && h[0] == '/' ? realpath(h, NULL) : NULL;
+  bool failed = false;
+  char *reach = reach_of(folder, home, &failed);
+  int rc = failed ? qr_err_set(e, QR_E_IO, "cannot resolve %s to check the configuration file",
+                               folder)
+                  : 0;
+  if (reach && below(reach, config))
+    rc = qr_err_set(e, QR_E_INVAL,
+                    "%s lies in %s, around %s which is being worked in: a repository or an "
+                    "unpacked archive could have put it there; keep it in ~/.config/quorum/ or "
+                    "pass --config", config, reach, folder);
+  free(home); /* realpath allocates with malloc */
+  qr_free(reach);
+  return rc;
 }
 
 /* ---- dismissed findings ------------------------------------------------------------------------ */

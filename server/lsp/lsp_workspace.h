@@ -36,6 +36,14 @@ bool qr_workspace_abs_confined(const char *root, const char *abs, char **rel_out
  * resolved, so confinement checks see where the file really is. New string (qr_free), or NULL
  * with *e set (QR_E_INVAL refused, QR_E_NOTFOUND missing). */
 char *qr_workspace_config_path(const char *setting, qr_err *e);
+/* Whether configuration file `config` (a real path from qr_workspace_config_path) may serve
+ * while `folder` is worked in (a workspace folder, the server's working folder, an open
+ * document's folder, a review's root): 0, or QR_E_INVAL when it lies within the folder's reach —
+ * the folder's outermost ancestor below the nearest anchor ("/", $HOME or one of its ancestors,
+ * a sticky world-writable folder of root such as /tmp). A repository or an unpacked archive
+ * may bring any file in that reach, e.g. "/proc/self/cwd/../evil.json", and the configuration
+ * file says where the API keys are sent. QR_E_IO when the folder cannot be resolved. */
+int qr_workspace_config_trusted(const char *config, const char *folder, qr_err *e);
 
 /* A fingerprint as the engine writes it: 16 lower-case hex digits. */
 bool qr_workspace_fingerprint_valid(const char *fp);

@@ -10,7 +10,8 @@ prints the bound port on stdout, then serves what `quorum pr` uses, the way GitH
                                            with rel="next" and rel="last", as GitHub sends)
   GET   /repos/O/R/contents/PATH?ref=SHA   raw with Accept: application/vnd.github.raw, else base64 JSON
   GET   /repos/O/R/pulls/N/reviews, POST (comments validated: 422 off the diff's right side)
-  GET   /repos/O/R/pulls/N/comments        the review comments posted through reviews
+  GET   /repos/O/R/pulls/N/comments        the review comments posted (through reviews or alone)
+  POST  /repos/O/R/pulls/N/comments        one review comment (validated like a review's)
   GET   /repos/O/R/issues/N/comments, POST; PATCH /repos/O/R/issues/comments/ID
   POST  /repos/O/R/check-runs (<= 50 annotations), PATCH /repos/O/R/check-runs/ID (appends)
 and for the tests: GET /_requests (every API request, oldest first), GET /_state (what was
@@ -23,7 +24,9 @@ Scenario: {"token": "...", "repo": "o/r", "page_size_max": 100,
            "link_host": "http://other:1",  (Link URLs on another server)
            "pulls": {"7": {"head_sha": "...", "base_sha": "...", "files": [{"filename", "status",
                      "patch"?, "previous_filename"?}], "contents": {"path": "text at head"},
-                     "base_contents": {"path": "text at base"}}},
+                     "base_contents": {"path": "text at base"},
+                     "refuse_paths": ["path"]}},   (comments there get GitHub's 422 "Path could not
+                                                   be resolved", as for a diff too large to show)
            "preload": {"issue_comments": {"7": [...]}, "reviews": {...}, "review_comments": {...}},
            "rate_limit": [{"method": "POST", "path_re": "/reviews$", "times": 1, "retry_after": 1}]}
 Everything posted carries "user": {"login": <login>}; preloaded items are other users' words.
@@ -73,6 +76,8 @@ def comment_error(pull, c):
     f = files.get(c.get("path"))
     if f is None:
         return "path is not part of the pull request"
+    if c.get("path") in pull.get("refuse_paths", []):
+        return "Path could not be resolved"
     if c.get("side", "RIGHT") != "RIGHT" or "line" not in c:
         return "only RIGHT-side line comments are expected"
     start = c.get("start_line", c["line"])
@@ -209,6 +214,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.page(STATE["reviews"].get(number, []), query)
         if sub == "/reviews" and method == "POST":
             return self.create_review(number, pull, body)
+        if sub == "/comments" and method == "POST":
+            return self.create_comment(number, pull, body)
         return self.reply(404, {"message": "Not Found"})
 
     def create_review(self, number, pull, body):
@@ -226,6 +233,17 @@ class Handler(BaseHTTPRequestHandler):
             STATE["review_comments"].setdefault(number, []).append(
                 dict(c, id=new_id(), pull_request_review_id=review["id"], user={"login": login()}))
         return self.reply(200, review)
+
+    def create_comment(self, number, pull, body):
+        """POST /pulls/N/comments: one review comment on its own (commit_id, path, line, side, body)."""
+        if not isinstance(body, dict) or body.get("commit_id") != pull["head_sha"] or "body" not in body:
+            return self.reply(422, {"message": "Unprocessable Entity", "errors": ["commit_id and body are required"]})
+        error = comment_error(pull, body)
+        if error:
+            return self.reply(422, {"message": "Unprocessable Entity", "errors": [error]})
+        c = dict(body, id=new_id(), user={"login": login()})
+        STATE["review_comments"].setdefault(number, []).append(c)
+        return self.reply(201, c)
 
     def contents(self, path, query):
         for pull in SCENARIO["pulls"].values():

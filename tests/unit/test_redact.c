@@ -99,7 +99,7 @@ TEST(redact_leaves_look_alikes) {
       "eyJhbGciOiJIUzI1NiJ9 alone",                /* one JWT part */
       "token_type = 'quoted-string'",              /* the name is not a secret's */
       "API_KEY_ENV = \"STANDIN_KEY\"",
-      "private_key: \"_RSAPrivateKey\"",            /* a type, not a value */
+      "private_key: _RSAPrivateKey",                /* a type, not a value */
       "consumer_secret=\"consumer.secret\"",
       "START = b\"-----BEGIN OPENSSH PRIVATE KEY-----\"\nEND = b\"-----END OPENSSH PRIVATE KEY-----\"",
       "#define MAX_PASSWORD_LEN 64",                /* a size, not a value */
@@ -121,6 +121,52 @@ TEST(redact_leaves_look_alikes) {
     if (r.n || strcmp(r.text, keep[i])) QR__FAIL("redacted \"%s\" into \"%s\"", keep[i], r.text);
     qr_redacted_clear(&r);
   }
+}
+
+/* Redacts `in` as the file `path` and checks it became `want` exactly. */
+static void expect_file(const char *path, const char *in, const char *want) {
+  qr_redacted r;
+  ASSERT_OK(qr_redact_file(path, in, strlen(in), &r, NULL));
+  if (strcmp(r.text, want)) QR__FAIL("%s: \"%s\" became \"%s\"", path, in, r.text);
+  qr_redacted_clear(&r);
+}
+
+/* A literal of a secret's name is a secret whatever its characters (letters only, a leading
+ * '$' or '<'); references, templates and placeholders stay, and so do types in code. */
+TEST(redact_literals_of_secret_names) {
+  static const char *const cases[][3] = {
+      {"db.py", "DB_PASSWORD = \"CorrectHorseBatteryStaple\"\n", "DB_PASSWORD = \"[REDACTED:generic-secret]\"\n"},
+      {"d.json", "{\"password\": \"correcthorsebatterystaple\"}", "{\"password\": \"[REDACTED:generic-secret]\"}"},
+      {"app.js", "const apiKey = 'AbCdEfGhIjKlMnOpQrStUvWxYz';", "const apiKey = '[REDACTED:generic-secret]';"},
+      {"db.py", "DB_PASSWORD = \"$uperS3cret!Passw0rd\"", "DB_PASSWORD = \"[REDACTED:generic-secret]\""},
+      {"db.py", "DB_PASSWORD = \"<Xk9#qL2v!Rm7@pZ4\"", "DB_PASSWORD = \"[REDACTED:generic-secret]\""},
+      {"wp-config.php", "define('DB_PASSWORD', 'x9!Lq2#Wm7Nx5R');", "define('DB_PASSWORD', '[REDACTED:generic-secret]');"},
+      {"c.py", "creds = {'user': 'bob', 'password': 'CorrectHorseBatteryStaple'}",
+       "creds = {'user': 'bob', 'password': '[REDACTED:generic-secret]'}"},
+      {"conf.yml", "db:\n  password: CorrectHorseBatteryStaple\n", "db:\n  password: [REDACTED:generic-secret]\n"},
+      {"s.yaml", "stringData:\n  password: GreenEggsAndHam # prod\n", "stringData:\n  password: [REDACTED:generic-secret] # prod\n"},
+      {".env", "STRIPE_SECRET=dffxkVZQtqMnMcLRkBOzZUGxICGrcbxD\n", "STRIPE_SECRET=[REDACTED:generic-secret]\n"},
+      {"run.sh", "export DB_PASSWORD=CorrectHorseBatteryStaple\n", "export DB_PASSWORD=[REDACTED:generic-secret]\n"},
+      {".netrc", "machine api.example.com\n  login bob\n  password CorrectHorseBatteryStaple\n",
+       "machine api.example.com\n  login bob\n  password [REDACTED:generic-secret]\n"},
+      {"req.py", "h = {\"Authorization\": \"Bearer iKZWeqhFWCEPyYngFbyBMWXaSCrUZoLgubbbPIay\"}",
+       "h = {\"Authorization\": \"Bearer [REDACTED:auth-header]\"}"},
+      /* stay: references, templates, placeholders, code */
+      {"db.py", "DB_PASSWORD = \"$DB_PASSWORD\"", NULL},
+      {"db.py", "password = \"<your-password>\"", NULL},
+      {"db.py", "password = \"changeme\"", NULL},
+      {"db.py", "password = \"${DB_PASSWORD}\"", NULL},
+      {"db.py", "password = os.environ[\"DB_PASSWORD\"]", NULL},
+      {"db.py", "password = user_supplied_password\n", NULL},
+      {"m.py", "class M:\n    password: SecretStr\n    token: AccessTokenType\n", NULL},
+      {"conf.yml", "password: ${DB_PASSWORD}\n", NULL},
+      {".env", "DB_PASSWORD=\n", NULL},
+      {"a.md", "password protected files\n", NULL},
+      {"a.ts", "private readonly tokenStorageKey = \"authenticationTokenStorage\";", NULL},
+      {"a.py", "secret_question: str = \"WhatIsYourFavouriteColour\"", NULL},
+  };
+  for (size_t i = 0; i < QR_ARRAY_LEN(cases); i++)
+    expect_file(cases[i][0], cases[i][1], cases[i][2] ? cases[i][2] : cases[i][1]);
 }
 
 TEST(redact_private_key_keeps_lines) {

@@ -70,6 +70,24 @@
   ;; .dir-locals.el cannot set the program, its arguments or the configuration file.
   (qt-check "settings_risky_as_dir_locals"
             (seq-every-p #'risky-local-variable-p '(quorum-server-program quorum-server-args quorum-config-file)))
+  ;; eglot-workspace-configuration is a safe local variable: a .dir-locals.el naming a
+  ;; configFile is dropped (the rest of the section stays); the user's own value is kept.
+  (let ((dir (make-temp-file "quorum-dirlocals-" t)) (inhibit-message t))
+    (with-temp-file (expand-file-name ".dir-locals.el" dir)
+      (insert "((nil . ((eglot-workspace-configuration . "
+              "(:quorum (:configFile \"/proc/self/cwd/evil.json\" :trigger \"manual\"))))))\n"))
+    (with-temp-buffer
+      (setq default-directory (file-name-as-directory dir))
+      (hack-dir-local-variables-non-file-buffer)
+      (qt-check "dir_local_config_file_dropped"
+                (equal (eglot--workspace-configuration-plist nil) '(:quorum (:trigger "manual")))
+                (eglot--workspace-configuration-plist nil)))
+    (with-temp-buffer
+      (setq-local eglot-workspace-configuration '(:quorum (:configFile "/home/u/q.json")))
+      (qt-check "user_config_file_kept"
+                (equal (eglot--workspace-configuration-plist nil) '(:quorum (:configFile "/home/u/q.json")))
+                (eglot--workspace-configuration-plist nil)))
+    (delete-directory dir t))
   ;; A configuration file the repository supplies is refused however it is named.
   (let ((root (getenv "QUORUM_ROOT")) (home (expand-file-name "~")))
     (dolist (bad `(("relative" . "ws-cfg.json") ("dotdot" . ,(concat root "/src/../ws-cfg.json"))
