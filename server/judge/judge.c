@@ -806,3 +806,32 @@ int qr_judge_consensus(const qr_finding_list *in, const qr_snapshot *snap,
   qr_free(idx);
   return rc ? qr_err_set(e, rc, "consensus merge failed: %s", qr_strerror(rc)) : QR_OK;
 }
+
+/* Whether `later` carries `earlier` on: the same file, lines within ±1, and every pass that
+ * reported `earlier` among its sources (so its votes did not drop). */
+static bool carried_on(const qr_finding *earlier, const qr_finding *later) {
+  if (strcmp(earlier->file, later->file) || !qr_judge_lines_near(earlier, later, 1)) return false;
+  for (size_t i = 0; i < earlier->n_sources; i++) {
+    bool found = false;
+    for (size_t k = 0; k < later->n_sources && !found; k++)
+      found = later->sources[k].pass == earlier->sources[i].pass;
+    if (!found) return false;
+  }
+  return true;
+}
+
+int qr_judge_carry(const qr_finding_list *before, qr_finding_list *now) {
+  size_t n = now->n;
+  for (size_t i = 0; i < before->n; i++) {
+    bool kept = false;
+    for (size_t k = 0; k < n && !kept; k++) kept = carried_on(&before->items[i], &now->items[k]);
+    qr_finding copy;
+    if (kept) continue;
+    if (qr_finding_copy(&copy, &before->items[i])) return QR_E_NOMEM;
+    if (qr_finding_list_push(now, &copy)) {
+      qr_finding_clear(&copy);
+      return QR_E_NOMEM;
+    }
+  }
+  return QR_OK;
+}

@@ -40,6 +40,13 @@ int qr_judge_consensus(const qr_finding_list *in, const qr_snapshot *snap,
                        const qr_judge_coverage *cov, size_t n_cov, const qr_judge_options *o,
                        qr_finding_list *out, qr_err *e);
 
+/* Progressive results: appends to `now` (a later consensus of the same review) a copy of each
+ * finding of `before` (an earlier one) that no finding of `now` carries on — same file, lines
+ * within ±1, every pass of the earlier finding among the later one's sources. So a finding once
+ * shown stays shown and its votes never drop while more passes answer. QR_E_NOMEM (then `now`
+ * may hold part of the copies). */
+int qr_judge_carry(const qr_finding_list *before, qr_finding_list *now);
+
 /* True when `fix` applies to `file` (its lines exist) and the patched text parses without more
  * ERROR/MISSING nodes than the current text. Files without a grammar only get the range check. */
 bool qr_judge_fix_valid(const qr_snapshot_file *file, const qr_fix *fix);

@@ -45,6 +45,7 @@ static void review_free_now(qr_review *r) {
   qr_diff_free(r->diff);
   qr_finding_list_free(&r->found);
   qr_finding_list_free(&r->merged);
+  qr_finding_list_free(&r->shown);
   qr_free(r->cov);
   qr_judge_rejections_free(&r->rejected);
   json_decref(r->judge_pass);
@@ -510,6 +511,7 @@ static void start_all(qr_review *r) {
     if (ps->tool) start_tool(r, ps);
     else run_rules(r, ps);
   }
+  if (r->finished) report_progress(r); /* the rule pack (and analyzers that could not start) */
   start_requests(r);
 }
 
@@ -677,7 +679,8 @@ static qr_judge_coverage *coverage(const qr_review *r) {
   qr_free(has_error);
   for (size_t p = 0; p < np; p++) {
     const pass_state *ps = &r->passes[p];
-    if (!ps->local || strcmp(ps->status, "ok")) continue;
+    /* a local pass still running has read nothing yet */
+    if (!ps->local || strcmp(ps->status, "ok") || ps->finished < ps->requests) continue;
     for (size_t f = 0; f < nf; f++)
       seen[f * np + p] = ps->tool ? qr_tool_covers(ps->tool, r->snap->files[f].lang)
                                   : r->snap->files[f].lang != NULL;
@@ -690,19 +693,37 @@ static qr_judge_coverage *coverage(const qr_review *r) {
   return cov;
 }
 
-static void finish_review(qr_review *r) {
-  if (r->finishing) return; /* a late deadline or cancel may ask again */
-  r->finishing = true;
+/* The consensus merge of what was found so far into r->merged, with r->cov set. */
+static int merge_found(qr_review *r, qr_err *e) {
   qr_judge_options o = {.min_votes = r->cfg->judge.min_votes,
                         .min_confidence = r->cfg->judge.min_confidence,
                         .max_findings = r->cfg->judge.max_findings};
-  qr_err e = {0};
+  qr_free(r->cov); /* an earlier partial result's */
   r->cov = coverage(r);
-  int rc = r->cov
-               ? qr_judge_consensus(&r->found, r->snap, r->cov, r->snap->n_files, &o, &r->merged, &e)
-               : qr_err_set(&e, QR_E_NOMEM, "out of memory");
-  if (rc) r->judge_error = qr_asprintf("consensus merge failed: %s", e.msg);
+  return r->cov ? qr_judge_consensus(&r->found, r->snap, r->cov, r->snap->n_files, &o, &r->merged, e)
+                : qr_err_set(e, QR_E_NOMEM, "out of memory");
+}
+
+static void finish_review(qr_review *r) {
+  if (r->finishing) return; /* a late deadline or cancel may ask again */
+  r->finishing = true;
+  qr_err e = {0};
+  if (merge_found(r, &e)) r->judge_error = qr_asprintf("consensus merge failed: %s", e.msg);
   judge_or_emit(r);
+}
+
+json_t *qr_review_partial(qr_review *r) {
+  qr_err e = {0};
+  json_t *result = NULL;
+  if (r->finishing) return NULL; /* r->merged is the final merge's */
+  if (!merge_found(r, &e) && !qr_judge_carry(&r->shown, &r->merged) &&
+      (result = qr_review_build_result(r, &(int){0})) &&
+      json_object_set_new(result, "provisional", json_true()))
+    result = (json_decref(result), NULL);
+  qr_finding_list_free(result ? &r->shown : &r->merged);
+  if (result) r->shown = r->merged; /* what the next call carries on */
+  qr_finding_list_init(&r->merged);
+  return result;
 }
 
 /* ---- start and cancel ----------------------------------------------------------------------- */
@@ -772,6 +793,7 @@ int qr_review_start(uv_loop_t *loop, qr_http *http, const qr_review_params *p,
   r->data = data;
   qr_finding_list_init(&r->found);
   qr_finding_list_init(&r->merged);
+  qr_finding_list_init(&r->shown);
   qr_judge_rejections_init(&r->rejected);
   r->root = qr_strdup(p->root ? p->root : ".");
   rc = r->root ? qr_review_prepare(r, p, e) : qr_err_set(e, QR_E_NOMEM, "out of memory");

@@ -40,7 +40,8 @@ typedef struct qr_review_params {
  * "cost_usd", "degraded", …). status is 0, QR_E_CANCELED, or QR_E_PROVIDER when every pass
  * failed (result is still complete and says why). After the callback the review frees itself. */
 typedef void (*qr_review_done_cb)(qr_review *r, int status, json_t *result, void *data);
-/* Called after each request finishes: `done` of `total` requests, cost so far. May be NULL. */
+/* Called after the local passes, each analyzer and each request finish: `done` of `total`
+ * requests, cost so far. May be NULL. */
 typedef void (*qr_review_progress_cb)(qr_review *r, int done, int total, double cost_usd,
                                       void *data);
 
@@ -49,6 +50,14 @@ typedef void (*qr_review_progress_cb)(qr_review *r, int done, int total, double 
 int qr_review_start(uv_loop_t *loop, qr_http *http, const qr_review_params *p,
                     qr_review_done_cb done, qr_review_progress_cb progress, void *data,
                     qr_review **out, qr_err *e);
+/* The review so far, for progressive results: a new result object shaped like the final one
+ * (README: Output) plus "provisional": true — "findings" is the consensus merge of everything
+ * validated so far (no model judge yet; every finding an earlier call listed stays listed, with
+ * votes that only grow, see qr_judge_carry), "passes" lists those still waiting with status
+ * "running". Meant for the progress callback (it is called after the rule pack, each analyzer
+ * and each request); costs one merge per call. NULL when out of memory or once the final merge
+ * has begun. */
+json_t *qr_review_partial(qr_review *r);
 /* Aborts the review's transfers; `done` follows with QR_E_CANCELED and a partial result. */
 void qr_review_cancel(qr_review *r);
 

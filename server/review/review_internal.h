@@ -118,6 +118,7 @@ struct qr_review {
   /* judge call */
   call_slot judge_slot;
   qr_finding_list merged;
+  qr_finding_list shown; /* the findings qr_review_partial last listed; owned */
   qr_judge_coverage *cov; /* passes that read each snapshot file; owned, set by the merge */
   qr_judge_rejections rejected;
   json_t *judge_pass;   /* the judge's ledger entry, or NULL */

@@ -73,7 +73,8 @@ static int drop_reasons_json(json_t *o, const qr_drops *d) {
 
 static json_t *pass_json(const pass_state *ps) {
   json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:f, s:i, s:i}", "role", "pass",
-                        "model", ps->model, "strategy", ps->strategy, "status", ps->status,
+                        "model", ps->model, "strategy", ps->strategy, "status",
+                        ps->review->finishing || ps->finished >= ps->requests ? ps->status : "running",
                         "latency_ms", (json_int_t)(ps->t_last > ps->t_first ? ps->t_last - ps->t_first : 0), "input_tokens",
                         (json_int_t)ps->input_tokens, "output_tokens",
                         (json_int_t)ps->output_tokens, "cached_tokens",
@@ -99,7 +100,7 @@ static json_t *pass_json(const pass_state *ps) {
 static int mark_partial(qr_review *r, size_t p) {
   pass_state *ps = &r->passes[p];
   size_t answered = 0, failed = 0;
-  if (ps->local || !ps->failed || !r->plan) return 0;
+  if (ps->local || !ps->failed || !r->plan || !r->finishing) return 0; /* final results only */
   for (size_t i = 0; i < r->plan->n_requests; i++)
     if ((size_t)r->plan->requests[i].pass == p) {
       answered += r->slots[i].ok;

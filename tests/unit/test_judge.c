@@ -485,6 +485,38 @@ TEST(judge_options_min_votes_and_max_findings) {
   qr_snapshot_free(snap);
 }
 
+/* Progressive results: an earlier consensus's findings stay while later ones carry them on. */
+TEST(judge_carry_keeps_earlier_findings) {
+  qr_snapshot *snap = qr_snapshot_new();
+  ASSERT_OK(qr_snapshot_add(snap, "a.c", c_source, strlen(c_source)));
+  qr_finding_list in, before, now;
+  qr_finding_list_init(&in);
+  qr_finding_list_init(&before);
+  qr_finding_list_init(&now);
+  push(&in, "a.c", 4, 4, "Integer overflow in w * h.", 0, NULL);
+  push(&in, "a.c", 1, 1, "stdlib.h is an unused include.", 0, NULL);
+  ASSERT_OK(qr_judge_consensus(&in, snap, NULL, 0, NULL, &before, NULL));
+  ASSERT_EQ(before.n, 2);
+  /* a second pass agrees on line 4; a stricter filter drops the include finding */
+  push(&in, "a.c", 4, 4, "w * h overflows int for large inputs.", 1, NULL);
+  qr_judge_options two = {2, 0, 0};
+  ASSERT_OK(qr_judge_consensus(&in, snap, NULL, 0, &two, &now, NULL));
+  ASSERT_EQ(now.n, 1);
+  ASSERT_OK(qr_judge_carry(&before, &now));
+  ASSERT_EQ(now.n, 2); /* line 4 carried on by the merged cluster, line 1 copied */
+  ASSERT_EQ(now.items[0].start_line, 4);
+  ASSERT_EQ(now.items[0].votes, 2);
+  ASSERT_EQ(now.items[1].start_line, 1);
+  ASSERT_EQ(now.items[1].votes, 1);
+  /* carrying again adds nothing: every earlier finding is there */
+  ASSERT_OK(qr_judge_carry(&before, &now));
+  ASSERT_EQ(now.n, 2);
+  qr_finding_list_free(&now);
+  qr_finding_list_free(&before);
+  qr_finding_list_free(&in);
+  qr_snapshot_free(snap);
+}
+
 /* ---- the model judge --------------------------------------------------------------------- */
 
 static void three_clusters(qr_finding_list *l) {
