@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -60,21 +61,67 @@ void cli_wait(uv_loop_t *loop, const bool *done) {
 }
 
 typedef struct review_wait {
-  bool done, progress_tty, verbose;
+  bool done, progress_tty, verbose, jsonl;
   uint64_t start_ms;
+  double min_confidence;
+  int total;        /* requests of the review, from the last progress report */
+  bool *streamed;   /* jsonl: per entry of "passes", its event was printed; owned */
+  size_t n_streamed;
   int status;
   json_t *result; /* incref'd from the engine's borrowed result */
 } review_wait;
 
-/* "3/6 requests · 4.2 s · $0.0123" — rewritten in place on a terminal; with -v the engine
- * logs each pass as it finishes, so the progress goes on lines of its own. */
+/* jsonl: one {"event": "pass"} line per pass of `sofar` (a result, partial or final) that has
+ * finished and was not streamed yet, each with the findings so far (--min-confidence applies). */
+static void stream_passes(review_wait *w, const json_t *sofar, int done, int total) {
+  json_t *passes = json_object_get(sofar, "passes"), *ps;
+  json_t *findings = json_object_get(sofar, "findings");
+  size_t i, n = json_array_size(passes);
+  if (n > w->n_streamed) {
+    bool *grown = qr_realloc(w->streamed, n * sizeof *grown);
+    if (!grown) return; /* the final result still says it all */
+    memset(grown + w->n_streamed, 0, (n - w->n_streamed) * sizeof *grown);
+    w->streamed = grown;
+    w->n_streamed = n;
+  }
+  json_array_foreach(passes, i, ps) {
+    const char *st = json_string_value(json_object_get(ps, "status"));
+    if (w->streamed[i] || !st || !strcmp(st, "running") || !qr_output_is_pass(ps)) continue;
+    json_t *ev = json_pack("{s:s, s:O, s:i, s:i, s:O, s:b}", "event", "pass", "pass", ps, "done",
+                           done, "total", total, "findings", findings, "provisional",
+                           json_is_true(json_object_get(sofar, "provisional")));
+    if (!ev) return;
+    w->streamed[i] = true;
+    if (!json_dumpf(ev, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER)) fputc('\n', stdout);
+    json_decref(ev);
+  }
+  fflush(stdout);
+}
+
+/* "3/6 requests · 4.2 s · $0.0123 · 2 findings so far (1 error)" — rewritten in place on a
+ * terminal; with -v the engine logs each pass as it finishes, so the progress goes on lines of
+ * its own. With --format jsonl every finished pass is an event on stdout. */
 static void on_progress(qr_review *r, int done, int total, double cost, void *data) {
   review_wait *w = data;
-  if (!w->progress_tty) return;
-  fprintf(stderr, "%squorum: %d/%d requests done · %.1f s · $%.4f%s", w->verbose ? "" : "\r\033[K",
-          done, total, (double)(qr_now_ms() - w->start_ms) / 1000.0, cost,
-          w->verbose ? "\n" : "");
-  fflush(stderr);
+  if (!w->progress_tty && !w->jsonl) return;
+  json_t *partial = qr_review_partial(r);
+  json_t *sofar = partial ? qr_output_filter(partial, w->min_confidence) : NULL;
+  json_decref(partial);
+  w->total = total;
+  if (w->jsonl && sofar) stream_passes(w, sofar, done, total);
+  if (w->progress_tty) {
+    int counts[5] = {0};
+    size_t i;
+    json_t *f, *findings = json_object_get(sofar, "findings");
+    json_array_foreach(findings, i, f)
+      counts[qr_severity_parse(json_string_value(json_object_get(f, "severity")))]++;
+    fprintf(stderr, "%squorum: %d/%d requests done · %.1f s · $%.4f · %zu findings so far "
+            "(%d errors, %d warnings)%s", w->verbose ? "" : "\r\033[K", done, total,
+            (double)(qr_now_ms() - w->start_ms) / 1000.0, cost, json_array_size(findings),
+            counts[QR_SEV_ERROR], counts[QR_SEV_WARNING], w->verbose ? "\n" : "");
+    fflush(stderr);
+  }
+  json_decref(sofar);
 }
 
 static void on_review_done(qr_review *r, int status, json_t *result, void *data) {
@@ -92,18 +139,25 @@ int cli_review(uv_loop_t *loop, qr_http *http, const qr_config *cfg, const char 
                         .allow_context = o->allow_context,
                         .repo_config_root = o->repo_config_root,
                         .snapshot = snap, .omitted = omitted, .staged = o->staged};
-  review_wait w = {.progress_tty = isatty(2), .verbose = o->verbose > 0, .start_ms = qr_now_ms()};
+  review_wait w = {.progress_tty = isatty(2), .verbose = o->verbose > 0, .start_ms = qr_now_ms(),
+                   .jsonl = o->format == QR_FORMAT_JSONL, .min_confidence = o->min_confidence};
   *result = NULL;
   int rc = qr_review_start(loop, http, &p, on_review_done, on_progress, &w, NULL, e);
   if (rc) return rc;
   cli_wait(loop, &w.done);
-  if (!w.result) return w.status ? w.status : qr_err_set(e, QR_E_NOMEM, "out of memory");
+  if (!w.result) {
+    qr_free(w.streamed);
+    return w.status ? w.status : qr_err_set(e, QR_E_NOMEM, "out of memory");
+  }
   *result = qr_output_filter(w.result, o->min_confidence);
   json_decref(w.result);
   size_t i;
   json_t *f;
   if (*result && !o->explain)
     json_array_foreach(json_object_get(*result, "findings"), i, f) json_object_del(f, "merge");
+  /* Passes that finished with no progress report after them (answers from the cache) */
+  if (w.jsonl && *result) stream_passes(&w, *result, w.total, w.total);
+  qr_free(w.streamed);
   return *result ? w.status : qr_err_set(e, QR_E_NOMEM, "out of memory");
 }
 

@@ -674,6 +674,13 @@ static int passes_seeing(const merge_ctx *mc, const char *file) {
   return seeing;
 }
 
+/* Two findings of one local pass from different rules (or analyzer codes) are two problems:
+ * the rule pack's checks never overlap, whatever the words and lines. */
+static bool distinct_checks(const qr_finding *a, const qr_finding *b) {
+  return a->rule && b->rule && strcmp(a->rule, b->rule) && a->n_sources && b->n_sources &&
+         a->sources[0].pass == b->sources[0].pass;
+}
+
 /* Clusters the findings `idx[0..m)` (all of one file) and appends their merged findings. */
 static int merge_file(merge_ctx *mc, const size_t *idx, size_t m, qr_finding_list *out) {
   const qr_finding *items = mc->in->items;
@@ -695,6 +702,7 @@ static int merge_file(merge_ctx *mc, const size_t *idx, size_t m, qr_finding_lis
   c.constraint_ctx = mc;
   for (size_t p = 0; !rc && p < n_pairs; p++) {
     int i = pairs[2 * p], j = pairs[2 * p + 1];
+    if (distinct_checks(&items[idx[i]], &items[idx[j]])) continue;
     rc = qr_judge_bond_add(&c, i, j, link_similarity(mc, i, j, link_of(mc, i, j)), 1);
   }
   qr_free(pairs);
@@ -807,14 +815,16 @@ int qr_judge_consensus(const qr_finding_list *in, const qr_snapshot *snap,
   return rc ? qr_err_set(e, rc, "consensus merge failed: %s", qr_strerror(rc)) : QR_OK;
 }
 
-/* Whether `later` carries `earlier` on: the same file, lines within ±1, and every pass that
- * reported `earlier` among its sources (so its votes did not drop). */
+/* Whether `later` carries `earlier` on: the same file, lines within ±1, and every source of
+ * `earlier` (pass and model: one rule pack pass speaks for many rules) among its sources, so
+ * its votes did not drop. */
 static bool carried_on(const qr_finding *earlier, const qr_finding *later) {
   if (strcmp(earlier->file, later->file) || !qr_judge_lines_near(earlier, later, 1)) return false;
   for (size_t i = 0; i < earlier->n_sources; i++) {
     bool found = false;
     for (size_t k = 0; k < later->n_sources && !found; k++)
-      found = later->sources[k].pass == earlier->sources[i].pass;
+      found = later->sources[k].pass == earlier->sources[i].pass &&
+              !strcmp(later->sources[k].model, earlier->sources[i].model);
     if (!found) return false;
   }
   return true;

@@ -42,9 +42,9 @@ int qr_judge_consensus(const qr_finding_list *in, const qr_snapshot *snap,
 
 /* Progressive results: appends to `now` (a later consensus of the same review) a copy of each
  * finding of `before` (an earlier one) that no finding of `now` carries on — same file, lines
- * within ±1, every pass of the earlier finding among the later one's sources. So a finding once
- * shown stays shown and its votes never drop while more passes answer. QR_E_NOMEM (then `now`
- * may hold part of the copies). */
+ * within ±1, every source (pass and model) of the earlier finding among the later one's. So a
+ * finding once shown stays shown and its votes never drop while more passes answer.
+ * QR_E_NOMEM (then `now` may hold part of the copies). */
 int qr_judge_carry(const qr_finding_list *before, qr_finding_list *now);
 
 /* True when `fix` applies to `file` (its lines exist) and the patched text parses without more

@@ -7,9 +7,9 @@
 #include "output/output_common.h"
 
 /* Names in qr_format order. */
-static const char *const format_name[] = {"text",  "json",   "sarif",  "rdjsonl",
-                                          "rdjson", "gitlab", "checks", "github"};
-const char qr_format_names[] = "text|json|sarif|rdjsonl|rdjson|gitlab|checks|github";
+static const char *const format_name[] = {"text",  "json",   "sarif",  "rdjsonl", "rdjson",
+                                          "gitlab", "checks", "github", "jsonl"};
+const char qr_format_names[] = "text|json|sarif|rdjsonl|rdjson|gitlab|checks|github|jsonl";
 
 int qr_format_parse(const char *name, qr_format *out) {
   for (size_t i = 0; name && i < QR_ARRAY_LEN(format_name); i++) {
@@ -191,6 +191,8 @@ int qr_output_write(FILE *out, qr_format fmt, const json_t *result, const qr_out
   case QR_FORMAT_GITHUB:
     if (!o->diff) return QR_E_INVAL;
     return dump(out, qr_output_github(result, o->diff, NULL, NULL), false);
+  case QR_FORMAT_JSONL:
+    return dump(out, json_pack("[{s:s, s:O}]", "event", "result", "result", result), true);
   }
   return QR_E_INVAL;
 }

@@ -1,6 +1,8 @@
 /* output.h — renders a review result (the JSON built by review.c) for people and tools.
  *
  * Formats: text (gcc style, optional colour), json (the result itself), sarif (SARIF 2.1.0),
+ * jsonl (a stream for bots: the CLI prints one {"event": "pass"} line per finished pass while
+ * the review runs, and this module the closing {"event": "result", "result": …} line),
  * rdjsonl and rdjson (reviewdog), gitlab (Code Quality), checks (GitHub check-run outputs of
  * at most 50 annotations each) and github (a pull-request review payload whose comments sit
  * on the diff's right side). text and json live in output.c, the CI formats in outputs_ci.c,
@@ -29,6 +31,7 @@ typedef enum {
   QR_FORMAT_GITLAB,
   QR_FORMAT_CHECKS,
   QR_FORMAT_GITHUB,
+  QR_FORMAT_JSONL,
 } qr_format;
 
 /* The format named `name` in *out; QR_E_INVAL when unknown. */
