@@ -94,7 +94,9 @@ json_t *qr_diagnostics_from_finding(const json_t *f, const char *uri, const char
   const char *fp = json_string_value(json_object_get(f, "fingerprint"));
   json_t *sources = json_object_get(f, "sources");
   int seen = (int)json_integer_value(json_object_get(f, "seen"));
-  char *message = qr_asprintf("%s (%d/%d passes)", msg, QR_MAX(votes, 1), QR_MAX(seen, votes));
+  bool provisional = json_is_true(json_object_get(f, "provisional"));
+  char *message = qr_asprintf("%s (%d/%d passes%s)", msg, QR_MAX(votes, 1), QR_MAX(seen, votes),
+                              provisional ? ", provisional" : "");
   json_t *d = message ? json_pack("{s:o,s:i,s:s,s:s,s:s,s:{s:s,s:i,s:f,s:O*}}", "range",
                                   qr_diagnostics_range(text, len, enc, start, end), "severity",
                                   severity_code(json_string_value(json_object_get(f, "severity"))),
@@ -104,6 +106,11 @@ json_t *qr_diagnostics_from_finding(const json_t *f, const char *uri, const char
                                   "sources", json_is_array(sources) ? sources : NULL)
                       : NULL;
   qr_free(message);
+  if (d && provisional &&
+      json_object_set_new(json_object_get(d, "data"), "provisional", json_true())) {
+    json_decref(d);
+    return NULL;
+  }
   json_t *rel = d ? related(f, start, end, uri, text, len, enc) : NULL;
   if (rel) json_object_set_new(d, "relatedInformation", rel);
   return d;

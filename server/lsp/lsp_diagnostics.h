@@ -24,7 +24,9 @@ json_t *qr_diagnostics_range(const char *text, size_t len, qr_pos_encoding enc, 
 /* One finding of the result (borrowed) → a Diagnostic: range as above, severity 1–4,
  * source "quorum", code = category, message ending in "(votes/seen passes)" — seen: the
  * passes that read the finding's file, from the engine's "seen",
- * data = {fingerprint, votes, confidence, sources}. The engine's findings carry one span each
+ * data = {fingerprint, votes, confidence, sources}. A finding with "provisional": true (the
+ * consensus so far, before the final merge and the judge) says so in the message — "(1/3
+ * passes, provisional)" — and in data.provisional. The engine's findings carry one span each
  * (sources name only model and strategy), so the one other place a finding can point at is
  * its fix: when the fix covers other lines than the finding, relatedInformation holds that
  * span of `uri`. uri NULL (a client without relatedInformation support) leaves it out.

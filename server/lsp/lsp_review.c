@@ -208,16 +208,23 @@ void qr_lsp_publish(qr_lsp_review *lr, file_state *f) {
   else json_decref(p);
 }
 
-/* Keeps, for file_state f, the result's findings about `rel`, then publishes them. */
-static void deliver_file(qr_lsp_review *lr, file_state *f, const char *root, const char *rel,
-                         json_t *result, int version) {
+/* Copies of the result's findings about `rel`, each marked "provisional" when asked; NULL when
+ * out of memory. */
+static json_t *findings_about(json_t *result, const char *rel, bool provisional) {
   json_t *mine = json_array(), *fi;
   size_t i;
   json_array_foreach(json_object_get(result, "findings"), i, fi) {
     const char *file = json_string_value(json_object_get(fi, "file"));
-    if (mine && file && !strcmp(file, rel)) json_array_append_new(mine, json_deep_copy(fi));
+    json_t *copy = mine && file && !strcmp(file, rel) ? json_deep_copy(fi) : NULL;
+    if (copy && provisional) json_object_set_new(copy, "provisional", json_true());
+    if (copy) json_array_append_new(mine, copy);
   }
-  if (!mine) return;
+  return mine;
+}
+
+/* Keeps `mine` (stolen) as f's findings about `rel` for `version`, then publishes them. */
+static void keep_findings(qr_lsp_review *lr, file_state *f, const char *root, const char *rel,
+                          json_t *mine, int version) {
   qr_lsp_file_forget(f);
   f->findings = mine;
   f->version = version;
@@ -225,6 +232,55 @@ static void deliver_file(qr_lsp_review *lr, file_state *f, const char *root, con
   set_str(&f->rel, rel);
   remember_text(lr, f);
   qr_lsp_publish(lr, f);
+}
+
+/* Keeps, for file_state f, the result's findings about `rel`, then publishes them. */
+static void deliver_file(qr_lsp_review *lr, file_state *f, const char *root, const char *rel,
+                         json_t *result, int version) {
+  json_t *mine = findings_about(result, rel, false);
+  if (mine) keep_findings(lr, f, root, rel, mine, version);
+}
+
+/* Appends to `mine` copies of the findings of `before` whose fingerprint `mine` lacks. */
+static void add_unmatched(json_t *mine, const json_t *before) {
+  size_t i, n = json_array_size(mine);
+  json_t *b;
+  json_array_foreach(before, i, b) {
+    const char *fp = json_string_value(json_object_get(b, "fingerprint"));
+    bool matched = false;
+    for (size_t k = 0; fp && k < n && !matched; k++) {
+      const char *other = json_string_value(json_object_get(json_array_get(mine, k), "fingerprint"));
+      matched = other && !strcmp(fp, other);
+    }
+    if (!matched) json_array_append_new(mine, json_deep_copy(b));
+  }
+}
+
+/* Progressive results: while a document's review runs, each progress report publishes the
+ * consensus so far about it, marked provisional, when it changed. What was published before
+ * this review stays beside it (unless the consensus holds the same fingerprint) until the final
+ * result replaces everything, so no finding disappears and comes back in between; a newer
+ * version of the document ends this (the review is canceled). Returns how many findings the
+ * review has about the document so far, -1 when it is not a document review still current. */
+static int deliver_so_far(job *j, qr_review *r) {
+  qr_lsp_review *lr = j->lr;
+  qr_document *d = j->kind == JOB_DOC ? qr_docs_get(lr->srv->docs, j->uri) : NULL;
+  if (!d || d->version != j->version || j->canceled || lr->closing) return -1;
+  file_state *f = file_get(lr, j->uri);
+  json_t *partial = f ? qr_review_partial(r) : NULL;
+  json_t *mine = partial ? findings_about(partial, j->rel, true) : NULL;
+  json_decref(partial);
+  int n = mine ? (int)json_array_size(mine) : -1;
+  if (n <= 0 || json_equal(mine, j->shown)) {
+    json_decref(mine);
+    return n;
+  }
+  json_decref(j->shown);
+  j->shown = json_incref(mine);
+  if (!j->before) j->before = f->findings ? json_incref(f->findings) : json_array();
+  add_unmatched(mine, j->before);
+  keep_findings(lr, f, j->root, j->rel, mine, j->version);
+  return n;
 }
 
 /* quorum.reviewChanges / reviewStaged: every file with findings gets its diagnostics (once,
@@ -280,9 +336,14 @@ static void progress_start(job *j) {
 
 static void on_review_progress(qr_review *r, int done, int total, double cost, void *data) {
   job *j = data;
+  int so_far = deliver_so_far(j, r);
   if (!j->progress_begun) return;
-  char msg[96];
-  snprintf(msg, sizeof msg, "%d/%d passes done, $%.4f", done, total, cost);
+  char msg[128];
+  if (so_far >= 0)
+    snprintf(msg, sizeof msg, "%d/%d passes done, %d findings so far (provisional), $%.4f", done,
+             total, so_far, cost);
+  else
+    snprintf(msg, sizeof msg, "%d/%d passes done, $%.4f", done, total, cost);
   progress_send(j, json_pack("{s:s,s:s,s:i}", "kind", "report", "message", msg, "percentage",
                              total > 0 ? done * 100 / total : 0));
 }
@@ -297,6 +358,8 @@ static void job_free(job *j) {
       break;
     }
   cfg_release(j->cfg);
+  json_decref(j->shown);
+  json_decref(j->before);
   qr_free(j->uri);
   qr_free(j->text);
   qr_free(j->diff);

@@ -48,6 +48,9 @@ typedef struct job {
   bool create_pending;    /* window/workDoneProgress/create not answered yet */
   bool progress_begun;
   char token[32];
+  json_t *shown;          /* JOB_DOC: the provisional findings last published; owned */
+  json_t *before;         /* JOB_DOC: the findings published before this review, kept beside
+                           * the provisional ones until the final result; owned */
 } job;
 
 typedef struct file_state {

@@ -60,6 +60,13 @@ TEST(lsp_diagnostics_from_finding) {
   ASSERT_EQ(json_array_size(json_object_get(data, "sources")), 1);
   expect_range(json_incref(json_object_get(d, "range")), 1, 2, 1, 12);
   ASSERT(!json_object_get(d, "relatedInformation")); /* no fix, so no other place */
+  ASSERT(!json_object_get(data, "provisional"));
+  json_decref(d);
+  /* the consensus so far says so, in the message and in data */
+  json_object_set_new(f, "provisional", json_true());
+  d = qr_diagnostics_from_finding(f, NULL, text, strlen(text), QR_ENC_UTF16);
+  ASSERT_STR_EQ(json_string_value(json_object_get(d, "message")), "bad x (2/3 passes, provisional)");
+  ASSERT(json_is_true(json_object_get(json_object_get(d, "data"), "provisional")));
   json_decref(d);
   json_object_del(f, "message");
   ASSERT(!qr_diagnostics_from_finding(f, NULL, text, strlen(text), QR_ENC_UTF16));
