@@ -37,7 +37,12 @@
   (unless (qr-check "connected" (qr-wait #'eglot-current-server 30)) (error "no server"))
   (set-buffer-modified-p t)
   (save-buffer) ; didSave starts the review
-  (let ((diags (qr-wait (lambda () (flymake-diagnostics)) 40)))
+  ;; the final publication: the provisional ones (passes still answering) say so
+  (let ((diags (qr-wait (lambda ()
+                          (let ((ds (flymake-diagnostics)))
+                            (and (not (seq-some (lambda (x) (string-search "provisional" (flymake-diagnostic-text x))) ds))
+                                 ds)))
+                        40)))
     (unless (qr-check "diagnostics" (= (length diags) 1) diags) (error "no diagnostics"))
     (let* ((d (car diags)) (beg (flymake-diagnostic-beg d)) (end (flymake-diagnostic-end d)))
       (qr-check "line" (= (line-number-at-pos beg) 6) (line-number-at-pos beg))

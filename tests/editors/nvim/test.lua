@@ -36,7 +36,14 @@ local ok, err = pcall(function()
   if not check('initialized', client and client.initialized) then return end
 
   vim.cmd('write') -- didSave starts the review
-  vim.wait(40000, function() return #vim.diagnostic.get(bufnr) > 0 end, 100)
+  -- the final publication: the provisional ones (passes still answering) say so
+  vim.wait(40000, function()
+    local ds = vim.diagnostic.get(bufnr)
+    for _, x in ipairs(ds) do
+      if x.message:find('provisional', 1, true) then return false end
+    end
+    return #ds > 0
+  end, 100)
   local diags = vim.diagnostic.get(bufnr)
   if not check('diagnostics', #diags == 1, diags) then return end
   local d = diags[1]
