@@ -7,7 +7,7 @@ timing: the targets are printed beside the figures, and a miss is printed as a m
 Uses the release binaries (bin/quorum, bin/quorum-ls; `make all`) and builds bench/merge_bench.c
 against build/rel/libquorum.a. Python 3 stdlib only.
 
-  python3 bench/run.py [--only fanout,overhead,context,editor,cache,judge,generated] [--quick]
+  python3 bench/run.py [ITEM…] [--only fanout,overhead,context,editor,cache,judge,generated,…] [--quick]
 """
 import argparse
 import glob
@@ -31,6 +31,7 @@ sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
 sys.path.insert(0, HERE)
 from harness import API_KEY_ENV, StandIn, config, git_repo  # noqa: E402
 from lspwire import Server  # noqa: E402
+import latency  # noqa: E402
 import svgplot  # noqa: E402
 
 ENV = dict(os.environ, **{API_KEY_ENV: "sk-standin-bench"})
@@ -47,12 +48,13 @@ def instant(latency_ms=0):
     return {"rules": [], "default": {"findings": [], "latency_ms": latency_ms}}
 
 
-def run_measured(cmd, cwd=None):
-    """Runs cmd to completion; returns (rc, wall_s, cpu_s, maxrss_kb, stdout) with the child's
-    own rusage from wait4 (so the stand-in and this script are not counted)."""
+def run_measured(cmd, cwd=None, env=None):
+    """Runs cmd to completion (`env` added to the bench's environment); returns (rc, wall_s,
+    cpu_s, maxrss_kb, stdout) with the child's own rusage from wait4 (so the stand-in and this
+    script are not counted)."""
     with tempfile.TemporaryFile() as out, open(os.devnull, "wb") as err:
         t0 = time.monotonic()
-        p = subprocess.Popen(cmd, cwd=cwd, env=ENV, stdout=out, stderr=err)
+        p = subprocess.Popen(cmd, cwd=cwd, env=dict(ENV, **(env or {})), stdout=out, stderr=err)
         _, status, ru = os.wait4(p.pid, 0)
         wall = time.monotonic() - t0
         p.returncode = os.waitstatus_to_exitcode(status)  # already reaped: Popen must not wait
@@ -681,20 +683,43 @@ BENCHES = {"fanout": bench_fanout, "overhead": bench_overhead, "context": bench_
            "generated": bench_generated}
 
 
+def latency_bench(fn):
+    """A benchmark of latency.py: runs it on the release binaries and prints its table."""
+    def run(quick):
+        data, (title, header, rows) = fn(quick, BIN, run_measured)
+        table(title, header, rows)
+        return data
+    return run
+
+
+BENCHES.update({"progressive": latency_bench(latency.bench_progressive),
+                "startup": latency_bench(latency.bench_startup),
+                "fanout_targets": latency_bench(latency.bench_fanout_targets),
+                "analyzer_cache": latency_bench(latency.bench_analyzer_cache)})
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--only", default=",".join(BENCHES), help="comma-separated benchmarks")
+    ap.add_argument("items", nargs="*", metavar="ITEM", help="benchmarks to run (default: all)")
+    ap.add_argument("--only", default="", help="comma-separated benchmarks (as ITEM…)")
     ap.add_argument("--quick", action="store_true", help="fewer repetitions and sizes")
     ap.add_argument("--out", default=os.path.join(HERE, "results.json"))
     args = ap.parse_args()
+    names = args.items + [n for n in args.only.split(",") if n] or list(BENCHES)
+    unknown = [n for n in names if n not in BENCHES]
+    if unknown:
+        sys.exit(f"bench: unknown benchmark {', '.join(unknown)} (known: {', '.join(BENCHES)})")
     for b in ("quorum", "quorum-ls"):
         if not os.access(os.path.join(BIN, b), os.X_OK):
             sys.exit(f"bench: {BIN}/{b} is missing; run `make all` first")
     t0 = time.monotonic()
-    results = {"machine": {"cpus": os.cpu_count(), "uname": " ".join(os.uname()[2:5])},
-               "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
-                                        capture_output=True, text=True).stdout.strip()}
-    for name in args.only.split(","):
+    # A run of some benchmarks updates their entries and keeps the others' in results.json.
+    partial = len(names) < len(BENCHES) and os.path.exists(args.out)
+    results = json.load(open(args.out)) if partial else {}
+    results.update({"machine": {"cpus": os.cpu_count(), "uname": " ".join(os.uname()[2:5])},
+                    "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
+                                             capture_output=True, text=True).stdout.strip()})
+    for name in names:
         results[name] = BENCHES[name](args.quick)
     results["duration_s"] = round(time.monotonic() - t0, 1)
     with open(args.out, "w") as f:
