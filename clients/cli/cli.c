@@ -60,11 +60,15 @@ void cli_wait(uv_loop_t *loop, const bool *done) {
   }
 }
 
+#define PROGRESS_MERGE_MS 250
+
 typedef struct review_wait {
   bool done, progress_tty, verbose, jsonl;
   uint64_t start_ms;
   double min_confidence;
   int total;        /* requests of the review, from the last progress report */
+  int counts[5];    /* findings so far by severity (QR_SEV_*), from the last partial result */
+  uint64_t merged_ms; /* when that partial result was made */
   bool *streamed;   /* jsonl: per entry of "passes", its event was printed; owned */
   size_t n_streamed;
   int status;
@@ -103,25 +107,30 @@ static void stream_passes(review_wait *w, const json_t *sofar, int done, int tot
  * its own. With --format jsonl every finished pass is an event on stdout. */
 static void on_progress(qr_review *r, int done, int total, double cost, void *data) {
   review_wait *w = data;
-  if (!w->progress_tty && !w->jsonl) return;
-  json_t *partial = qr_review_partial(r);
-  json_t *sofar = partial ? qr_output_filter(partial, w->min_confidence) : NULL;
-  json_decref(partial);
+  uint64_t now = qr_now_ms();
   w->total = total;
-  if (w->jsonl && sofar) stream_passes(w, sofar, done, total);
-  if (w->progress_tty) {
-    int counts[5] = {0};
+  /* Each partial result is one consensus merge: the terminal line refreshes its counts at most
+   * every PROGRESS_MERGE_MS (a large review reports hundreds of requests); jsonl needs each. */
+  if (w->jsonl || (w->progress_tty && now >= w->merged_ms + PROGRESS_MERGE_MS)) {
+    json_t *partial = qr_review_partial(r);
+    json_t *sofar = partial ? qr_output_filter(partial, w->min_confidence) : NULL;
+    json_decref(partial);
+    if (w->jsonl && sofar) stream_passes(w, sofar, done, total);
     size_t i;
     json_t *f, *findings = json_object_get(sofar, "findings");
+    if (sofar) memset(w->counts, 0, sizeof w->counts);
     json_array_foreach(findings, i, f)
-      counts[qr_severity_parse(json_string_value(json_object_get(f, "severity")))]++;
-    fprintf(stderr, "%squorum: %d/%d requests done · %.1f s · $%.4f · %zu findings so far "
-            "(%d errors, %d warnings)%s", w->verbose ? "" : "\r\033[K", done, total,
-            (double)(qr_now_ms() - w->start_ms) / 1000.0, cost, json_array_size(findings),
-            counts[QR_SEV_ERROR], counts[QR_SEV_WARNING], w->verbose ? "\n" : "");
-    fflush(stderr);
+      w->counts[qr_severity_parse(json_string_value(json_object_get(f, "severity")))]++;
+    w->merged_ms = now;
+    json_decref(sofar);
   }
-  json_decref(sofar);
+  if (!w->progress_tty) return;
+  fprintf(stderr, "%squorum: %d/%d requests done · %.1f s · $%.4f · %d findings so far "
+          "(%d errors, %d warnings)%s", w->verbose ? "" : "\r\033[K", done, total,
+          (double)(now - w->start_ms) / 1000.0, cost,
+          w->counts[1] + w->counts[2] + w->counts[3] + w->counts[4], w->counts[QR_SEV_ERROR],
+          w->counts[QR_SEV_WARNING], w->verbose ? "\n" : "");
+  fflush(stderr);
 }
 
 static void on_review_done(qr_review *r, int status, json_t *result, void *data) {
