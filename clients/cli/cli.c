@@ -63,7 +63,7 @@ void cli_wait(uv_loop_t *loop, const bool *done) {
 #define PROGRESS_MERGE_MS 250
 
 typedef struct review_wait {
-  bool done, progress_tty, verbose, jsonl;
+  bool done, progress_tty, verbose, jsonl, explain;
   uint64_t start_ms;
   double min_confidence;
   int total;        /* requests of the review, from the last progress report */
@@ -74,6 +74,13 @@ typedef struct review_wait {
   int status;
   json_t *result; /* incref'd from the engine's borrowed result */
 } review_wait;
+
+/* Without --explain the findings do not list the pass findings merged into them. */
+static void drop_merge(json_t *result) {
+  size_t i;
+  json_t *f;
+  json_array_foreach(json_object_get(result, "findings"), i, f) json_object_del(f, "merge");
+}
 
 /* jsonl: one {"event": "pass"} line per pass of `sofar` (a result, partial or final) that has
  * finished and was not streamed yet, each with the findings so far (--min-confidence applies). */
@@ -115,6 +122,7 @@ static void on_progress(qr_review *r, int done, int total, double cost, void *da
     json_t *partial = qr_review_partial(r);
     json_t *sofar = partial ? qr_output_filter(partial, w->min_confidence) : NULL;
     json_decref(partial);
+    if (sofar && !w->explain) drop_merge(sofar);
     if (w->jsonl && sofar) stream_passes(w, sofar, done, total);
     size_t i;
     json_t *f, *findings = json_object_get(sofar, "findings");
@@ -149,7 +157,8 @@ int cli_review(uv_loop_t *loop, qr_http *http, const qr_config *cfg, const char 
                         .repo_config_root = o->repo_config_root,
                         .snapshot = snap, .omitted = omitted, .staged = o->staged};
   review_wait w = {.progress_tty = isatty(2), .verbose = o->verbose > 0, .start_ms = qr_now_ms(),
-                   .jsonl = o->format == QR_FORMAT_JSONL, .min_confidence = o->min_confidence};
+                   .jsonl = o->format == QR_FORMAT_JSONL, .explain = o->explain,
+                   .min_confidence = o->min_confidence};
   *result = NULL;
   int rc = qr_review_start(loop, http, &p, on_review_done, on_progress, &w, NULL, e);
   if (rc) return rc;
@@ -160,10 +169,7 @@ int cli_review(uv_loop_t *loop, qr_http *http, const qr_config *cfg, const char 
   }
   *result = qr_output_filter(w.result, o->min_confidence);
   json_decref(w.result);
-  size_t i;
-  json_t *f;
-  if (*result && !o->explain)
-    json_array_foreach(json_object_get(*result, "findings"), i, f) json_object_del(f, "merge");
+  if (*result && !o->explain) drop_merge(*result);
   /* Passes that finished with no progress report after them (answers from the cache) */
   if (w.jsonl && *result) stream_passes(&w, *result, w.total, w.total);
   qr_free(w.streamed);
