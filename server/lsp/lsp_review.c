@@ -340,8 +340,8 @@ static void on_review_progress(qr_review *r, int done, int total, double cost, v
   if (!j->progress_begun) return;
   char msg[128];
   if (so_far >= 0)
-    snprintf(msg, sizeof msg, "%d/%d passes done, %d findings so far (provisional), $%.4f", done,
-             total, so_far, cost);
+    snprintf(msg, sizeof msg, "%d/%d passes done, $%.4f, %d findings so far (provisional)", done,
+             total, cost, so_far); /* clients read "D/T passes done, $C" from the start */
   else
     snprintf(msg, sizeof msg, "%d/%d passes done, $%.4f", done, total, cost);
   progress_send(j, json_pack("{s:s,s:s,s:i}", "kind", "report", "message", msg, "percentage",
