@@ -109,20 +109,20 @@ static bool share_source_pass(const qr_finding *a, const qr_finding *b) {
   return false;
 }
 
-/* Two members of one pass: on the same lines, a stricter threshold (more likely two problems
- * than one told twice); on different lines naming different code ("'os' imported but unused"
- * at line 1, "'sys' …" at line 2), never one problem, however alike their words; on different
- * lines naming the same code (a cause and its consequence), no constraint. */
+/* Two members of one pass: naming different code ("'os' imported but unused" and "'sys' …",
+ * even on one line, `import os, sys`) or carrying different analyzer rules (cppcheck memleak
+ * and resourceLeak on one line), never one problem, however alike their words — a pass does
+ * not report one problem twice under two names; otherwise, on the same lines a stricter
+ * threshold, on different lines (a cause and its consequence) no constraint. */
 static int member_constraint(const void *ctx, int i, int j) {
   const merge_ctx *mc = ctx;
   const qr_finding *a = &mc->in->items[mc->idx[i]], *b = &mc->in->items[mc->idx[j]];
   if (!share_source_pass(a, b)) return QR_PAIR_FREE;
-  if (qr_judge_lines_near(a, b, 0)) return QR_PAIR_STRICT;
-  return qr_judge_names_apart(&mc->feat->vecs[mc->idx[i]], &mc->feat->vecs[mc->idx[j]])
-             ? QR_PAIR_APART
-             : QR_PAIR_FREE;
+  if ((a->rule && b->rule && strcmp(a->rule, b->rule)) ||
+      qr_judge_names_apart(&mc->feat->vecs[mc->idx[i]], &mc->feat->vecs[mc->idx[j]]))
+    return QR_PAIR_APART;
+  return qr_judge_lines_near(a, b, 0) ? QR_PAIR_STRICT : QR_PAIR_FREE;
 }
-
 
 static int cmp_int(const void *a, const void *b) {
   int x = *(const int *)a, y = *(const int *)b;

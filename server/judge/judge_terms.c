@@ -288,8 +288,8 @@ static void prose_word(scan *sc, const char *s, size_t n, double w) {
   sc->since_negation++;
   if (in_list(negations, QR_ARRAY_LEN(negations), buf)) sc->since_negation = 0;
   if (in_list(stop_words, QR_ARRAY_LEN(stop_words), buf)) return;
-  /* a word naming an identifier of the code at hand ("realloc", "readLine") is code */
-  if (n > 2 && identifier_in(sc->code, sc->code_len, buf))
+  /* a word naming an identifier of the code at hand ("fp", "realloc", "readLine") is code */
+  if (n >= 2 && identifier_in(sc->code, sc->code_len, buf))
     add_term(sc->terms, buf, n, W_CODE * sc->scale, K_CODE);
   bool digits = isdigit((unsigned char)buf[0]);
   const char *raw_concept = concept_of(sc->terms->concepts, buf, false);

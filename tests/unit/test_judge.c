@@ -394,6 +394,34 @@ TEST(judge_fix_validation) {
   qr_snapshot_free(snap);
 }
 
+/* One pass never reports one problem twice under two names: its findings on one line that name
+ * different code, or carry different analyzer rules, stay apart however alike their words;
+ * another pass's finding still joins the one it agrees with. */
+TEST(judge_one_pass_names_and_rules_apart) {
+  static const char py[] = "import json, time\n\ndef f(v):\n    return v\n";
+  qr_snapshot *snap = qr_snapshot_new();
+  ASSERT_OK(qr_snapshot_add(snap, "m.py", py, strlen(py)));
+  qr_finding_list in, out;
+  qr_finding_list_init(&in);
+  qr_finding_list_init(&out);
+  push(&in, "m.py", 1, 1, "'json' imported but unused", 0, NULL);
+  push(&in, "m.py", 1, 1, "'time' imported but unused", 0, NULL);
+  push(&in, "m.py", 3, 3, "The value assigned here is never read.", 0, NULL);
+  in.items[2].rule = qr_strdup("lint/dead-store");
+  push(&in, "m.py", 3, 3, "The value assigned here is never used.", 0, NULL);
+  in.items[3].rule = qr_strdup("lint/unused-value");
+  push(&in, "m.py", 1, 1, "Unused import 'time'.", 1, NULL);
+  ASSERT_OK(qr_judge_consensus(&in, snap, NULL, 0, NULL, &out, NULL));
+  ASSERT_EQ(out.n, 4);
+  ASSERT_EQ(out.items[0].votes + out.items[1].votes, 3); /* 'time' has two */
+  for (size_t i = 0; i < 2; i++)
+    ASSERT_EQ(out.items[i].votes, strstr(out.items[i].message, "time") ? 2 : 1);
+  ASSERT(strstr(out.items[2].message, "never") && strstr(out.items[3].message, "never"));
+  qr_finding_list_free(&in);
+  qr_finding_list_free(&out);
+  qr_snapshot_free(snap);
+}
+
 /* The fingerprint of the single merged finding of `msg` at `line` of `text`. */
 static void fingerprint_of(const char *text, int line, const char *msg, char fp[17]) {
   qr_snapshot *snap = qr_snapshot_new();
