@@ -77,11 +77,14 @@ int qr_judge_build_prompt(const qr_finding_list *clusters, const qr_snapshot *sn
 
 /* Applies the judge's answer (fences/prose tolerated): keep=false moves the cluster from
  * `clusters` to `rejected` with its reason; a valid severity or message replaces the cluster's;
- * "same_as": "cK" on a kept cluster folds it into cluster K (following chains; cycles are
- * ignored): one finding, its sources the union of both, votes and models recounted from
- * distinct passes, the higher severity and confidence, the members of both in its "merge" and
- * the decision under "merge"."judge". A same_as between different files, or lines more than
- * QR_JUDGE_SAME_AS_LINES apart, is refused and said in both findings' "judge" notes.
+ * "same_as": "cK" on a kept cluster links it with cluster K: each link within reach joins the
+ * two clusters' groups (a chain or a cycle is one group) and each group folds into one finding —
+ * its member that names no other (in a cycle, the first) — its sources the union of all,
+ * votes and models recounted from distinct passes, its lines covering all, the higher severity
+ * and confidence, the members of all in its "merge" (the folded representatives joined through
+ * the judge's link) and each decision, naming the pair the judge gave, under "merge"."judge".
+ * A same_as between different files, or lines more than QR_JUDGE_SAME_AS_LINES apart, is
+ * refused (that link alone) and said in both findings' "judge" notes.
  * Unknown or repeated ids are ignored (the first verdict counts). A garbage answer — no
  * {"verdicts": […]}, or an entry without a string id and a boolean keep — is QR_E_PARSE and
  * nothing changes; QR_E_NOMEM may leave same_as links half applied (no finding is lost). */

@@ -218,11 +218,19 @@ static int reserve_rejections(qr_judge_rejections *r, size_t more) {
   return QR_OK;
 }
 
-/* The cluster `k` (0-based) ends up in after following same_as links through kept clusters
- * (a cycle stops where it closes). */
-static size_t same_as_root(const verdict *v, size_t k, size_t n) {
-  for (size_t steps = 0; v[k].same_as && !v[v[k].same_as - 1].reject && steps < n; steps++)
-    k = v[k].same_as - 1;
+/* One cluster while the same_as links are applied. */
+typedef struct same_node {
+  size_t up;     /* union-find parent: the links join clusters into groups */
+  size_t into;   /* of a group's root: the cluster the group folds into, SIZE_MAX: none yet */
+  size_t shift;  /* of a target: members its explanation will hold */
+  size_t where;  /* the index its representative gets in its target's explanation */
+  int line;      /* its first line, before any fold */
+  bool linked;   /* its own same_as was applied */
+} same_node;
+
+/* The group of cluster k (union-find with path halving). */
+static size_t group_of(same_node *g, size_t k) {
+  while (g[k].up != k) k = g[k].up = g[g[k].up].up;
   return k;
 }
 
@@ -249,44 +257,109 @@ static int note_judge(qr_finding *f, char *text) {
   return rc;
 }
 
+/* The index of the representative among a merge explanation's members (0 when none is marked). */
+static size_t representative_of(json_t *members) {
+  size_t i;
+  json_t *m;
+  json_array_foreach(members, i, m) if (json_is_true(json_object_get(m, "representative"))) return i;
+  return 0;
+}
+
+/* Turns `from`'s members into members of `into`'s explanation, which they follow: their "with"
+ * indexes shift past into's members, and from's representative is no longer one — it joined
+ * through the judge's link `why` to the member at index `to` (of the combined list). */
+static int adopt_members(json_t *mine, json_t *theirs, size_t to, const char *why) {
+  size_t shift = json_array_size(mine), rep = representative_of(theirs), i;
+  json_t *m;
+  json_array_foreach(theirs, i, m) {
+    json_t *with = json_object_get(m, "with");
+    int rc = 0;
+    if (i == rep) {
+      json_object_del(m, "representative");
+      json_object_del(m, "similarity");
+      rc = json_object_set_new(m, "with", json_integer((json_int_t)to)) ||
+           json_object_set_new(m, "why", json_string(why));
+    } else if (with) {
+      rc = json_integer_set(with, json_integer_value(with) + (json_int_t)shift);
+    }
+    if (rc) return QR_E_NOMEM;
+  }
+  return json_array_extend(mine, theirs) ? QR_E_NOMEM : QR_OK;
+}
+
 /* Folds cluster `from` into `into`: its sources (each pass once; votes and models recounted),
- * its merge members, the higher severity and confidence. `from` is cleared. */
-static int fold_cluster(qr_finding *into, qr_finding *from) {
+ * its lines, its merge members (joined through `why` to the member at index `to` of the combined
+ * list) and judge notes, the higher severity and confidence. `from` is cleared. */
+static int fold_cluster(qr_finding *into, qr_finding *from, size_t to, const char *why) {
   if (qr_finding_add_sources(into, from)) return QR_E_NOMEM;
   into->severity = QR_MAX(into->severity, from->severity);
   into->confidence = QR_MAX(into->confidence, from->confidence);
+  into->start_line = QR_MIN(into->start_line, from->start_line);
+  into->end_line = QR_MAX(into->end_line, from->end_line);
   json_t *mine = json_object_get(into->merge, "members");
   json_t *theirs = json_object_get(from->merge, "members");
-  if (mine && theirs && json_array_extend(mine, theirs)) return QR_E_NOMEM;
+  if (mine && theirs && adopt_members(mine, theirs, to, why)) return QR_E_NOMEM;
+  json_t *notes = json_object_get(from->merge, "judge");
+  for (size_t i = 0; i < json_array_size(notes); i++)
+    if (note_judge(into, qr_strdup(json_string_value(json_array_get(notes, i))))) return QR_E_NOMEM;
   qr_finding_clear(from);
   return QR_OK;
 }
 
-/* Applies the kept clusters' same_as links: each folds into the cluster its chain ends in,
- * unless that one is in another file or too far away (refused, and said in both). Marks the
- * folded ones in `gone`. */
+/* Records the judge's same_as link from cluster i to j in both (refused: too far, another file)
+ * or in i alone and joins their groups in `g`. */
+static int judge_link(qr_finding_list *clusters, const verdict *v, size_t i, same_node *g) {
+  size_t j = v[i].same_as - 1;
+  qr_finding *from = &clusters->items[i], *to = &clusters->items[j];
+  const char *refusal = same_as_refusal(from, to);
+  char *note = qr_asprintf("same_as %s:%d and %s:%d (judge: %s)%s%s", from->file, from->start_line,
+                           to->file, to->start_line, v[i].reason,
+                           refusal ? " refused: " : " applied", refusal ? refusal : "");
+  if (refusal) {
+    char *copy = note ? qr_strdup(note) : NULL;
+    int rc = note_judge(from, note);
+    return rc ? (qr_free(copy), rc) : note_judge(to, copy);
+  }
+  g[i].linked = true;
+  g[group_of(g, i)].up = group_of(g, j);
+  return note_judge(from, note);
+}
+
+/* Applies the kept clusters' same_as links between kept clusters: each link within reach joins
+ * the two clusters' groups (a chain or a cycle is one group); each group folds into its member
+ * that points at no other (the lowest such; in a cycle, the lowest), members in index order.
+ * Marks the folded ones in `gone`. */
 static int apply_same_as(qr_finding_list *clusters, const verdict *v, bool *gone) {
   size_t n = clusters->n;
-  int rc = QR_OK;
+  same_node *g = qr_calloc(n ? n : 1, sizeof *g);
+  int rc = g ? QR_OK : QR_E_NOMEM;
+  for (size_t i = 0; !rc && i < n; i++)
+    g[i] = (same_node){i, SIZE_MAX, 0, 0, clusters->items[i].start_line, false};
   for (size_t i = 0; !rc && i < n; i++) {
-    if (v[i].reject || !v[i].same_as || v[v[i].same_as - 1].reject) continue;
-    size_t root = same_as_root(v, i, n);
-    if (root == i || gone[i] || gone[root]) continue;
-    qr_finding *from = &clusters->items[i], *into = &clusters->items[root];
-    const char *refusal = same_as_refusal(from, into);
-    char *note = qr_asprintf("same_as %s:%d and %s:%d (judge: %s)%s%s", from->file,
-                             from->start_line, into->file, into->start_line, v[i].reason,
-                             refusal ? " refused: " : " applied", refusal ? refusal : "");
-    if (refusal) {
-      char *copy = note ? qr_strdup(note) : NULL;
-      rc = note_judge(from, note);
-      if (!rc) rc = note_judge(into, copy);
-      continue;
-    }
-    rc = note_judge(into, note);
-    if (!rc) rc = fold_cluster(into, from);
-    gone[i] = !rc; /* a failed fold leaves `from` whole (into may hold some of its sources) */
+    size_t j = v[i].same_as - 1;
+    if (!v[i].reject && v[i].same_as && j != i && !v[j].reject) rc = judge_link(clusters, v, i, g);
   }
+  for (int cycle = 0; !rc && cycle < 2; cycle++) /* each group's target: unlinked first */
+    for (size_t i = 0; i < n; i++)
+      if ((cycle || !g[i].linked) && g[group_of(g, i)].into == SIZE_MAX) g[group_of(g, i)].into = i;
+  for (int folded = 0; !rc && folded < 2; folded++) /* the target's members first */
+    for (size_t i = 0; i < n; i++) {
+      size_t t = g[group_of(g, i)].into;
+      if ((t != i) != folded) continue;
+      json_t *m = json_object_get(clusters->items[i].merge, "members");
+      g[i].where = g[t].shift + representative_of(m);
+      g[t].shift += json_array_size(m);
+    }
+  for (size_t i = 0; !rc && i < n; i++) {
+    size_t t = g[group_of(g, i)].into, j = v[i].same_as - 1;
+    if (t == i) continue; /* a folded cluster's own link was applied: j is in its group */
+    char *why = qr_asprintf("the model judge: same as the finding at line %d (%s)", g[j].line,
+                            v[i].reason);
+    rc = why ? fold_cluster(&clusters->items[t], &clusters->items[i], g[j].where, why) : QR_E_NOMEM;
+    qr_free(why);
+    gone[i] = !rc; /* a failed fold leaves cluster i whole (t may hold some of its sources) */
+  }
+  qr_free(g);
   return rc;
 }
 

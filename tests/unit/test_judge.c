@@ -708,8 +708,8 @@ TEST(judge_apply_same_as_folds) {
   qr_finding_list_free(&l);
 }
 
-/* A wrong same_as — another file, lines far apart, a rejected target, a cycle — changes
- * nothing but the notes. */
+/* A wrong same_as — another file, lines far apart, a rejected target — changes nothing but
+ * the notes; a cycle is one group. */
 TEST(judge_apply_same_as_refused) {
   qr_finding_list l;
   qr_finding_list_init(&l);
@@ -728,9 +728,10 @@ TEST(judge_apply_same_as_refused) {
                        "{\"id\":\"c5\",\"keep\":true,\"same_as\":\"c6\",\"reason\":\"cycle\"},"
                        "{\"id\":\"c6\",\"keep\":true,\"same_as\":\"c5\",\"reason\":\"cycle\"}]}";
   ASSERT_OK(qr_judge_apply(&l, answer, strlen(answer), &rej, NULL));
-  ASSERT_EQ(l.n, 5);
+  ASSERT_EQ(l.n, 4);
   ASSERT_EQ(rej.n, 1);
-  for (size_t i = 0; i < l.n; i++) ASSERT_EQ(l.items[i].votes, 0); /* untouched */
+  for (size_t i = 0; i < 3; i++) ASSERT_EQ(l.items[i].votes, 0); /* untouched */
+  ASSERT_EQ(l.items[3].votes, 2);                                  /* c5 and c6 */
   const char *far = judge_note(&l.items[1], 0);
   ASSERT(far && strstr(far, "refused") && strstr(far, "too far apart"));
   const char *other = judge_note(&l.items[2], 0);
@@ -738,6 +739,102 @@ TEST(judge_apply_same_as_refused) {
   ASSERT(judge_note(&l.items[0], 1) && !judge_note(&l.items[0], 2)); /* told both times */
   qr_judge_rejections_free(&rej);
   qr_finding_list_free(&l);
+}
+
+/* `k` kept clusters, then a mutual same_as between the first two: one group, whatever k. */
+static void mutual_same_as(size_t k) {
+  qr_finding_list l;
+  qr_finding_list_init(&l);
+  push(&l, "q.go", 10, 10, "err from Open is dropped.", 0, NULL);
+  push(&l, "q.go", 12, 12, "The handle leaks when Stat fails.", 1, NULL);
+  for (size_t i = 2; i < k; i++) push(&l, "q.go", 40 + (int)i, 40 + (int)i, "Unrelated.", (int)i, NULL);
+  qr_buf a;
+  qr_buf_init(&a, 1 << 16);
+  ASSERT_OK(qr_buf_puts(&a, "{\"verdicts\":[{\"id\":\"c1\",\"keep\":true,\"same_as\":\"c2\",\"reason\":\"x\"},"
+                            "{\"id\":\"c2\",\"keep\":true,\"same_as\":\"c1\",\"reason\":\"y\"}]}"));
+  qr_judge_rejections rej;
+  qr_judge_rejections_init(&rej);
+  ASSERT_OK(qr_judge_apply(&l, a.data, a.len, &rej, NULL));
+  ASSERT_EQ(l.n, k - 1);
+  ASSERT_EQ(l.items[0].votes, 2);
+  ASSERT(l.items[0].start_line == 10 && l.items[0].end_line == 12);
+  qr_buf_free(&a);
+  qr_judge_rejections_free(&rej);
+  qr_finding_list_free(&l);
+}
+
+TEST(judge_apply_same_as_mutual_any_count) {
+  for (size_t k = 2; k <= 7; k++) mutual_same_as(k);
+}
+
+/* A chain whose links are each within reach is one finding though its ends are far apart; a
+ * link out of reach is refused alone, and every note names the pair the judge gave. */
+TEST(judge_apply_same_as_chain_links_each) {
+  qr_finding_list l;
+  qr_finding_list_init(&l);
+  int lines[] = {5, 25, 48, 70, 140};
+  for (int i = 0; i < 5; i++) push(&l, "w.js", lines[i], lines[i], "Token compared with ==.", i, NULL);
+  const char *answer = "{\"verdicts\":[{\"id\":\"c1\",\"keep\":true,\"same_as\":\"c2\",\"reason\":\"r1\"},"
+                       "{\"id\":\"c2\",\"keep\":true,\"same_as\":\"c3\",\"reason\":\"r2\"},"
+                       "{\"id\":\"c3\",\"keep\":true,\"same_as\":\"c4\",\"reason\":\"r3\"},"
+                       "{\"id\":\"c4\",\"keep\":true,\"same_as\":\"c5\",\"reason\":\"r4\"}]}";
+  qr_judge_rejections rej;
+  qr_judge_rejections_init(&rej);
+  ASSERT_OK(qr_judge_apply(&l, answer, strlen(answer), &rej, NULL));
+  ASSERT_EQ(l.n, 2);
+  ASSERT_EQ(l.items[0].votes, 4);
+  ASSERT(l.items[0].start_line == 5 && l.items[0].end_line == 70);
+  const char *want[] = {"w.js:5 and w.js:25", "w.js:25 and w.js:48", "w.js:48 and w.js:70",
+                        "w.js:70 and w.js:140"};
+  for (size_t k = 0; k < 4; k++) {
+    bool found = false;
+    for (size_t i = 0; i < 2; i++)
+      for (size_t m = 0; judge_note(&l.items[i], m); m++)
+        found |= strstr(judge_note(&l.items[i], m), want[k]) != NULL;
+    ASSERT(found);
+  }
+  ASSERT(strstr(judge_note(&l.items[1], 0), "refused"));
+  qr_judge_rejections_free(&rej);
+  qr_finding_list_free(&l);
+}
+
+/* After a fold the explanation has one representative, and each member's "with" points at a
+ * member of the combined list; the folded representative joined through the judge's link. */
+TEST(judge_apply_same_as_explains_fold) {
+  static const char py[] = "def f(p):\n    fh = open(p)\n    data = fh.read()\n    return data\n";
+  qr_snapshot *snap = qr_snapshot_new();
+  ASSERT_OK(qr_snapshot_add(snap, "r.py", py, strlen(py)));
+  qr_finding_list in, out;
+  qr_finding_list_init(&in);
+  qr_finding_list_init(&out);
+  push(&in, "r.py", 2, 2, "`fh` is never closed.", 0, NULL);
+  push(&in, "r.py", 2, 2, "The file handle fh leaks: no with block closes it.", 1, NULL);
+  push(&in, "r.py", 4, 4, "Returns the data of a file that stays open.", 2, NULL);
+  ASSERT_OK(qr_judge_consensus(&in, snap, NULL, 0, NULL, &out, NULL));
+  ASSERT_EQ(out.n, 2);
+  const char *answer = "{\"verdicts\":[{\"id\":\"c2\",\"keep\":true,\"same_as\":\"c1\",\"reason\":\"open file\"}]}";
+  qr_judge_rejections rej;
+  qr_judge_rejections_init(&rej);
+  ASSERT_OK(qr_judge_apply(&out, answer, strlen(answer), &rej, NULL));
+  ASSERT_EQ(out.n, 1);
+  ASSERT(out.items[0].start_line <= 2 && out.items[0].end_line >= 4);
+  json_t *members = json_object_get(out.items[0].merge, "members");
+  ASSERT_EQ(json_array_size(members), 3);
+  size_t reps = 0, i;
+  json_t *m;
+  json_array_foreach(members, i, m) {
+    reps += json_is_true(json_object_get(m, "representative"));
+    json_t *with = json_object_get(m, "with");
+    if (json_is_true(json_object_get(m, "representative"))) continue;
+    ASSERT(json_is_integer(with) && (size_t)json_integer_value(with) < 3 &&
+           (size_t)json_integer_value(with) != i);
+  }
+  ASSERT_EQ(reps, 1);
+  ASSERT(strstr(json_string_value(json_object_get(json_array_get(members, 2), "why")), "model judge"));
+  qr_judge_rejections_free(&rej);
+  qr_finding_list_free(&in);
+  qr_finding_list_free(&out);
+  qr_snapshot_free(snap);
 }
 
 /* Each allocation of a same_as apply failed in turn: a clean QR_E_NOMEM (or success), never a
