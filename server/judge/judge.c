@@ -511,11 +511,63 @@ static int by_lines(const void *a, const void *b, void *ctx) {
   return (x > y) - (x < y);
 }
 
+/* A finding by its exact text and lines, for finding duplicates whatever lies between them. */
+typedef struct dup_key {
+  uint64_t hash; /* of the message */
+  int pos, rank; /* position among the file's findings; place in line order */
+} dup_key;
+
+static int by_dup_key(const void *a, const void *b, void *ctx) {
+  const dup_key *x = a, *y = b;
+  const line_order *o = ctx;
+  if (x->hash != y->hash) return x->hash < y->hash ? -1 : 1;
+  const qr_finding *p = &o->items[o->idx[x->pos]], *q = &o->items[o->idx[y->pos]];
+  if (p->start_line != q->start_line) return p->start_line < q->start_line ? -1 : 1;
+  if (p->end_line != q->end_line) return p->end_line < q->end_line ? -1 : 1;
+  int c = strcmp(p->message ? p->message : "", q->message ? q->message : "");
+  return c ? c : x->pos - y->pos;
+}
+
+static bool same_text_and_lines(const line_order *o, const dup_key *x, const dup_key *y) {
+  const qr_finding *p = &o->items[o->idx[x->pos]], *q = &o->items[o->idx[y->pos]];
+  return x->hash == y->hash && p->start_line == q->start_line && p->end_line == q->end_line &&
+         !strcmp(p->message ? p->message : "", q->message ? q->message : "");
+}
+
+static int push_pair(int **pairs, size_t *n, size_t *alloc, int i, int j) {
+  if (qr_grow(pairs, alloc, *n + 1, 2 * sizeof **pairs, 256)) return QR_E_NOMEM;
+  (*pairs)[2 * *n] = QR_MIN(i, j);
+  (*pairs)[2 * *n + 1] = QR_MAX(i, j);
+  (*n)++;
+  return QR_OK;
+}
+
+/* Appends the pairs the sweep's neighbour cap left out between findings of the same message on
+ * the same lines: each such finding is paired with the first of them (in line order), so a
+ * pile-up on one line never keeps a finding from its exact duplicates. */
+static int duplicate_pairs(const line_order *o, const int *order, size_t m, int **pairs, size_t *n,
+                           size_t *alloc) {
+  dup_key *k = qr_malloc((m ? m : 1) * sizeof *k);
+  if (!k) return QR_E_NOMEM;
+  for (size_t r = 0; r < m; r++) {
+    const char *msg = o->items[o->idx[order[r]]].message;
+    k[r] = (dup_key){qr_judge_hash(msg ? msg : "", msg ? strlen(msg) : 0), order[r], (int)r};
+  }
+  if (m) qsort_r(k, m, sizeof *k, by_dup_key, (void *)o);
+  int rc = QR_OK;
+  for (size_t a = 0, b; !rc && a < m; a = b)
+    for (b = a + 1; !rc && b < m && same_text_and_lines(o, &k[a], &k[b]); b++)
+      if (k[b].rank - k[a].rank > MAX_NEIGHBOURS) rc = push_pair(pairs, n, alloc, k[a].pos, k[b].pos);
+  qr_free(k);
+  return rc;
+}
+
 /* The line-near pairs (i < j, positions among the file's findings), from a sweep over the
  * findings in line order: each is compared with at most MAX_NEIGHBOURS of those that start at
  * or after it. Below that many findings within a finding's lines, this is every near pair; a
  * pile-up of more on a few lines (10,000 findings on one line) keeps O(n · MAX_NEIGHBOURS)
- * work and memory. `*pairs` holds 2·*n ints (qr_free). */
+ * work and memory — and exact duplicates beyond the cap are paired all the same (see
+ * duplicate_pairs). `*pairs` holds 2·*n ints (qr_free). */
 static int near_pairs(const qr_finding *items, const size_t *idx, size_t m, int **pairs, size_t *n,
                       size_t *alloc_out) {
   int *order = qr_malloc(m * sizeof *order);
@@ -531,16 +583,10 @@ static int near_pairs(const qr_finding *items, const size_t *idx, size_t m, int 
     for (size_t b = a + 1; !rc && b < m && b <= a + MAX_NEIGHBOURS; b++) {
       const qr_finding *y = &items[idx[order[b]]];
       if (y->start_line > x->end_line + 1) break; /* so do all later ones */
-      if (!qr_judge_lines_near(x, y, 1)) continue;
-      if (qr_grow(pairs, &alloc, *n + 1, 2 * sizeof **pairs, 256)) {
-        rc = QR_E_NOMEM;
-        break;
-      }
-      (*pairs)[2 * *n] = QR_MIN(order[a], order[b]);
-      (*pairs)[2 * *n + 1] = QR_MAX(order[a], order[b]);
-      (*n)++;
+      if (qr_judge_lines_near(x, y, 1)) rc = push_pair(pairs, n, &alloc, order[a], order[b]);
     }
   }
+  if (!rc) rc = duplicate_pairs(&(line_order){items, idx}, order, m, pairs, n, &alloc);
   qr_free(order);
   *alloc_out = alloc;
   return rc;
@@ -591,12 +637,7 @@ static int definition_pairs(const merge_ctx *mc, size_t m, int **pairs, size_t *
         const qr_finding *fx = &mc->in->items[mc->idx[x]], *fy = &mc->in->items[mc->idx[y]];
         if (y == (int)x || qr_judge_lines_near(fx, fy, 1) || !names_definition_of(mc, (int)x, y))
           continue;
-        if (qr_grow(pairs, alloc, *n + 1, 2 * sizeof **pairs, 256)) rc = QR_E_NOMEM;
-        else {
-          (*pairs)[2 * *n] = QR_MIN((int)x, y);
-          (*pairs)[2 * *n + 1] = QR_MAX((int)x, y);
-          (*n)++;
-        }
+        rc = push_pair(pairs, n, alloc, (int)x, y);
       }
     }
   }

@@ -982,6 +982,37 @@ TEST(judge_scale_100k_findings) {
 
 /* 5,000 findings on one line: each is compared with a bounded window of neighbours, so this
  * finishes, and still merges the paraphrases into a handful of problems. */
+/* Exact duplicates merge however many other findings share their line: the neighbour cap
+ * bounds the comparisons, never the duplicates. */
+TEST(judge_duplicates_past_the_neighbour_cap) {
+  static const char js[] = "for (var i = 0; i < n; i++) { for (var i = 0; i < m; i++) {} }\n";
+  qr_snapshot *snap = qr_snapshot_new();
+  ASSERT_OK(qr_snapshot_add(snap, "loop.js", js, strlen(js)));
+  qr_finding_list in, out;
+  qr_finding_list_init(&in);
+  qr_finding_list_init(&out);
+  const char *twice = "The inner loop redeclares i and ends the outer loop early.";
+  push(&in, "loop.js", 1, 1, twice, 0, NULL);
+  for (int k = 0; k < 150; k++) {
+    char msg[64];
+    snprintf(msg, sizeof msg, "Note q%dz about x%dv.", k, k);
+    push(&in, "loop.js", 1, 1, msg, 0, NULL);
+  }
+  push(&in, "loop.js", 1, 1, twice, 1, NULL);
+  push(&in, "loop.js", 1, 1, twice, 2, NULL);
+  ASSERT_OK(qr_judge_consensus(&in, snap, NULL, 0, NULL, &out, NULL));
+  size_t found = 0;
+  for (size_t i = 0; i < out.n; i++)
+    if (!strcmp(out.items[i].message, twice)) {
+      found++;
+      ASSERT_EQ(out.items[i].votes, 3);
+    }
+  ASSERT_EQ(found, 1);
+  qr_finding_list_free(&in);
+  qr_finding_list_free(&out);
+  qr_snapshot_free(snap);
+}
+
 TEST(judge_scale_5000_on_one_line) {
   qr_snapshot *snap = qr_snapshot_new();
   qr_finding_list in, out;
