@@ -789,12 +789,22 @@ static int by_input_file(const void *a, const void *b, void *input) {
   return c ? c : (x > y) - (x < y);
 }
 
+void qr_judge_keep_votes(qr_finding_list *l, int min_votes) {
+  size_t w = 0;
+  for (size_t i = 0; i < l->n; i++) {
+    if (l->items[i].votes >= min_votes) l->items[w++] = l->items[i];
+    else qr_finding_clear(&l->items[i]);
+  }
+  l->n = w;
+}
+
 /* Applies min_votes, min_confidence and max_findings to `l` in place. */
 static void filter(qr_finding_list *l, const qr_judge_options *o) {
   size_t w = 0;
+  qr_judge_keep_votes(l, o->min_votes);
   for (size_t i = 0; i < l->n; i++) {
     qr_finding *f = &l->items[i];
-    if (f->votes >= o->min_votes && f->confidence + 1e-12 >= o->min_confidence) l->items[w++] = *f;
+    if (f->confidence + 1e-12 >= o->min_confidence) l->items[w++] = *f;
     else qr_finding_clear(f);
   }
   l->n = w;

@@ -47,6 +47,11 @@ int qr_judge_consensus(const qr_finding_list *in, const qr_snapshot *snap,
  * QR_E_NOMEM (then `now` may hold part of the copies). */
 int qr_judge_carry(const qr_finding_list *before, qr_finding_list *now);
 
+/* Drops (clears) the findings of `l` with fewer than `min_votes` votes, keeping the order: the
+ * review applies judge.min_votes after the model judge, whose same_as may fold 1-vote clusters
+ * into one finding of more votes. */
+void qr_judge_keep_votes(qr_finding_list *l, int min_votes);
+
 /* True when `fix` applies to `file` (its lines exist) and the patched text parses without more
  * ERROR/MISSING nodes than the current text. Files without a grammar only get the range check. */
 bool qr_judge_fix_valid(const qr_snapshot_file *file, const qr_fix *fix);

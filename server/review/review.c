@@ -519,6 +519,7 @@ static void start_all(qr_review *r) {
 
 static void emit(qr_review *r) {
   int failed_all = 0;
+  qr_judge_keep_votes(&r->merged, r->cfg->judge.min_votes); /* after the judge's folds */
   json_t *result = qr_review_build_result(r, &failed_all);
   int status = r->canceled ? QR_E_CANCELED : failed_all ? QR_E_PROVIDER : QR_OK;
   if (result) r->done(r, status, result, r->data);
@@ -693,9 +694,10 @@ static qr_judge_coverage *coverage(const qr_review *r) {
   return cov;
 }
 
-/* The consensus merge of what was found so far into r->merged, with r->cov set. */
-static int merge_found(qr_review *r, qr_err *e) {
-  qr_judge_options o = {.min_votes = r->cfg->judge.min_votes,
+/* The consensus merge of what was found so far into r->merged, with r->cov set; findings with
+ * fewer than `min_votes` votes are left out. */
+static int merge_found(qr_review *r, int min_votes, qr_err *e) {
+  qr_judge_options o = {.min_votes = min_votes,
                         .min_confidence = r->cfg->judge.min_confidence,
                         .max_findings = r->cfg->judge.max_findings};
   qr_free(r->cov); /* an earlier partial result's */
@@ -707,8 +709,11 @@ static int merge_found(qr_review *r, qr_err *e) {
 static void finish_review(qr_review *r) {
   if (r->finishing) return; /* a late deadline or cancel may ask again */
   r->finishing = true;
+  const qr_config_judge *j = &r->cfg->judge;
+  bool judged = j->m && !strcmp(j->mode, "model"); /* its same_as may fold 1-vote clusters */
   qr_err e = {0};
-  if (merge_found(r, &e)) r->judge_error = qr_asprintf("consensus merge failed: %s", e.msg);
+  if (merge_found(r, judged ? 1 : j->min_votes, &e))
+    r->judge_error = qr_asprintf("consensus merge failed: %s", e.msg);
   judge_or_emit(r);
 }
 
@@ -716,7 +721,7 @@ json_t *qr_review_partial(qr_review *r) {
   qr_err e = {0};
   json_t *result = NULL;
   if (r->finishing) return NULL; /* r->merged is the final merge's */
-  if (!merge_found(r, &e) && !qr_judge_carry(&r->shown, &r->merged) &&
+  if (!merge_found(r, r->cfg->judge.min_votes, &e) && !qr_judge_carry(&r->shown, &r->merged) &&
       (result = qr_review_build_result(r, &(int){0})) &&
       json_object_set_new(result, "provisional", json_true()))
     result = (json_decref(result), NULL);
