@@ -299,6 +299,9 @@ static int fold_cluster(qr_finding *into, qr_finding *from, size_t to, const cha
   json_t *mine = json_object_get(into->merge, "members");
   json_t *theirs = json_object_get(from->merge, "members");
   if (mine && theirs && adopt_members(mine, theirs, to, why)) return QR_E_NOMEM;
+  json_int_t more = json_integer_value(json_object_get(into->merge, "more")) +
+                    json_integer_value(json_object_get(from->merge, "more"));
+  if (more && json_object_set_new(into->merge, "more", json_integer(more))) return QR_E_NOMEM;
   json_t *notes = json_object_get(from->merge, "judge");
   for (size_t i = 0; i < json_array_size(notes); i++)
     if (note_judge(into, qr_strdup(json_string_value(json_array_get(notes, i))))) return QR_E_NOMEM;

@@ -100,7 +100,9 @@ static void print_merge(FILE *out, const json_t *f) {
     fprintf(out, "    %zu. %s×%s line %lld: %s\n", i + 1, qr_output_str(m, "model", "?"),
             qr_output_str(m, "strategy", "?"), qr_output_int(m, "start_line"),
             qr_output_str(m, "message", ""));
-    if (json_object_get(m, "with"))
+    if (json_object_get(m, "with") && !json_object_get(m, "similarity")) /* the judge's link */
+      fprintf(out, "       joined %lld: %s\n", qr_output_int(m, "with") + 1, qr_output_str(m, "why", ""));
+    else if (json_object_get(m, "with"))
       fprintf(out, "       similarity %.2f with %lld: %s\n",
               json_number_value(json_object_get(m, "similarity")), qr_output_int(m, "with") + 1,
               qr_output_str(m, "why", ""));
