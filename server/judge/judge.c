@@ -96,6 +96,7 @@ static double link_similarity(const merge_ctx *mc, int i, int j, link_kind k) {
   size_t x = mc->idx[i], y = mc->idx[j];
   const vec *a = &mc->feat->vecs[x], *b = &mc->feat->vecs[y];
   double s = qr_judge_similarity(a, b, k == LINK_SAME_LINES);
+  if (k == LINK_SAME_LINES) s *= qr_judge_subject_factor(a, b);
   if (k == LINK_ADJACENT)
     s *= qr_judge_code_factor(&mc->feat->vocab, a, &mc->in->items[x], b, &mc->in->items[y],
                               mc->sfile);

@@ -47,6 +47,7 @@ typedef struct vec {
   const term *t; /* the finding's terms, sorted by id, one per id */
   size_t n;
   double norm;
+  int subject; /* id + 1 of the first code its message names, its subject ("`fp` stays open"); 0: none */
   bool has_concept, has_code;
 } vec;
 
@@ -69,6 +70,10 @@ int qr_judge_features_build(const qr_finding_list *in, const size_t *idx, const 
 void qr_judge_features_free(features *f);
 /* How alike two findings' texts are, in [0,1]; `overlap`: their lines overlap. */
 double qr_judge_similarity(const vec *a, const vec *b, bool overlap);
+/* 1, or a factor below 1 when each message's subject (the first code it names) is another and
+ * absent from the other message: "buf leaks on fread failure" and "`fp` stays open when
+ * `fread` returns short" share a call but are about two objects. */
+double qr_judge_subject_factor(const vec *a, const vec *b);
 /* True when both findings name code in their messages and none of it is the same. */
 bool qr_judge_names_apart(const vec *a, const vec *b);
 /* 1, or a factor below 1 when findings on different lines each name code that is on their own

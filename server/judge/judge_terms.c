@@ -14,6 +14,7 @@
 #define SHARED_CODE_PULL 0.15        /* same lines, both name the same code, at most one a class */
 #define DISJOINT_CODE_FACTOR 0.5     /* adjacent lines, both name code, none in common */
 #define DISTINCT_CODE_FACTOR 0.3     /* adjacent lines, each names code only its own line has */
+#define SUBJECT_FACTOR 0.8           /* same lines, each about code the other does not name */
 
 #define W_WORD 1.0
 #define W_CODE 2.0
@@ -467,12 +468,14 @@ void qr_judge_features_free(features *f) {
 /* Scans finding `x` into `l` and keeps its distinct terms (the heaviest of each) at the end of
  * f->terms, counting each once in `df` (per id, grown with the vocabulary). */
 static int scan_finding(features *f, term_list *l, const qr_finding *x, const qr_snapshot_file *sf,
-                        int **df, size_t *df_alloc) {
+                        int **df, size_t *df_alloc, int *subject) {
   const char *code = "";
   size_t code_len = 0;
   code_span(sf, x->start_line - 1, x->end_line + 1, &code, &code_len);
   l->n = 0;
   scan_text(l, x->message, SCALE_MESSAGE, code, code_len);
+  for (size_t i = 0; !*subject && i < l->n; i++)
+    if (l->items[i].code) *subject = l->items[i].id + 1;
   scan_text(l, x->evidence, SCALE_EVIDENCE, code, code_len);
   scan_text(l, x->category, SCALE_CATEGORY, code, code_len);
   if (l->err) return l->err;
@@ -521,6 +524,7 @@ static int features_number(features *f, size_t n_findings, const int *df, const 
     vec *v = &f->vecs[i];
     term *t = f->terms + at[i];
     for (size_t k = 0; k < v->n; k++) t[k].id = rank[t[k].id];
+    if (v->subject) v->subject = rank[v->subject - 1] + 1;
     if (v->n) qsort(t, v->n, sizeof *t, by_id);
     v->t = t;
     for (size_t k = 0; k < v->n; k++) {
@@ -560,7 +564,7 @@ int qr_judge_features_build(const qr_finding_list *in, const size_t *idx, const 
     const qr_finding *x = &in->items[idx[k]];
     if (!k || strcmp(x->file, in->items[idx[k - 1]].file)) sf = qr_snapshot_find(snap, x->file);
     at[idx[k]] = f->n_terms;
-    rc = scan_finding(f, &l, x, sf, &df, &df_alloc);
+    rc = scan_finding(f, &l, x, sf, &df, &df_alloc, &f->vecs[idx[k]].subject);
     f->vecs[idx[k]].n = f->n_terms - at[idx[k]];
   }
   if (!rc) rc = features_number(f, in->n, df, at);
@@ -614,6 +618,13 @@ static bool has_term(const vec *v, int id) {
     else hi = mid;
   }
   return lo < v->n && v->t[lo].id == id;
+}
+
+double qr_judge_subject_factor(const vec *a, const vec *b) {
+  return a->subject && b->subject && a->subject != b->subject && !has_term(a, b->subject - 1) &&
+                 !has_term(b, a->subject - 1)
+             ? SUBJECT_FACTOR
+             : 1.0;
 }
 
 bool qr_judge_names_apart(const vec *a, const vec *b) {

@@ -220,6 +220,7 @@ TEST(judge_golden_same_line_injection_and_tempfile_apart) { run_case("injection_
 TEST(judge_golden_null_and_leak_apart) { run_case("null_and_leak", NULL); }
 TEST(judge_golden_line_jitter) { run_case("jitter", NULL); }
 TEST(judge_golden_pass_reports_twice) { run_case("duplicate_in_pass", NULL); }
+TEST(judge_golden_one_pass_two_objects) { run_case("one_pass_two_objects", NULL); }
 
 /* ---- the labelled dev case --------------------------------------------------------------- */
 
