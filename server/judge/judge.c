@@ -428,41 +428,94 @@ static json_t *member_json(const qr_finding *x) {
                    "message", x->message ? x->message : "");
 }
 
+/* The leader of member y's cluster just before merge `t`. */
+static int leader_before(const cluster_set *c, int y, int t) {
+  while (c->joined[y] >= 0 && c->step[y] < t) y = c->joined[y];
+  return y;
+}
+
+/* A link of the cluster's tree: listed members a and b, how they were compared, how alike. */
+typedef struct tree_link {
+  int a, b;
+  link_kind kind;
+  double s;
+} tree_link;
+
+/* For each of the n listed members (positions pos) that led a cluster when it was merged: the
+ * most alike compared pair across that merge, among the listed members — the link that joined
+ * the two. Returns how many links (at most n - 1) it wrote to `out`. */
+static int merge_links(const merge_ctx *mc, const cluster_set *c, const int *pos, int n,
+                       tree_link *out) {
+  int k = 0, side[MAX_CENTRAL];
+  for (int x = 0; x < n; x++) {
+    int me = pos[x], t = c->step[me], into = c->joined[me];
+    if (into < 0) continue;
+    for (int y = 0; y < n; y++) {
+      int l = leader_before(c, pos[y], t);
+      side[y] = l == me ? 1 : l == into ? 2 : 0;
+    }
+    tree_link best = {-1, -1, LINK_NONE, -1};
+    for (int a = 0; a < n; a++)
+      for (int b = 0; side[a] == 1 && b < n; b++) {
+        link_kind kind = side[b] == 2 ? link_of(mc, pos[a], pos[b]) : LINK_NONE;
+        double s = kind == LINK_NONE ? -1 : link_similarity(mc, pos[a], pos[b], kind);
+        if (kind != LINK_NONE && s > best.s + 1e-12) best = (tree_link){a, b, kind, s};
+      }
+    if (best.a >= 0) out[k++] = best;
+  }
+  return k;
+}
+
+/* Each listed member's way to the representative `r` (an index) through the links: `via[i]` the
+ * link (index in links) that reaches member i from the one before it, -1 when none does. */
+static void tree_paths(const tree_link *links, int k, int n, int r, int *via) {
+  int queue[MAX_CENTRAL], head = 0, tail = 0;
+  bool seen[MAX_CENTRAL] = {false};
+  for (int i = 0; i < n; i++) via[i] = -1;
+  seen[r] = true;
+  queue[tail++] = r;
+  while (head < tail) {
+    int u = queue[head++];
+    for (int e = 0; e < k; e++) {
+      int v = links[e].a == u ? links[e].b : links[e].b == u ? links[e].a : -1;
+      if (v < 0 || seen[v]) continue;
+      seen[v] = true;
+      via[v] = e;
+      queue[tail++] = v;
+    }
+  }
+}
+
 /* The merge's reasoning for the cluster led by `leader` ({"members":[…]}, new reference): each
- * member (the first MAX_CENTRAL; "more" counts the rest) with the member it is most like among
- * those ("with", an index), their similarity and why they were compared; the representative,
- * whose message the finding shows, is marked. */
+ * member (the first MAX_CENTRAL; "more" counts the rest) with the link that joined it, on its
+ * way to the representative: the member it was linked with ("with", an index), their similarity
+ * and why they were compared (each merge of two clusters contributes its most alike compared
+ * pair); the representative, whose message the finding shows, is marked. */
 static json_t *merge_explain(const merge_ctx *mc, const cluster_set *c, int leader, int rep) {
-  int pos[MAX_CENTRAL], n = 0, more = 0;
+  int pos[MAX_CENTRAL], n = 0, more = 0, r = 0, via[MAX_CENTRAL];
+  tree_link links[MAX_CENTRAL];
   for (int i = leader; i >= 0; i = c->next[i]) {
     if (n < MAX_CENTRAL) pos[n++] = i;
     else more++;
   }
+  for (int a = 0; a < n; a++)
+    if (pos[a] == rep) r = a;
+  tree_paths(links, merge_links(mc, c, pos, n, links), n, r, via);
   json_t *members = json_array(), *doc = json_pack("{s:o}", "members", members);
   bool ok = members && doc;
   for (int a = 0; ok && a < n; a++) {
     json_t *m = member_json(&mc->in->items[mc->idx[pos[a]]]);
-    int best = -1;
-    double best_s = -1;
-    link_kind best_k = LINK_NONE;
-    for (int b = 0; m && b < n && pos[a] != rep; b++) {
-      link_kind k = b == a ? LINK_NONE : link_of(mc, pos[a], pos[b]);
-      double sim = k == LINK_NONE ? -1 : link_similarity(mc, pos[a], pos[b], k);
-      if (sim > best_s + 1e-12) {
-        best = b;
-        best_s = sim;
-        best_k = k;
-      }
-    }
-    char *why = pos[a] == rep ? qr_strdup("representative: the member most like the others; "
-                                          "its message is the finding's")
-                : best >= 0   ? link_reason(mc, pos[a], pos[best], best_k)
-                              : qr_strdup("joined through other members");
+    const tree_link *l = via[a] >= 0 ? &links[via[a]] : NULL;
+    int with = l ? (l->a == a ? l->b : l->a) : -1;
+    char *why = a == r ? qr_strdup("representative: the member most like the others; "
+                                   "its message is the finding's")
+                : l    ? link_reason(mc, pos[a], pos[with], l->kind)
+                       : qr_strdup("joined through other members");
     ok = m && why && !json_object_set_new(m, "why", json_string(why));
-    if (ok && pos[a] == rep) ok = !json_object_set_new(m, "representative", json_true());
-    if (ok && best >= 0)
-      ok = !json_object_set_new(m, "with", json_integer(best)) &&
-           !json_object_set_new(m, "similarity", json_real(round(best_s * 1000) / 1000));
+    if (ok && a == r) ok = !json_object_set_new(m, "representative", json_true());
+    if (ok && l)
+      ok = !json_object_set_new(m, "with", json_integer(with)) &&
+           !json_object_set_new(m, "similarity", json_real(round(l->s * 1000) / 1000));
     qr_free(why);
     if (!ok) json_decref(m);
     else if (json_array_append_new(members, m)) ok = false; /* m is released either way */
@@ -665,6 +718,8 @@ static void cluster_set_free(cluster_set *c) {
   qr_free(c->next);
   qr_free(c->tail);
   qr_free(c->size);
+  qr_free(c->joined);
+  qr_free(c->step);
   qr_free(c->adj);
   qr_free(c->degree);
   qr_free(c->passes);
@@ -682,6 +737,8 @@ static int cluster_set_init(cluster_set *c, const qr_finding *items, const size_
   c->next = qr_malloc(m * sizeof *c->next);
   c->tail = qr_malloc(m * sizeof *c->tail);
   c->size = qr_malloc(m * sizeof *c->size);
+  c->joined = qr_malloc(m * sizeof *c->joined);
+  c->step = qr_malloc(m * sizeof *c->step);
   c->adj = qr_calloc(m, sizeof *c->adj);
   c->degree = qr_calloc(m, sizeof *c->degree);
   c->passes = qr_calloc(m, sizeof *c->passes);
@@ -689,13 +746,14 @@ static int cluster_set_init(cluster_set *c, const qr_finding *items, const size_
   while (slots < 2 * links + 2) slots *= 2;
   c->bonds.slots = qr_calloc(slots, sizeof *c->bonds.slots);
   c->bonds.mask = slots - 1;
-  if (!c->next || !c->tail || !c->size || !c->adj || !c->degree || !c->passes || !c->bonds.slots)
+  if (!c->next || !c->tail || !c->size || !c->joined || !c->step || !c->adj || !c->degree || !c->passes || !c->bonds.slots)
     return QR_E_NOMEM;
   for (size_t i = 0; i < m; i++) {
     const qr_finding *x = &items[idx[i]];
     c->next[i] = -1;
     c->tail[i] = (int)i;
     c->size[i] = 1;
+    c->joined[i] = -1;
     int_list *p = &c->passes[i];
     for (size_t s = 0; s < x->n_sources; s++)
       if (qr_judge_int_list_push(p, x->sources[s].pass)) return QR_E_NOMEM;

@@ -157,6 +157,8 @@ static int merge_pair(cluster_set *c, int bi, int bj) {
   qr_free(c->adj[bj].v);
   c->adj[bj] = (int_list){0};
   c->degree[bj] = 0;
+  c->joined[bj] = bi;
+  c->step[bj] = c->steps++;
   c->next[c->tail[bi]] = bj;
   c->tail[bi] = c->tail[bj];
   c->size[bi] += c->size[bj];

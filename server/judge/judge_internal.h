@@ -127,6 +127,9 @@ typedef struct cluster_set {
   const size_t *idx; /* their indexes in the input */
   int *next, *tail;  /* member chains: leader → … → -1, and each chain's last member */
   int *size;         /* per leader; 0 once merged away */
+  int *joined;       /* per member: the leader its cluster was merged into, -1 while a leader */
+  int *step;         /* per member: when (merges so far) its cluster was merged away */
+  int steps;
   int_list *adj;     /* per leader: linked leaders (merged-away ones are dropped lazily) */
   int *degree;       /* per leader: live links */
   int_list *passes;  /* per leader: the distinct passes of its members, sorted */

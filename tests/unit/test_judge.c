@@ -1014,6 +1014,39 @@ TEST(judge_duplicates_past_the_neighbour_cap) {
   qr_snapshot_free(snap);
 }
 
+/* --explain: following each member's "with" leads to the representative — the links are the
+ * ones that joined the clusters, never two members pointing at each other. */
+TEST(judge_explain_links_reach_the_representative) {
+  static const char c[] = "int sum(const int *p, int n) {\n  int total = 0;\n"
+                          "  for (int i = 0; i < n; i++) total += p[i];\n  return total;\n}\n";
+  qr_snapshot *snap = qr_snapshot_new();
+  ASSERT_OK(qr_snapshot_add(snap, "sum.c", c, strlen(c)));
+  qr_finding_list in, out;
+  qr_finding_list_init(&in);
+  qr_finding_list_init(&out);
+  push(&in, "sum.c", 3, 3, "`total` can overflow when many items are summed.", 0, NULL);
+  push(&in, "sum.c", 3, 3, "`total` can overflow when many items are summed.", 1, NULL);
+  push(&in, "sum.c", 3, 3, "Summing item prices into total overflows int for big carts.", 2, NULL);
+  push(&in, "sum.c", 3, 3, "Summing item prices into total overflows int for large carts.", 3, NULL);
+  ASSERT_OK(qr_judge_consensus(&in, snap, NULL, 0, NULL, &out, NULL));
+  ASSERT_EQ(out.n, 1);
+  json_t *members = json_object_get(out.items[0].merge, "members");
+  size_t n = json_array_size(members);
+  ASSERT_EQ(n, 4);
+  for (size_t i = 0; i < n; i++) {
+    size_t at = i, hops = 0;
+    while (!json_is_true(json_object_get(json_array_get(members, at), "representative"))) {
+      json_t *with = json_object_get(json_array_get(members, at), "with");
+      ASSERT(json_is_integer(with) && (size_t)json_integer_value(with) < n);
+      at = (size_t)json_integer_value(with);
+      ASSERT(++hops < n);
+    }
+  }
+  qr_finding_list_free(&in);
+  qr_finding_list_free(&out);
+  qr_snapshot_free(snap);
+}
+
 TEST(judge_scale_5000_on_one_line) {
   qr_snapshot *snap = qr_snapshot_new();
   qr_finding_list in, out;
