@@ -395,16 +395,29 @@ TEST(judge_fix_validation) {
   qr_snapshot_free(snap);
 }
 
+/* A snapshot of one file and two empty lists, for a merge of findings about it. */
+static qr_snapshot *one_file(const char *path, const char *text, qr_finding_list *in,
+                             qr_finding_list *out) {
+  qr_snapshot *snap = qr_snapshot_new();
+  ASSERT_OK(qr_snapshot_add(snap, path, text, strlen(text)));
+  qr_finding_list_init(in);
+  qr_finding_list_init(out);
+  return snap;
+}
+
+static void one_file_free(qr_snapshot *snap, qr_finding_list *in, qr_finding_list *out) {
+  qr_finding_list_free(in);
+  qr_finding_list_free(out);
+  qr_snapshot_free(snap);
+}
+
 /* One pass never reports one problem twice under two names: its findings on one line that name
  * different code, or carry different analyzer rules, stay apart however alike their words;
  * another pass's finding still joins the one it agrees with. */
 TEST(judge_one_pass_names_and_rules_apart) {
   static const char py[] = "import json, time\n\ndef f(v):\n    return v\n";
-  qr_snapshot *snap = qr_snapshot_new();
-  ASSERT_OK(qr_snapshot_add(snap, "m.py", py, strlen(py)));
   qr_finding_list in, out;
-  qr_finding_list_init(&in);
-  qr_finding_list_init(&out);
+  qr_snapshot *snap = one_file("m.py", py, &in, &out);
   push(&in, "m.py", 1, 1, "'json' imported but unused", 0, NULL);
   push(&in, "m.py", 1, 1, "'time' imported but unused", 0, NULL);
   push(&in, "m.py", 3, 3, "The value assigned here is never read.", 0, NULL);
@@ -418,9 +431,7 @@ TEST(judge_one_pass_names_and_rules_apart) {
   for (size_t i = 0; i < 2; i++)
     ASSERT_EQ(out.items[i].votes, strstr(out.items[i].message, "time") ? 2 : 1);
   ASSERT(strstr(out.items[2].message, "never") && strstr(out.items[3].message, "never"));
-  qr_finding_list_free(&in);
-  qr_finding_list_free(&out);
-  qr_snapshot_free(snap);
+  one_file_free(snap, &in, &out);
 }
 
 /* The fingerprint of the single merged finding of `msg` at `line` of `text`. */
@@ -803,11 +814,8 @@ TEST(judge_apply_same_as_chain_links_each) {
  * member of the combined list; the folded representative joined through the judge's link. */
 TEST(judge_apply_same_as_explains_fold) {
   static const char py[] = "def f(p):\n    fh = open(p)\n    data = fh.read()\n    return data\n";
-  qr_snapshot *snap = qr_snapshot_new();
-  ASSERT_OK(qr_snapshot_add(snap, "r.py", py, strlen(py)));
   qr_finding_list in, out;
-  qr_finding_list_init(&in);
-  qr_finding_list_init(&out);
+  qr_snapshot *snap = one_file("r.py", py, &in, &out);
   push(&in, "r.py", 2, 2, "`fh` is never closed.", 0, NULL);
   push(&in, "r.py", 2, 2, "The file handle fh leaks: no with block closes it.", 1, NULL);
   push(&in, "r.py", 4, 4, "Returns the data of a file that stays open.", 2, NULL);
@@ -833,9 +841,7 @@ TEST(judge_apply_same_as_explains_fold) {
   ASSERT_EQ(reps, 1);
   ASSERT(strstr(json_string_value(json_object_get(json_array_get(members, 2), "why")), "model judge"));
   qr_judge_rejections_free(&rej);
-  qr_finding_list_free(&in);
-  qr_finding_list_free(&out);
-  qr_snapshot_free(snap);
+  one_file_free(snap, &in, &out);
 }
 
 /* Each allocation of a same_as apply failed in turn: a clean QR_E_NOMEM (or success), never a
@@ -987,11 +993,8 @@ TEST(judge_scale_100k_findings) {
  * bounds the comparisons, never the duplicates. */
 TEST(judge_duplicates_past_the_neighbour_cap) {
   static const char js[] = "for (var i = 0; i < n; i++) { for (var i = 0; i < m; i++) {} }\n";
-  qr_snapshot *snap = qr_snapshot_new();
-  ASSERT_OK(qr_snapshot_add(snap, "loop.js", js, strlen(js)));
   qr_finding_list in, out;
-  qr_finding_list_init(&in);
-  qr_finding_list_init(&out);
+  qr_snapshot *snap = one_file("loop.js", js, &in, &out);
   const char *twice = "The inner loop redeclares i and ends the outer loop early.";
   push(&in, "loop.js", 1, 1, twice, 0, NULL);
   for (int k = 0; k < 150; k++) {
@@ -1009,9 +1012,7 @@ TEST(judge_duplicates_past_the_neighbour_cap) {
       ASSERT_EQ(out.items[i].votes, 3);
     }
   ASSERT_EQ(found, 1);
-  qr_finding_list_free(&in);
-  qr_finding_list_free(&out);
-  qr_snapshot_free(snap);
+  one_file_free(snap, &in, &out);
 }
 
 /* --explain: following each member's "with" leads to the representative — the links are the
@@ -1019,11 +1020,8 @@ TEST(judge_duplicates_past_the_neighbour_cap) {
 TEST(judge_explain_links_reach_the_representative) {
   static const char c[] = "int sum(const int *p, int n) {\n  int total = 0;\n"
                           "  for (int i = 0; i < n; i++) total += p[i];\n  return total;\n}\n";
-  qr_snapshot *snap = qr_snapshot_new();
-  ASSERT_OK(qr_snapshot_add(snap, "sum.c", c, strlen(c)));
   qr_finding_list in, out;
-  qr_finding_list_init(&in);
-  qr_finding_list_init(&out);
+  qr_snapshot *snap = one_file("sum.c", c, &in, &out);
   push(&in, "sum.c", 3, 3, "`total` can overflow when many items are summed.", 0, NULL);
   push(&in, "sum.c", 3, 3, "`total` can overflow when many items are summed.", 1, NULL);
   push(&in, "sum.c", 3, 3, "Summing item prices into total overflows int for big carts.", 2, NULL);
@@ -1042,9 +1040,7 @@ TEST(judge_explain_links_reach_the_representative) {
       ASSERT(++hops < n);
     }
   }
-  qr_finding_list_free(&in);
-  qr_finding_list_free(&out);
-  qr_snapshot_free(snap);
+  one_file_free(snap, &in, &out);
 }
 
 TEST(judge_scale_5000_on_one_line) {
