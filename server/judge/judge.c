@@ -110,6 +110,13 @@ static bool share_source_pass(const qr_finding *a, const qr_finding *b) {
   return false;
 }
 
+/* Two findings of one local pass from different rules (or analyzer codes) are two problems:
+ * the rule pack's checks never overlap, whatever the words and lines. */
+static bool distinct_checks(const qr_finding *a, const qr_finding *b) {
+  return a->rule && b->rule && strcmp(a->rule, b->rule) && a->n_sources && b->n_sources &&
+         a->sources[0].pass == b->sources[0].pass;
+}
+
 /* Two members of one pass: naming different code ("'os' imported but unused" and "'sys' …",
  * even on one line, `import os, sys`) or carrying different analyzer rules (cppcheck memleak
  * and resourceLeak on one line), never one problem, however alike their words — a pass does
@@ -119,7 +126,7 @@ static int member_constraint(const void *ctx, int i, int j) {
   const merge_ctx *mc = ctx;
   const qr_finding *a = &mc->in->items[mc->idx[i]], *b = &mc->in->items[mc->idx[j]];
   if (!share_source_pass(a, b)) return QR_PAIR_FREE;
-  if ((a->rule && b->rule && strcmp(a->rule, b->rule)) ||
+  if (distinct_checks(a, b) ||
       qr_judge_names_apart(&mc->feat->vecs[mc->idx[i]], &mc->feat->vecs[mc->idx[j]]))
     return QR_PAIR_APART;
   return qr_judge_lines_near(a, b, 0) ? QR_PAIR_STRICT : QR_PAIR_FREE;
@@ -772,13 +779,6 @@ static int passes_seeing(const merge_ctx *mc, const char *file) {
   for (size_t i = 0; i < mc->n_cov; i++)
     if (mc->cov[i].file && !strcmp(mc->cov[i].file, file)) seeing = mc->cov[i].passes;
   return seeing;
-}
-
-/* Two findings of one local pass from different rules (or analyzer codes) are two problems:
- * the rule pack's checks never overlap, whatever the words and lines. */
-static bool distinct_checks(const qr_finding *a, const qr_finding *b) {
-  return a->rule && b->rule && strcmp(a->rule, b->rule) && a->n_sources && b->n_sources &&
-         a->sources[0].pass == b->sources[0].pass;
 }
 
 /* Clusters the findings `idx[0..m)` (all of one file) and appends their merged findings. */
