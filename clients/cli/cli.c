@@ -2,6 +2,7 @@
  * to `quorum review` and `quorum pr`, running a review to completion on the loop, and turning
  * its result into output and an exit code. The commands (quorum.c, hook.c, pr.c, github.c,
  * ledger.c) call into this file; it calls none of them. */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,14 @@ void cli_wait(uv_loop_t *loop, const bool *done) {
 
 #define PROGRESS_MERGE_MS 250
 
+/* SIGINT, SIGTERM and SIGHUP during a review cancel it rather than end the process: the calls in
+ * flight then end, canceled, and are recorded in the ledger (they went out and may be billed)
+ * before the command exits 128 + the signal. SIGKILL cannot be caught: a killed review's calls in
+ * flight are not in the ledger (its day reservations lapse with its process). */
+static const int review_signals[] = {SIGINT, SIGTERM, SIGHUP};
+#define N_SIGNALS (sizeof review_signals / sizeof *review_signals)
+static int interrupted; /* the signal that canceled the review, 0: none */
+
 typedef struct review_wait {
   bool done, progress_tty, verbose, jsonl, explain;
   uint64_t start_ms;
@@ -72,7 +81,10 @@ typedef struct review_wait {
   bool *streamed;   /* jsonl: per entry of "passes", its event was printed; owned */
   size_t n_streamed;
   int status;
-  json_t *result; /* incref'd from the engine's borrowed result */
+  json_t *result;     /* incref'd from the engine's borrowed result */
+  qr_review *review;  /* the running review, NULL once it is done */
+  uv_signal_t sig[N_SIGNALS];
+  int open_signals;   /* handles not closed yet */
 } review_wait;
 
 /* Without --explain the findings do not list the pass findings merged into them. */
@@ -107,6 +119,42 @@ static void stream_passes(review_wait *w, const json_t *sofar, int done, int tot
     json_decref(ev);
   }
   fflush(stdout);
+}
+
+int cli_interrupted(void) { return interrupted; }
+
+/* The first signal cancels the review; a second one (the cancel is stuck) ends the process. */
+static void on_signal(uv_signal_t *h, int signum) {
+  review_wait *w = h->data;
+  if (interrupted || !w->review) {
+    signal(signum, SIG_DFL);
+    raise(signum);
+    return;
+  }
+  interrupted = signum;
+  qr_review_cancel(w->review);
+}
+
+static void on_signal_closed(uv_handle_t *h) { ((review_wait *)h->data)->open_signals--; }
+
+static void watch_signals(uv_loop_t *loop, review_wait *w) {
+  for (size_t i = 0; i < N_SIGNALS; i++) {
+    uv_signal_t *h = &w->sig[i];
+    if (uv_signal_init(loop, h)) continue;
+    h->data = w;
+    w->open_signals++;
+    if (uv_signal_start(h, on_signal, review_signals[i]))
+      QR_WARN("cannot catch signal %d: an interrupted review is not in the ledger",
+              review_signals[i]);
+  }
+}
+
+/* Closes the handles (the default actions come back) and waits for their close callbacks. */
+static void unwatch_signals(uv_loop_t *loop, review_wait *w) {
+  for (size_t i = 0; i < N_SIGNALS; i++)
+    if (w->sig[i].data == w) uv_close((uv_handle_t *)&w->sig[i], on_signal_closed);
+  while (w->open_signals > 0 && uv_run(loop, UV_RUN_ONCE)) {
+  }
 }
 
 /* "3/6 requests · 4.2 s · $0.0123 · 2 findings so far (1 error)" — rewritten in place on a
@@ -147,6 +195,7 @@ static void on_review_done(qr_review *r, int status, json_t *result, void *data)
   w->status = status;
   w->result = json_incref(result);
   w->done = true;
+  w->review = NULL;
 }
 
 int cli_review(uv_loop_t *loop, qr_http *http, const qr_config *cfg, const char *diff, size_t len,
@@ -160,9 +209,11 @@ int cli_review(uv_loop_t *loop, qr_http *http, const qr_config *cfg, const char 
                    .jsonl = o->format == QR_FORMAT_JSONL, .explain = o->explain,
                    .min_confidence = o->min_confidence};
   *result = NULL;
-  int rc = qr_review_start(loop, http, &p, on_review_done, on_progress, &w, NULL, e);
+  int rc = qr_review_start(loop, http, &p, on_review_done, on_progress, &w, &w.review, e);
   if (rc) return rc;
+  watch_signals(loop, &w);
   cli_wait(loop, &w.done);
+  unwatch_signals(loop, &w);
   if (!w.result) {
     qr_free(w.streamed);
     return w.status ? w.status : qr_err_set(e, QR_E_NOMEM, "out of memory");
@@ -176,7 +227,16 @@ int cli_review(uv_loop_t *loop, qr_http *http, const qr_config *cfg, const char 
   return *result ? w.status : qr_err_set(e, QR_E_NOMEM, "out of memory");
 }
 
+static const char *signal_name(int sig) {
+  return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "a signal";
+}
+
 int cli_finish(const json_t *result, int status, const qr_diff *diff, const cli_opts *o) {
+  if (interrupted) {
+    fprintf(stderr, "quorum: interrupted by %s: the review was canceled; the requests already sent "
+            "are recorded in the ledger\n", signal_name(interrupted));
+    return 128 + interrupted;
+  }
   qr_output_opts oo = {.color = !o->no_color && isatty(1) && !getenv("NO_COLOR"),
                        .diff = diff, .tool_version = QR_VERSION};
   int rc = qr_output_write(stdout, o->format, result, &oo);

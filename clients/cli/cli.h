@@ -66,8 +66,11 @@ void cli_wait(uv_loop_t *loop, const bool *done);
 int cli_review(uv_loop_t *loop, qr_http *http, const qr_config *cfg, const char *diff, size_t len,
                const char *root, qr_snapshot *snap, char **omitted, const cli_opts *o,
                json_t **result, qr_err *e);
+/* The signal (SIGINT, SIGTERM, SIGHUP) that canceled the last review, or 0. */
+int cli_interrupted(void);
 /* Prints `result` to stdout in the chosen format (`diff` is needed by the github format and
- * may be NULL otherwise) and returns the exit code for it and the engine `status`. */
+ * may be NULL otherwise) and returns the exit code for it and the engine `status`; after a
+ * signal canceled the review it prints nothing but why and returns 128 + the signal. */
 int cli_finish(const json_t *result, int status, const qr_diff *diff, const cli_opts *o);
 
 /* repo_ref.c: what a git run gave, filled by cli_on_git (a qr_git_done_cb) — git's message is

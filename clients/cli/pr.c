@@ -466,6 +466,7 @@ static int review_and_post(pr_cmd *c, uv_loop_t *loop, qr_http *http, const qr_c
     }
     rc = cli_finish(result, status, diff, &c->o);
     int prc = QR_OK;
+    if (cli_interrupted()) c->post = c->checks = false; /* a canceled review is not posted */
     if (c->post) prc = post_review(c, result, diff, &e);
     if (!prc && c->post) prc = post_summary(c, result, &e);
     if (!prc && c->checks) prc = post_checks(c, result, &e);

@@ -41,10 +41,12 @@ static int build(const qr_config_model *m, const qr_prompt *p, json_t **out, qr_
 }
 
 /* usage: {input_tokens, output_tokens, cache_read_input_tokens, …}; message_delta repeats
- * the cumulative counts, so later values replace earlier ones. */
-static void read_usage(qr_completion *c, json_t *usage) {
+ * the cumulative counts, so later values replace earlier ones. message_start's output_tokens is
+ * a placeholder (1), not read: a stream cut before message_delta has no output count and is
+ * charged at its estimate. */
+static void read_usage(qr_completion *c, json_t *usage, bool output) {
   qr_provider_usage(usage, "input_tokens", &c->input_tokens);
-  qr_provider_usage(usage, "output_tokens", &c->output_tokens);
+  if (output) qr_provider_usage(usage, "output_tokens", &c->output_tokens);
   qr_provider_usage(usage, "cache_read_input_tokens", &c->cached_tokens);
 }
 
@@ -98,7 +100,7 @@ static int parse(qr_provider_parse *ps, const char *body, size_t len) {
   else if (!json_is_array(content))
     rc = qr_provider_fail(ps, QR_E_PARSE, "malformed_response", "the message has no content list");
   if (!rc) {
-    read_usage(ps->c, json_object_get(j, "usage"));
+    read_usage(ps->c, json_object_get(j, "usage"), true);
     rc = qr_provider_set_string(ps, &ps->c->model_served, json_object_get(j, "model"));
   }
   if (!rc) rc = read_stop(ps, json_object_get(j, "stop_reason"));
@@ -147,14 +149,14 @@ static int event(qr_provider_parse *ps, const char *type, const char *data, size
     rc = provider_error(ps, json_object_get(j, "error"));
   } else if (!strcmp(type, "message_start")) {
     json_t *msg = json_object_get(j, "message");
-    read_usage(ps->c, json_object_get(msg, "usage"));
+    read_usage(ps->c, json_object_get(msg, "usage"), false);
     rc = qr_provider_set_string(ps, &ps->c->model_served, json_object_get(msg, "model"));
   } else if (!strcmp(type, "content_block_start")) {
     rc = block_start(ps, j);
   } else if (!strcmp(type, "content_block_delta")) {
     rc = block_delta(ps, j);
   } else if (!strcmp(type, "message_delta")) {
-    read_usage(ps->c, json_object_get(j, "usage"));
+    read_usage(ps->c, json_object_get(j, "usage"), true);
     rc = read_stop(ps, json_object_get(json_object_get(j, "delta"), "stop_reason"));
   } else if (!strcmp(type, "message_stop")) {
     ps->finished = ps->terminated = true;

@@ -145,10 +145,11 @@ static void ledger_call(qr_review *r, const call_slot *slot, const char *role,
   if (qr_ledger_append(r->ledger, &rec, &e)) QR_WARN("ledger: %s", e.msg);
 }
 
-/* Whether the provider reported no usage at all (a stream that ended before its usage chunk):
- * the call is then charged at its estimate. */
+/* Whether the provider reported no usage (a stream that ended before its usage chunk, or an
+ * Anthropic stream cut before message_delta, which alone counts the output): the call is then
+ * charged at its estimate. */
 static bool usage_unknown(const qr_completion *c) {
-  return !c->cost_reported && c->input_tokens <= 0 && c->output_tokens <= 0;
+  return !c->cost_reported && c->output_tokens <= 0 && (c->input_tokens <= 0 || !c->complete);
 }
 
 /* Adds one sentence (owned, NULL when out of memory) to the review's errors. */
@@ -167,14 +168,18 @@ static bool overrun_told(const qr_review *r, const qr_config_model *m) {
   return false;
 }
 
-/* Settles what a finished call to `m` costs: an answer (2xx) without usage is charged at the
- * slot's estimate and flagged, and usage past max_output_tokens is reported. */
-static void settle_usage(qr_review *r, call_slot *slot, const qr_config_model *m, qr_completion *c) {
+/* Settles what a finished call to `m` costs: an answer (2xx) without usage, and a call that went
+ * out and was then aborted here (canceled, deadline, timeout: the provider may have billed it) are
+ * charged at the slot's estimate and flagged; usage past max_output_tokens is reported. */
+static void settle_usage(qr_review *r, call_slot *slot, const qr_config_model *m, int status,
+                         qr_completion *c) {
   if (!c) return;
   if (m->max_output_tokens > 0 && c->output_tokens > m->max_output_tokens && !overrun_told(r, m))
     add_problem(r, json_sprintf("usage: %s reported %ld output tokens, past its max_output_tokens (%d)",
                                 m->alias, c->output_tokens, m->max_output_tokens));
-  slot->usage_estimated = c->http_status >= 200 && c->http_status <= 299 && usage_unknown(c);
+  bool answered = c->http_status >= 200 && c->http_status <= 299;
+  bool aborted = (status == QR_E_CANCELED || status == QR_E_TIMEOUT) && c->attempts > slot->recorded;
+  slot->usage_estimated = (answered || aborted) && usage_unknown(c);
   if (slot->usage_estimated) c->cost_usd = slot->estimate;
 }
 
@@ -240,7 +245,7 @@ static void on_call_done(int status, const char *reason, const char *message, qr
   }
   ps->finished++;
   ps->t_last = qr_now_ms();
-  settle_usage(r, slot, cp->m, c);
+  settle_usage(r, slot, cp->m, status, c);
   ps->usage_estimated += slot->usage_estimated;
   pass_add_usage(ps, c);
   qr_budget_charge(&r->budget, slot->estimate, c ? c->cost_usd : 0);
@@ -578,7 +583,7 @@ static void on_judge_done(int status, const char *reason, const char *message, q
                           void *data) {
   qr_review *r = ((call_slot *)data)->review;
   r->judge_slot.call = NULL;
-  settle_usage(r, &r->judge_slot, r->cfg->judge.m, c);
+  settle_usage(r, &r->judge_slot, r->cfg->judge.m, status, c);
   qr_budget_charge(&r->budget, r->judge_slot.estimate, c ? c->cost_usd : 0);
   judge_finish(r, status, reason, message, c, false);
 }
