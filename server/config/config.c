@@ -670,7 +670,9 @@ static int parse_review(parser *p, json_t *root, qr_config *c) {
                           &c->review.n_include);
 }
 
-/* Marks the passes of the first-wave models; each listed alias must be a configured model. */
+/* Marks the passes of the first-wave models; each listed alias must be a configured model with
+ * a pass (the judge's model alone reviews nothing: a first wave of it would settle every chunk
+ * unread). */
 static int parse_first_wave(parser *p, json_t *v, qr_config *c) {
   json_t *a = json_object_get(v, "first_wave");
   if (!a && c->plan.adaptive)
@@ -686,8 +688,13 @@ static int parse_first_wave(parser *p, json_t *v, qr_config *c) {
     if (!json_is_string(m)) return fail(p, kp, "expected a model alias");
     const char *alias = json_string_value(m);
     if (!qr_config_find_model(c, alias)) return fail(p, kp, "unknown model \"%s\"", alias);
+    bool has_pass = false;
     for (size_t k = 0; k < c->n_passes; k++)
-      if (c->passes[k].model && !strcmp(c->passes[k].model, alias)) c->passes[k].first_wave = true;
+      if (c->passes[k].model && !strcmp(c->passes[k].model, alias))
+        has_pass = c->passes[k].first_wave = true;
+    if (!has_pass)
+      return fail(p, kp, "model \"%s\" has no pass in \"passes\", so the first wave would review "
+                  "nothing", alias);
   }
   return 0;
 }

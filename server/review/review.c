@@ -351,16 +351,20 @@ static bool unsettled(const qr_config_plan *plan, const qr_finding *cl) {
   return (int)cl->severity >= plan->severity || cl->votes < plan->agreement;
 }
 
-/* Whether a first-wave request over chunk k went unanswered (failed, cut or not sent): the
- * first wave then settled nothing there. */
+/* Whether the first wave left chunk k unread: one of its requests there went unanswered
+ * (failed, cut or not sent), or it had none (its passes narrowed away by the repository's
+ * config). It then settled nothing there. */
 static bool first_wave_missed(const qr_review *r, size_t k) {
+  bool answered = false;
   for (size_t i = 0; i < r->plan->n_requests; i++) {
     const qr_plan_request *req = &r->plan->requests[i];
-    if ((size_t)req->chunk == k && r->cfg->passes[req->pass].first_wave &&
-        !r->passes[req->pass].narrowed && !r->slots[i].ok)
-      return true;
+    if ((size_t)req->chunk != k || !r->cfg->passes[req->pass].first_wave ||
+        r->passes[req->pass].narrowed)
+      continue;
+    if (!r->slots[i].ok) return true;
+    answered = true;
   }
-  return false;
+  return !answered;
 }
 
 static bool chunk_has_file(const qr_context_chunk *ch, const char *file) {

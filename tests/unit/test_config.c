@@ -473,6 +473,13 @@ TEST(config_plan_section) {
   ASSERT_CONTAINS(parse_err("{\"plan\":{\"mode\":\"cheap\"}}"), "plan.mode: expected");
   ASSERT_CONTAINS(parse_err("{\"plan\":{\"first_wave\":[\"nobody\"]}}"), "plan.first_wave[0]: unknown model");
   ASSERT_CONTAINS(parse_err("{\"plan\":{\"first_wave\":[]}}"), "plan.first_wave: expected a non-empty array");
+  /* a model without passes (here the judge's) would make an empty first wave */
+  ASSERT_CONTAINS(parse_err("{" BASE_PROVIDERS ",\"models\":{\"cheap\":{\"provider\":\"or\",\"model\":\"c\"},"
+                            "\"big\":{\"provider\":\"an\",\"model\":\"b\"}},"
+                            "\"passes\":[{\"model\":\"big\",\"strategy\":\"security\"}],"
+                            "\"judge\":{\"mode\":\"model\",\"model\":\"cheap\"},"
+                            "\"plan\":{\"mode\":\"adaptive\",\"first_wave\":[\"cheap\"]}}"),
+                  "plan.first_wave[0]: model \"cheap\" has no pass");
   ASSERT_CONTAINS(parse_err("{\"plan\":{\"severity\":\"fatal\"}}"), "plan.severity: expected");
   ASSERT_CONTAINS(parse_err("{\"plan\":{\"agreement\":0}}"), "plan.agreement: must be between");
   ASSERT_CONTAINS(parse_err("{\"plan\":{\"waves\":2}}"), "plan.waves: unknown key");
