@@ -323,6 +323,7 @@ static int parse_model(parser *p, const qr_config *c, const char *alias, json_t 
   if (!rc) rc = get_string(p, v, base, "model", true, &m->model);
   if (!rc) rc = get_number(p, v, base, "price_in_per_mtok", 0, 1e6, &m->price_in_per_mtok);
   if (!rc) rc = get_number(p, v, base, "price_out_per_mtok", 0, 1e6, &m->price_out_per_mtok);
+  m->priced = json_object_get(v, "price_in_per_mtok") || json_object_get(v, "price_out_per_mtok");
   if (!rc) rc = get_int_field(p, v, base, "max_output_tokens", 1, &m->max_output_tokens);
   if (!rc) rc = get_number(p, v, base, "temperature", 0, 2, &m->temperature);
   if (!rc) rc = get_bool(p, v, base, "stream", &m->stream);
@@ -611,6 +612,22 @@ static int parse_limits(parser *p, json_t *root, qr_config *c) {
   return rc;
 }
 
+/* A spending limit is kept on estimates made before each call, from the model's prices: a cost
+ * the provider reports (OpenRouter) is known only after the call. So with a limit every model
+ * a pass or the judge calls needs its prices written (0 for a free model). */
+static int check_priced(parser *p, const qr_config *c) {
+  const qr_config_limits *l = &c->limits;
+  if (l->max_usd_per_review <= 0 && l->max_usd_per_day <= 0) return 0;
+  const char *key = l->max_usd_per_review > 0 ? "limits.max_usd_per_review" : "limits.max_usd_per_day";
+  for (size_t i = 0; i <= c->n_passes; i++) {
+    const qr_config_model *m = i < c->n_passes ? c->passes[i].m : c->judge.m;
+    if (m && !m->priced)
+      return fail(p, key, "needs price_in_per_mtok and price_out_per_mtok for model \"%s\" (0 for "
+                  "a free model): the limit is kept on estimates made before each call", m->alias);
+  }
+  return 0;
+}
+
 static int parse_cache(parser *p, json_t *root, qr_config *c) {
   static const char *const keys[] = {"enabled", "max_mb", NULL};
   c->cache = (qr_config_cache){.enabled = true, .max_mb = 256};
@@ -735,6 +752,7 @@ static int parse_root(parser *p, json_t *root, qr_config *c) {
   if (!rc) rc = parse_passes(p, root, c);
   if (!rc) rc = parse_judge(p, root, c);
   if (!rc) rc = parse_limits(p, root, c);
+  if (!rc) rc = check_priced(p, c);
   if (!rc) rc = parse_rules(p, root, c);
   if (!rc) rc = parse_cache(p, root, c);
   if (!rc) rc = parse_plan(p, root, c);

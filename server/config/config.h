@@ -39,6 +39,7 @@ typedef struct qr_config_model {
   const qr_config_provider *prov; /* resolved; borrowed from the config */
   char *model;       /* the provider's model id; owned */
   double price_in_per_mtok, price_out_per_mtok; /* USD per million tokens; 0 when unknown */
+  bool priced;       /* a price was written (0 included: a free model) */
   int max_output_tokens; /* default 4096 */
   double temperature;    /* default 0.2 */
   bool stream;           /* default false */

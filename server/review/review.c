@@ -157,7 +157,7 @@ static void add_problem(qr_review *r, json_t *sentence) {
   if (!sentence || json_array_append_new(r->problems, sentence)) r->problems_lost = true;
 }
 
-/* Whether the review's errors already report a usage overrun of m (once per model is enough). */
+/* Whether the review's errors already report a usage problem of m (once per model is enough). */
 static bool overrun_told(const qr_review *r, const qr_config_model *m) {
   size_t i, n = strlen(m->alias);
   json_t *v;
@@ -177,9 +177,19 @@ static void settle_usage(qr_review *r, call_slot *slot, const qr_config_model *m
   if (m->max_output_tokens > 0 && c->output_tokens > m->max_output_tokens && !overrun_told(r, m))
     add_problem(r, json_sprintf("usage: %s reported %ld output tokens, past its max_output_tokens (%d)",
                                 m->alias, c->output_tokens, m->max_output_tokens));
+  bool negative = c->input_tokens < 0 || c->output_tokens < 0 || c->cached_tokens < 0 || c->cost_usd < 0;
+  if (negative) { /* nonsense that would credit the budget */
+    if (!overrun_told(r, m))
+      add_problem(r, json_sprintf("usage: %s reported a negative cost or token count; counted as 0, "
+                                  "the call charged at its estimate", m->alias));
+    c->input_tokens = c->input_tokens < 0 ? 0 : c->input_tokens;
+    c->output_tokens = c->output_tokens < 0 ? 0 : c->output_tokens;
+    c->cached_tokens = c->cached_tokens < 0 ? 0 : c->cached_tokens;
+    c->cost_usd = 0;
+  }
   bool answered = c->http_status >= 200 && c->http_status <= 299;
   bool aborted = (status == QR_E_CANCELED || status == QR_E_TIMEOUT) && c->attempts > slot->recorded;
-  slot->usage_estimated = (answered || aborted) && usage_unknown(c);
+  slot->usage_estimated = (answered || aborted) && (negative || usage_unknown(c));
   if (slot->usage_estimated) c->cost_usd = slot->estimate;
 }
 

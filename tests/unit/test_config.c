@@ -485,6 +485,26 @@ TEST(config_plan_section) {
   ASSERT_CONTAINS(parse_err("{\"plan\":{\"waves\":2}}"), "plan.waves: unknown key");
 }
 
+/* A spending limit needs the prices of every model called: a provider's own cost comes too late. */
+TEST(config_limits_need_prices) {
+  ASSERT_CONTAINS(parse_err("{" BASE_PROVIDERS ",\"models\":{\"m\":{\"provider\":\"or\",\"model\":\"x\"}},"
+                            "\"passes\":[{\"model\":\"m\",\"strategy\":\"security\"}],"
+                            "\"limits\":{\"max_usd_per_day\":1}}"),
+                  "limits.max_usd_per_day: needs price_in_per_mtok and price_out_per_mtok for model \"m\"");
+  ASSERT_CONTAINS(parse_err("{" BASE_PROVIDERS ",\"models\":{\"m\":{\"provider\":\"or\",\"model\":\"x\","
+                            "\"price_in_per_mtok\":1,\"price_out_per_mtok\":1},\"j\":{\"provider\":\"an\",\"model\":\"y\"}},"
+                            "\"passes\":[{\"model\":\"m\",\"strategy\":\"security\"}],"
+                            "\"judge\":{\"mode\":\"model\",\"model\":\"j\"},"
+                            "\"limits\":{\"max_usd_per_review\":1}}"),
+                  "for model \"j\"");
+  /* an explicit 0 is a free model; without limits prices are optional */
+  qr_config_free(parse_ok("{" BASE_PROVIDERS ",\"models\":{\"m\":{\"provider\":\"local\",\"model\":\"x\","
+                          "\"price_in_per_mtok\":0,\"price_out_per_mtok\":0}}," "\"passes\":[{\"model\":\"m\",\"strategy\":\"security\"}],"
+                          "\"limits\":{\"max_usd_per_day\":1}}"));
+  qr_config_free(parse_ok("{" BASE_PROVIDERS ",\"models\":{\"m\":{\"provider\":\"or\",\"model\":\"x\"}},"
+                          "\"passes\":[{\"model\":\"m\",\"strategy\":\"security\"}]}"));
+}
+
 TEST(config_generic_tool_passes) {
   qr_config *c = parse_ok("{\"passes\":[{\"tool\":\"semgrep\",\"command\":[\"semgrep\",\"--sarif\"],"
                           "\"format\":\"sarif\",\"languages\":[\"python\",\"javascriptreact\"]},"
