@@ -20,9 +20,15 @@
 
 #define FIELD_MAX 200      /* bytes of one string field in a record */
 #define BLOCK (64u << 10)  /* backward read size; a line longer than this is skipped */
-/* Records are nearly in time order but not exactly (several processes, clock steps): a backward
- * scan stops only once it is this far before the date it looks for. */
+/* Records are nearly in time order but not exactly (several processes, clock steps, a merged or
+ * restored file): a backward scan stops only after SCAN_STOP_RUN records in a row more than
+ * SCAN_SLACK_S before the date it looks for, so a few stray old records never hide newer ones. */
 #define SCAN_SLACK_S 3600
+#define SCAN_STOP_RUN 1000
+/* A record claiming more tokens or dollars than this is damaged: readers skip it (sums of
+ * sane records cannot overflow). */
+#define MAX_TOKENS 1000000000000ll
+#define MAX_USD 1e9
 
 struct qr_ledger {
   int fd;
@@ -47,7 +53,7 @@ int qr_ledger_open(const char *path, qr_ledger **out, qr_err *e) {
   int rc = resolve_path(path, &l->path, e);
   if (!rc) rc = qr_xdg_make_parents(l->path, e);
   if (!rc) {
-    l->fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    l->fd = open(l->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (l->fd < 0)
       rc = qr_err_set(e, QR_E_IO, "cannot open the ledger %s: %s", l->path, strerror(errno));
   }
@@ -101,6 +107,15 @@ static json_t *record_json(const qr_ledger_record *r) {
                    r->attempts > 0 ? r->attempts : 1);
 }
 
+/* Whether the file does not end with a newline (a record torn by a crash or a full disk). Two
+ * appenders seeing it at once each add a '\n': an empty line, which readers skip. */
+static bool torn_end(int fd) {
+  struct stat st;
+  char last;
+  return !fstat(fd, &st) && st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) == 1 &&
+         last != '\n';
+}
+
 int qr_ledger_append(qr_ledger *l, const qr_ledger_record *r, qr_err *e) {
   if (!l || !r) return qr_err_set(e, QR_E_INVAL, "no ledger or no record");
   json_t *j = record_json(r);
@@ -109,12 +124,16 @@ int qr_ledger_append(qr_ledger *l, const qr_ledger_record *r, qr_err *e) {
     j = NULL;
   }
   if (!j) return qr_err_set(e, QR_E_NOMEM, "out of memory");
-  char line[QR_LEDGER_MAX_RECORD];
-  size_t n = json_dumpb(j, line, sizeof line - 1, JSON_COMPACT);
+  char buf[QR_LEDGER_MAX_RECORD + 1], *line = buf + 1; /* buf[0]: room for a '\n' before it */
+  size_t n = json_dumpb(j, line, QR_LEDGER_MAX_RECORD - 1, JSON_COMPACT);
   json_decref(j);
-  if (n == 0 || n > sizeof line - 1)
+  if (n == 0 || n > QR_LEDGER_MAX_RECORD - 1)
     return qr_err_set(e, QR_E_TOOBIG, "a ledger record exceeds %d bytes", QR_LEDGER_MAX_RECORD);
   line[n++] = '\n';
+  if (torn_end(l->fd)) { /* a crash cut the last record: this one must not join it */
+    *--line = '\n';
+    n++;
+  }
   ssize_t w;
   do w = write(l->fd, line, n);
   while (w < 0 && errno == EINTR);
@@ -163,24 +182,53 @@ static bool parse_time(const char *s, time_t *out) {
       return false;
   }
   *out = timegm(&tm);
-  return true;
+  struct tm back;
+  /* timegm normalizes: 2026-02-31 would be 2026-03-03 */
+  return gmtime_r(out, &back) && back.tm_mday == d && back.tm_mon == mo - 1;
 }
 
 /* Called for each record from the last to the first with the record (borrowed) and its time;
  * returns false to stop the scan. */
 typedef bool (*record_fn)(json_t *rec, time_t t, void *data);
 
-/* Hands one line to fn when it is a record (an object with a valid "time"). */
-static bool visit_line(const char *line, size_t len, record_fn fn, void *data) {
-  if (len == 0) return true;
-  json_t *rec = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
+/* Whether a count or an amount of a record is absent or within [0, max]. */
+static bool in_range(json_t *rec, const char *k, double max) {
+  json_t *v = json_object_get(rec, k);
+  double x = json_number_value(v);
+  return !v || (json_is_number(v) && x >= 0 && x <= max);
+}
+
+/* The line parsed as a record (an object with a valid "time", *t, whose counts and cost are
+ * sane), or NULL when it is not one. New reference. */
+static json_t *parse_record(const char *line, size_t len, time_t *t) {
+  static const char *const counts[] = {"input_tokens", "output_tokens", "cached_tokens", "latency_ms"};
+  json_t *rec = len ? json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
   const char *when = json_string_value(json_object_get(rec, "time"));
+  bool ok = json_is_object(rec) && when && parse_time(when, t) && in_range(rec, "cost_usd", MAX_USD);
+  for (size_t i = 0; ok && i < QR_ARRAY_LEN(counts); i++)
+    ok = in_range(rec, counts[i], (double)MAX_TOKENS);
+  if (!ok && len) QR_DEBUG("ledger: skipping a line that is not a sane record");
+  if (!ok) json_decref(rec);
+  return ok ? rec : NULL;
+}
+
+/* Hands one line to fn when it is a record. */
+static bool visit_line(const char *line, size_t len, record_fn fn, void *data) {
   time_t t;
-  bool go_on = true;
-  if (json_is_object(rec) && when && parse_time(when, &t)) go_on = fn(rec, t, data);
-  else QR_DEBUG("ledger: skipping a line that is not a record");
+  json_t *rec = parse_record(line, len, &t);
+  bool go_on = rec ? fn(rec, t, data) : true;
   json_decref(rec);
   return go_on;
+}
+
+/* Whether a backward scan goes on past a record at t, before `since` (see SCAN_STOP_RUN);
+ * *run counts the old records in a row. */
+static bool scan_goes_on(int *run, time_t t, time_t since) {
+  if (t >= since - SCAN_SLACK_S) {
+    *run = 0;
+    return true;
+  }
+  return ++*run < SCAN_STOP_RUN;
 }
 
 /* Visits the complete lines of blk[from, n) from the last to the first. */
@@ -242,6 +290,7 @@ typedef struct query {
   json_t *records;  /* newest first while scanning */
   json_t *groups;   /* key → sums */
   long omitted;     /* records past QR_LEDGER_MAX_RECORDS */
+  int old_run;      /* records before since in a row */
   int rc;
 } query;
 
@@ -281,7 +330,8 @@ static int add_to_group(query *q, json_t *rec) {
 
 static bool on_query_record(json_t *rec, time_t t, void *data) {
   query *q = data;
-  if (t < q->since) return t >= q->since - SCAN_SLACK_S;
+  if (t < q->since) return scan_goes_on(&q->old_run, t, q->since);
+  q->old_run = 0;
   if (q->by) q->rc = add_to_group(q, rec);
   else if (json_array_size(q->records) >= QR_LEDGER_MAX_RECORDS) q->omitted++;
   else q->rc = json_array_append(q->records, rec) ? QR_E_NOMEM : QR_OK;
@@ -325,7 +375,8 @@ static json_t *reversed(json_t *a) {
 
 static int parse_since(const char *since, time_t *out, qr_err *e) {
   if (since && !parse_time(since, out))
-    return qr_err_set(e, QR_E_INVAL, "since: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, got \"%s\"",
+    return qr_err_set(e, QR_E_INVAL,
+                      "since: \"%s\" is not a valid date (expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, UTC)",
                       since);
   return QR_OK;
 }
@@ -366,12 +417,10 @@ typedef struct walk {
 
 /* Hands one complete line to the walk's function when it is a record at or after since. */
 static void walk_line(walk *w, const char *line, size_t len) {
-  if (len == 0 || w->rc) return;
-  json_t *rec = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
-  const char *when = json_string_value(json_object_get(rec, "time"));
+  if (w->rc) return;
   time_t t;
-  if (json_is_object(rec) && when && parse_time(when, &t) && t >= w->since)
-    w->rc = w->fn(rec, w->data);
+  json_t *rec = parse_record(line, len, &t);
+  if (rec && t >= w->since) w->rc = w->fn(rec, w->data);
   json_decref(rec);
 }
 
@@ -426,11 +475,13 @@ int qr_ledger_each(const char *path, const char *since, qr_ledger_each_fn fn, vo
 typedef struct spend {
   time_t since;
   double usd;
+  int old_run; /* records before since in a row */
 } spend;
 
 static bool on_spend_record(json_t *rec, time_t t, void *data) {
   spend *s = data;
-  if (t < s->since) return t >= s->since - SCAN_SLACK_S;
+  if (t < s->since) return scan_goes_on(&s->old_run, t, s->since);
+  s->old_run = 0;
   s->usd += json_number_value(json_object_get(rec, "cost_usd"));
   return true;
 }

@@ -10,7 +10,9 @@
  *    "latency_ms":2100,"status":"ok","redactions":0,"review":"9f2c…"}
  * Several processes may append at once: each record is one write() on an O_APPEND descriptor
  * and at most QR_LEDGER_MAX_RECORD bytes (long strings are cut), so lines never interleave.
- * Readers skip lines that are not records (a foreign or damaged line never stops a query). */
+ * Readers skip lines that are not records, and records with a negative or absurd count or cost
+ * (a foreign or damaged line never stops a query); an append after a torn last line starts on a
+ * line of its own. */
 #ifndef QR_LEDGER_H
 #define QR_LEDGER_H
 
