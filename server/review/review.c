@@ -560,7 +560,10 @@ static void judge_finish(qr_review *r, int status, const char *reason, const cha
   const qr_config_judge *j = &r->cfg->judge;
   qr_err e = {0};
   bool answered = !status;
-  if (!status) status = qr_judge_apply(&r->merged, c->text, strlen(c->text), &r->rejected, &e);
+  if (!status && (status = qr_judge_apply(&r->merged, c->text, strlen(c->text), &r->rejected, &e))) {
+    reason = "verdicts"; /* the call succeeded (reason and message are ""): the answer did not */
+    message = e.msg[0] ? e.msg : "the answer is not the verdicts asked for";
+  }
   if (!cached) { /* the ledger says what became of the answer, not only of the HTTP call */
     ledger_call(r, &r->judge_slot, "judge", "judge", j->m, c,
                 !status ? "ok" : answered ? "malformed_output" : reason, 0);
@@ -597,6 +600,11 @@ static void on_judge_done(int status, const char *reason, const char *message, q
                           void *data) {
   qr_review *r = ((call_slot *)data)->review;
   r->judge_slot.call = NULL;
+  if (status == QR_E_CANCELED && r->cut) {
+    status = QR_E_TIMEOUT;
+    reason = "deadline";
+    message = "limits.deadline_ms reached";
+  }
   settle_usage(r, &r->judge_slot, r->cfg->judge.m, status, c);
   qr_budget_charge(&r->budget, r->judge_slot.estimate, c ? c->cost_usd : 0);
   judge_finish(r, status, reason, message, c, false);
@@ -772,10 +780,16 @@ static void stop_running(qr_review *r, int status, const char *reason) {
 static void on_start(uv_timer_t *t) { start_all(t->data); }
 
 /* limits.deadline_ms: what has not started is skipped, what runs is cut, and the judge gets
- * what arrived; the result says it is partial. */
+ * what arrived — or, when the deadline comes while the judge runs, the judge is cut and the
+ * consensus result stands; the result says it is partial. */
 static void on_deadline(uv_timer_t *t) {
   qr_review *r = t->data;
-  if (r->canceled || r->finishing) return;
+  if (r->canceled || r->cut) return;
+  if (r->finishing) { /* the passes are over: the judge's call is cut, the consensus stands */
+    r->cut = r->judge_slot.call != NULL;
+    if (r->cut) qr_provider_cancel(r->judge_slot.call);
+    return;
+  }
   r->cut = true;
   QR_WARN("review: deadline of %d ms reached; judging what arrived", r->cfg->limits.deadline_ms);
   for (size_t i = 0; i < r->plan->n_requests; i++) {
