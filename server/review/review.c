@@ -168,25 +168,39 @@ static bool overrun_told(const qr_review *r, const qr_config_model *m) {
   return false;
 }
 
-/* Settles what a finished call to `m` costs: an answer (2xx) without usage, and a call that went
- * out and was then aborted here (canceled, deadline, timeout: the provider may have billed it) are
- * charged at the slot's estimate and flagged; usage past max_output_tokens is reported. */
+/* Reports (once per model) usage past max_output_tokens, a cost reported for a model whose
+ * prices of 0 let the limits count it as free, and a negative cost or count, which is cleared:
+ * true then, and the call is charged at its estimate. */
+static bool check_usage(qr_review *r, const qr_config_model *m, qr_completion *c) {
+  const qr_config_limits *l = &r->cfg->limits;
+  bool told = overrun_told(r, m);
+  if (m->max_output_tokens > 0 && c->output_tokens > m->max_output_tokens && !told)
+    add_problem(r, json_sprintf("usage: %s reported %ld output tokens, past its max_output_tokens (%d)",
+                                m->alias, c->output_tokens, m->max_output_tokens));
+  else if (c->cost_reported && c->cost_usd > 0 && !m->price_in_per_mtok && !m->price_out_per_mtok &&
+           (l->max_usd_per_review > 0 || l->max_usd_per_day > 0) && !told)
+    add_problem(r, json_sprintf("usage: %s cost $%.4f but its prices are 0, so the spending limits "
+                                "counted the call as free: set its price_in_per_mtok and "
+                                "price_out_per_mtok", m->alias, c->cost_usd));
+  if (c->input_tokens >= 0 && c->output_tokens >= 0 && c->cached_tokens >= 0 && c->cost_usd >= 0)
+    return false;
+  if (!overrun_told(r, m))
+    add_problem(r, json_sprintf("usage: %s reported a negative cost or token count; counted as 0, "
+                                "the call charged at its estimate", m->alias));
+  c->input_tokens = QR_MAX(c->input_tokens, 0);
+  c->output_tokens = QR_MAX(c->output_tokens, 0);
+  c->cached_tokens = QR_MAX(c->cached_tokens, 0);
+  c->cost_usd = 0;
+  return true;
+}
+
+/* Settles what a finished call to `m` costs: an answer (2xx) without usage (or with nonsense),
+ * and a call that went out and was then aborted here (canceled, deadline, timeout: the provider
+ * may have billed it) are charged at the slot's estimate and flagged. */
 static void settle_usage(qr_review *r, call_slot *slot, const qr_config_model *m, int status,
                          qr_completion *c) {
   if (!c) return;
-  if (m->max_output_tokens > 0 && c->output_tokens > m->max_output_tokens && !overrun_told(r, m))
-    add_problem(r, json_sprintf("usage: %s reported %ld output tokens, past its max_output_tokens (%d)",
-                                m->alias, c->output_tokens, m->max_output_tokens));
-  bool negative = c->input_tokens < 0 || c->output_tokens < 0 || c->cached_tokens < 0 || c->cost_usd < 0;
-  if (negative) { /* nonsense that would credit the budget */
-    if (!overrun_told(r, m))
-      add_problem(r, json_sprintf("usage: %s reported a negative cost or token count; counted as 0, "
-                                  "the call charged at its estimate", m->alias));
-    c->input_tokens = c->input_tokens < 0 ? 0 : c->input_tokens;
-    c->output_tokens = c->output_tokens < 0 ? 0 : c->output_tokens;
-    c->cached_tokens = c->cached_tokens < 0 ? 0 : c->cached_tokens;
-    c->cost_usd = 0;
-  }
+  bool negative = check_usage(r, m, c);
   bool answered = c->http_status >= 200 && c->http_status <= 299;
   bool aborted = (status == QR_E_CANCELED || status == QR_E_TIMEOUT) && c->attempts > slot->recorded;
   slot->usage_estimated = (answered || aborted) && (negative || usage_unknown(c));
