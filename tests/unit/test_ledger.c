@@ -44,6 +44,23 @@ static qr_ledger_record rec(time_t t, const char *role, const char *model, doubl
 
 static void append(qr_ledger *l, qr_ledger_record r) { ASSERT_OK(qr_ledger_append(l, &r, NULL)); }
 
+/* What the ledger at `path` says was spent since t. */
+static double spent_since(const char *path, time_t t) {
+  double spent = -1;
+  ASSERT_OK(qr_ledger_spent_since(path, t, &spent, NULL));
+  return spent;
+}
+
+/* A new ledger file in a temporary folder holding `text`; its path is new (qr_free). */
+static char *ledger_with(const char *text) {
+  char *path = join(temp_dir(), "l.jsonl");
+  FILE *f = fopen(path, "w");
+  ASSERT(f != NULL);
+  fputs(text, f);
+  fclose(f);
+  return path;
+}
+
 TEST(ledger_append_creates_private_file_and_reads_back) {
   char *dir = temp_dir();
   char *path = join(dir, "state/quorum/ledger.jsonl");
@@ -203,50 +220,37 @@ TEST(ledger_skips_lines_that_are_not_records) {
   ASSERT_OK(qr_ledger_query(path, NULL, NULL, &q, NULL, NULL));
   ASSERT_EQ(json_array_size(q), 2);
   json_decref(q);
-  double spent = 0;
-  ASSERT_OK(qr_ledger_spent_since(path, day(0, 0), &spent, NULL));
-  ASSERT(spent == 4);
+  ASSERT(spent_since(path, day(0, 0)) == 4);
   qr_free(path);
 }
 
 /* A torn last line (a crash mid-write) does not swallow the next record. */
 TEST(ledger_append_after_torn_line) {
-  char *path = join(temp_dir(), "l.jsonl");
-  FILE *f = fopen(path, "w");
-  ASSERT(f != NULL);
-  fputs("{\"time\":\"2024-05-01T00:00:03Z\",\"cost_", f);
-  fclose(f);
+  char *path = ledger_with("{\"time\":\"2024-05-01T00:00:03Z\",\"cost_");
   qr_ledger *l = NULL;
   ASSERT_OK(qr_ledger_open(path, &l, NULL));
   append(l, rec(day(0, 5), "pass", "m", 2));
   append(l, rec(day(0, 6), "pass", "m", 3));
   qr_ledger_close(l);
-  double spent = 0;
-  ASSERT_OK(qr_ledger_spent_since(path, day(0, 0), &spent, NULL));
-  ASSERT(spent == 5);
+  ASSERT(spent_since(path, day(0, 0)) == 5);
   qr_free(path);
 }
 
 /* Damaged records (absurd or negative counts and costs) are skipped, so sums never overflow;
  * an impossible date is refused, not normalized. */
 TEST(ledger_skips_damaged_records_and_bad_dates) {
-  char *path = join(temp_dir(), "l.jsonl");
-  FILE *f = fopen(path, "w");
-  ASSERT(f != NULL);
-  fputs("{\"time\":\"2024-05-01T10:00:00Z\",\"input_tokens\":10,\"cost_usd\":0.5}\n", f);
-  fputs("{\"time\":\"2024-05-01T11:00:00Z\",\"input_tokens\":9223372036854775807,\"cost_usd\":1}\n", f);
-  fputs("{\"time\":\"2024-05-01T11:00:00Z\",\"input_tokens\":9223372036854775807,\"cost_usd\":1}\n", f);
-  fputs("{\"time\":\"2024-05-01T12:00:00Z\",\"input_tokens\":1,\"cost_usd\":1e308}\n", f);
-  fputs("{\"time\":\"2024-05-01T12:00:00Z\",\"input_tokens\":1,\"cost_usd\":-5}\n", f);
-  fclose(f);
+  char *path = ledger_with(
+      "{\"time\":\"2024-05-01T10:00:00Z\",\"input_tokens\":10,\"cost_usd\":0.5}\n"
+      "{\"time\":\"2024-05-01T11:00:00Z\",\"input_tokens\":9223372036854775807,\"cost_usd\":1}\n"
+      "{\"time\":\"2024-05-01T11:00:00Z\",\"input_tokens\":9223372036854775807,\"cost_usd\":1}\n"
+      "{\"time\":\"2024-05-01T12:00:00Z\",\"input_tokens\":1,\"cost_usd\":1e308}\n"
+      "{\"time\":\"2024-05-01T12:00:00Z\",\"input_tokens\":1,\"cost_usd\":-5}\n");
   json_t *q = NULL;
   ASSERT_OK(qr_ledger_query(path, NULL, "model", &q, NULL, NULL));
   ASSERT_EQ(json_array_size(q), 1);
   ASSERT_EQ(json_integer_value(json_object_get(json_array_get(q, 0), "input_tokens")), 10);
   json_decref(q);
-  double spent = 0;
-  ASSERT_OK(qr_ledger_spent_since(path, day(0, 0), &spent, NULL));
-  ASSERT(spent == 0.5);
+  ASSERT(spent_since(path, day(0, 0)) == 0.5);
   ASSERT_EQ(qr_ledger_query(path, "2024-02-31", NULL, &q, NULL, NULL), QR_E_INVAL);
   ASSERT_EQ(qr_ledger_query(path, "2023-02-29T00:00:00Z", NULL, &q, NULL, NULL), QR_E_INVAL);
   ASSERT_OK(qr_ledger_query(path, "2024-02-29", NULL, &q, NULL, NULL));
@@ -257,17 +261,14 @@ TEST(ledger_skips_damaged_records_and_bad_dates) {
 /* A stray old record after today's (a merged or restored file, a clock step) does not end the
  * backward scan: the day's spend and a since query still see today's records. */
 TEST(ledger_out_of_order_record_does_not_hide_newer_ones) {
+  static const int days[] = {5, -1000, 5, -2000}; /* in file order */
+  static const double costs[] = {10, 0, 1, 0};
   char *path = join(temp_dir(), "l.jsonl");
   qr_ledger *l = NULL;
   ASSERT_OK(qr_ledger_open(path, &l, NULL));
-  append(l, rec(day(5, 0), "pass", "m", 10));
-  append(l, rec(day(-1000, 0), "pass", "m", 0));
-  append(l, rec(day(5, 10), "pass", "m", 1));
-  append(l, rec(day(-2000, 0), "pass", "m", 0));
+  for (int i = 0; i < 4; i++) append(l, rec(day(days[i], i * 10), "pass", "m", costs[i]));
   qr_ledger_close(l);
-  double spent = 0;
-  ASSERT_OK(qr_ledger_spent_since(path, day(5, 0), &spent, NULL));
-  ASSERT(spent == 11);
+  ASSERT(spent_since(path, day(5, 0)) == 11);
   json_t *q = NULL;
   ASSERT_OK(qr_ledger_query(path, "2024-05-06", NULL, &q, NULL, NULL));
   ASSERT_EQ(json_array_size(q), 2);
