@@ -5,7 +5,8 @@
  *
  * Exit codes: 0 done (also when degraded), 1 a finding at or above --fail-on,
  * 2 usage or configuration error, 3 every pass failed (in --hook mode only with
- * --fail-on-error-review: a review that reached no model never blocks a commit). */
+ * --fail-on-error-review: a review that reached no model never blocks a commit), 128 + N when
+ * signal N (SIGINT, SIGTERM, SIGHUP) canceled the review (cli.c). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +54,8 @@ static const char usage[] =
     "  -v                   list each pass as it finishes on stderr (-vv: debug)\n"
     "Progress (passes done, time, cost) goes to stderr when it is a terminal.\n"
     "Exit codes: 0 done (also degraded), 1 --fail-on reached, 2 usage/config error, 3 every pass failed,\n"
-    "4 (ledger, cache) the file could not be read.\n";
+    "4 (ledger, cache) the file could not be read, 128+N a signal canceled the review (130: Ctrl-C;\n"
+    "the calls already sent are in the ledger).\n";
 
 /* ---- quorum review ----------------------------------------------------------------------- */
 
