@@ -214,7 +214,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS  := -O1 -g -fsanitize=fuzzer-no-link,address,undefined $(WARN)
 build/fuzz/obj/%.o: %.c | deps
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) -Iserver -c $< -o $@
+	clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) -Iserver -MMD -MP -c $< -o $@
 build/fuzz/obj/%.o: %.S
 	@mkdir -p $(dir $@)
 	clang -Iserver -c $< -o $@
