@@ -28,6 +28,7 @@
 
 #include "config/config.h"
 #include "change/git.h"
+#include "change/snapshot.h"
 #include "providers/http.h"
 #include "store/ledger.h"
 #include "log.h"
@@ -222,23 +223,56 @@ static json_t *findings_about(json_t *result, const char *rel, bool provisional)
   return mine;
 }
 
-/* Keeps `mine` (stolen) as f's findings about `rel` for `version`, then publishes them. */
+/* Carries findings found in `reviewed` onto `shown`, the text they will be shown on, the way an
+ * edit moves them: those on lines that differ are dropped. Returns how many were dropped. */
+static size_t follow_text(json_t *findings, const char *reviewed, size_t rlen, const char *shown,
+                          size_t slen) {
+  size_t before = json_array_size(findings);
+  qr_line_edit e;
+  if (shown && rlen == slen && !memcmp(reviewed, shown, rlen)) return 0;
+  if (!shown || qr_diagnostics_text_edit(reviewed, rlen, shown, slen, &e)) json_array_clear(findings);
+  else qr_diagnostics_move(findings, &e);
+  return before - json_array_size(findings);
+}
+
+/* Carries f's findings from `reviewed` (the text the review read) onto the text shown now —
+ * the buffer, else the file on disk — when they differ (edited since, or the index was
+ * reviewed): never shown at the reviewed lines; those on changed lines are left out, and said. */
+static void follow_shown(qr_lsp_review *lr, file_state *f, const char *reviewed, size_t rlen) {
+  size_t len = 0;
+  char *owned;
+  int shown_version;
+  const char *shown = file_text(lr, f, &len, &owned, &shown_version);
+  size_t dropped = follow_text(f->findings, reviewed, rlen, shown, len);
+  qr_free(owned);
+  if (f->version >= 0) f->version = shown_version;
+  char *msg = dropped ? qr_asprintf("quorum: %zu findings on %s not shown: the text there is no "
+                                    "longer the reviewed text (edited since, or not what was "
+                                    "staged)", dropped, f->rel)
+                      : NULL;
+  if (msg) qr_server_log_message(lr->srv, MSG_LOG, msg);
+  qr_free(msg);
+}
+
+/* Keeps `mine` (stolen) as f's findings about `rel` for `version`, found in `reviewed` (NULL:
+ * the text shown now), then publishes them. */
 static void keep_findings(qr_lsp_review *lr, file_state *f, const char *root, const char *rel,
-                          json_t *mine, int version) {
+                          json_t *mine, int version, const char *reviewed, size_t reviewed_len) {
   qr_lsp_file_forget(f);
   f->findings = mine;
   f->version = version;
   set_str(&f->root, root);
   set_str(&f->rel, rel);
+  if (reviewed && json_array_size(mine)) follow_shown(lr, f, reviewed, reviewed_len);
   remember_text(lr, f);
   qr_lsp_publish(lr, f);
 }
 
 /* Keeps, for file_state f, the result's findings about `rel`, then publishes them. */
 static void deliver_file(qr_lsp_review *lr, file_state *f, const char *root, const char *rel,
-                         json_t *result, int version) {
+                         json_t *result, int version, const char *reviewed, size_t reviewed_len) {
   json_t *mine = findings_about(result, rel, false);
-  if (mine) keep_findings(lr, f, root, rel, mine, version);
+  if (mine) keep_findings(lr, f, root, rel, mine, version, reviewed, reviewed_len);
 }
 
 /* Appends to `mine` copies of the findings of `before` whose fingerprint `mine` lacks. */
@@ -279,13 +313,13 @@ static int deliver_so_far(job *j, qr_review *r) {
   j->shown = json_incref(mine);
   if (!j->before) j->before = f->findings ? json_incref(f->findings) : json_array();
   add_unmatched(mine, j->before);
-  keep_findings(lr, f, j->root, j->rel, mine, j->version);
+  keep_findings(lr, f, j->root, j->rel, mine, j->version, NULL, 0);
   return n;
 }
 
 /* quorum.reviewChanges / reviewStaged: every file with findings gets its diagnostics (once,
  * however many findings it has), provided it lies inside the repository. */
-static void deliver_changes(qr_lsp_review *lr, job *j, json_t *result) {
+static void deliver_changes(qr_lsp_review *lr, job *j, qr_review *r, json_t *result) {
   json_t *seen = json_object(), *fi;
   size_t i;
   json_array_foreach(json_object_get(result, "findings"), i, fi) {
@@ -297,7 +331,8 @@ static void deliver_changes(qr_lsp_review *lr, job *j, json_t *result) {
     char *path = qr_asprintf("%s/%s", j->root, file);
     char *uri = path ? qr_workspace_path_to_uri(path) : NULL;
     file_state *f = uri ? file_get(lr, uri) : NULL;
-    if (f) deliver_file(lr, f, j->root, file, result, -1);
+    const qr_snapshot_file *reviewed = qr_review_file(r, file);
+    if (f && reviewed) deliver_file(lr, f, j->root, file, result, -1, reviewed->text, reviewed->len);
     qr_free(path);
     qr_free(uri);
   }
@@ -482,9 +517,9 @@ static void on_review_done(qr_review *r, int status, json_t *result, void *data)
     /* Never results for an older version, nor for a closed document reopened since: closing
      * cancels its jobs, so a reopen that restarts at the same version gets none of them. */
     if (d && f && d->version == j->version && !j->canceled)
-      deliver_file(lr, f, j->root, j->rel, result, j->version);
+      deliver_file(lr, f, j->root, j->rel, result, j->version, NULL, 0);
     else if (j->kind == JOB_CHANGES)
-      deliver_changes(lr, j, result);
+      deliver_changes(lr, j, r, result);
   }
   job_finish(j);
 }
@@ -625,7 +660,7 @@ static void on_git(int status, const char *out, size_t len, const char *message,
       qr_document *d = qr_docs_get(j->lr->srv->docs, j->uri);
       if (f && d && d->version == j->version) {
         json_t *empty = json_pack("{s:[],s:[]}", "findings", "passes");
-        if (empty) deliver_file(j->lr, f, j->root, j->rel, empty, j->version);
+        if (empty) deliver_file(j->lr, f, j->root, j->rel, empty, j->version, NULL, 0);
         json_decref(empty);
       }
       j->busy = false;

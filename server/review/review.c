@@ -866,6 +866,10 @@ int qr_review_start(uv_loop_t *loop, qr_http *http, const qr_review_params *p,
   return QR_OK;
 }
 
+const qr_snapshot_file *qr_review_file(const qr_review *r, const char *path) {
+  return r->snap ? qr_snapshot_find(r->snap, path) : NULL;
+}
+
 void qr_review_cancel(qr_review *r) {
   if (r->canceled) return;
   r->canceled = true;

@@ -60,5 +60,8 @@ int qr_review_start(uv_loop_t *loop, qr_http *http, const qr_review_params *p,
 json_t *qr_review_partial(qr_review *r);
 /* Aborts the review's transfers; `done` follows with QR_E_CANCELED and a partial result. */
 void qr_review_cancel(qr_review *r);
+/* The new-side text the review read for `path` — the text its findings' lines count in — or
+ * NULL when it read none. Borrowed, valid until `done` returns. */
+const struct qr_snapshot_file *qr_review_file(const qr_review *r, const char *path);
 
 #endif
