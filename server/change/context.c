@@ -444,8 +444,10 @@ static const char *skip_reason(const qr_diff_file *df, const qr_snapshot *s) {
   if (df->binary) return "binary";
   if (df->status == QR_FILE_DELETED) return "deleted";
   if (df->mode_only) return "mode change only";
+  if (df->symlink) return "a symbolic link: its text is the path it points to, not code";
+  if (df->submodule) return "a submodule: its text is a commit id, not code";
   if (!qr_diff_file_reviewable(df)) return "no added lines";
-  if (!qr_snapshot_find(s, df->path)) return "no text in the snapshot";
+  if (!qr_snapshot_find(s, df->path)) return QR_CONTEXT_NO_TEXT;
   return NULL;
 }
 

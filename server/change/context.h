@@ -27,6 +27,9 @@ typedef struct qr_context_chunk {
   int est_tokens; /* qr_estimate_tokens(text) */
 } qr_context_chunk;
 
+/* The reason for a file the snapshot has no text for (the snapshot's list says why). */
+#define QR_CONTEXT_NO_TEXT "no text in the snapshot"
+
 typedef struct qr_context {
   qr_context_chunk *chunks; /* owned */
   size_t n_chunks;

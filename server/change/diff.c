@@ -29,7 +29,7 @@ typedef struct {
   bool minus_null, plus_null; /* the ---/+++ side was /dev/null */
   bool have_minus_plus;
   char *from, *to;           /* rename/copy from/to */
-  bool new_file, deleted, renamed, copied, mode_change;
+  bool new_file, deleted, renamed, copied, mode_change, symlink, submodule;
   bool git;                  /* the file began with `diff --git` */
 } names;
 
@@ -43,7 +43,7 @@ typedef struct {
   names nm;
   qr_diff *d;
   qr_diff_file *f;  /* the file being read, the last of d->files; NULL in S_PRE */
-  size_t files_alloc, hunks_alloc, added_alloc;
+  size_t files_alloc, hunks_alloc, added_alloc, hash_alloc;
   int rem_old, rem_new, next_new, hunk_line;
   char last_kind;   /* ' ', '+' or '-' of the last hunk body line */
   qr_err *e;
@@ -250,6 +250,12 @@ static int header_value(parser *p, size_t prefix, char **slot) {
   return (*slot = qr_strndup(s, n)) ? QR_OK : nomem(p);
 }
 
+/* Notes from a header's new mode whether the new side is not a file's text at all. */
+static void new_mode(names *nm, const char *s, size_t n) {
+  nm->symlink = starts(s, n, "120000");
+  nm->submodule = starts(s, n, "160000");
+}
+
 static void names_clear(names *nm) {
   qr_free(nm->git_old);
   qr_free(nm->git_new);
@@ -315,6 +321,8 @@ static int finish_file(parser *p) {
   }
   if (!f->path) f->path = take(nm->plus ? &nm->plus : nm->git_new ? &nm->git_new : &nm->minus);
   if (!f->path) f->path = take(nm->minus ? &nm->minus : &nm->git_old);
+  f->symlink = nm->symlink;
+  f->submodule = nm->submodule;
   f->mode_only = nm->mode_change && f->status == QR_FILE_MODIFIED && !f->binary && !f->n_hunks;
   bool ok = f->path && *f->path && (!(nm->renamed || nm->copied) || f->old_path);
   names_clear(nm);
@@ -365,7 +373,7 @@ static int begin_hunk(parser *p) {
   if (grow((void **)&f->hunks, &p->hunks_alloc, f->n_hunks + 1, sizeof *f->hunks))
     return nomem(p);
   f->hunks[f->n_hunks++] = h;
-  p->added_alloc = 0;
+  p->added_alloc = p->hash_alloc = 0;
   p->rem_old = h.old_count;
   p->rem_new = h.new_count;
   p->next_new = h.new_start;
@@ -395,8 +403,10 @@ static int hunk_line(parser *p) {
   p->rem_new -= new_side;
   if (kind == '+') {
     qr_hunk *h = &p->f->hunks[p->f->n_hunks - 1];
-    if (grow((void **)&h->added, &p->added_alloc, h->n_added + 1, sizeof *h->added))
+    if (grow((void **)&h->added, &p->added_alloc, h->n_added + 1, sizeof *h->added) ||
+        grow((void **)&h->added_hash, &p->hash_alloc, h->n_added + 1, sizeof *h->added_hash))
       return nomem(p);
+    h->added_hash[h->n_added] = qr_diff_line_hash(p->line + 1, p->line_len - 1);
     h->added[h->n_added++] = p->next_new;
   }
   p->next_new += new_side;
@@ -428,8 +438,10 @@ static int header_line(parser *p) {
   names *nm = &p->nm;
   if (starts(s, n, "old mode ") || starts(s, n, "new mode ")) {
     nm->mode_change = true;
+    if (s[0] == 'n') new_mode(nm, s + 9, n - 9);
   } else if (starts(s, n, "new file mode ")) {
     nm->new_file = true;
+    new_mode(nm, s + 14, n - 14);
   } else if (starts(s, n, "deleted file mode ")) {
     nm->deleted = true;
   } else if (starts(s, n, "rename from ") || starts(s, n, "copy from ")) {
@@ -582,7 +594,10 @@ int qr_diff_parse(const char *text, size_t len, size_t max_bytes, qr_diff **out,
 }
 
 static void file_free(qr_diff_file *f) {
-  for (size_t j = 0; j < f->n_hunks; j++) qr_free(f->hunks[j].added);
+  for (size_t j = 0; j < f->n_hunks; j++) {
+    qr_free(f->hunks[j].added);
+    qr_free(f->hunks[j].added_hash);
+  }
   qr_free(f->hunks);
   qr_free(f->path);
   qr_free(f->old_path);
@@ -644,8 +659,15 @@ bool qr_diff_line_added(const qr_diff_file *f, int line) {
 }
 
 bool qr_diff_file_reviewable(const qr_diff_file *f) {
-  if (!f || f->binary || f->status == QR_FILE_DELETED) return false;
+  if (!f || f->binary || f->symlink || f->submodule || f->status == QR_FILE_DELETED) return false;
   for (size_t i = 0; i < f->n_hunks; i++)
     if (f->hunks[i].n_added) return true;
   return false;
+}
+
+uint64_t qr_diff_line_hash(const char *line, size_t len) {
+  if (len && line[len - 1] == '\r') len--;
+  uint64_t h = 1469598103934665603ull; /* FNV-1a */
+  for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)line[i]) * 1099511628211ull;
+  return h;
 }

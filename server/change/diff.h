@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common.h"
 
@@ -26,6 +27,8 @@ typedef struct qr_hunk {
   int old_start, old_count;
   int new_start, new_count;
   int *added;     /* new-side line numbers of '+' lines, ascending; owned */
+  uint64_t *added_hash; /* qr_diff_line_hash of each '+' line's text, as `added`; owned, NULL
+                           in a diff not parsed from text (then nothing checks the lines) */
   size_t n_added;
 } qr_hunk;
 
@@ -35,6 +38,8 @@ typedef struct qr_diff_file {
   qr_file_status status;
   bool binary;        /* binary files have no hunks; the review skips them */
   bool mode_only;     /* only the mode changed */
+  bool symlink;       /* the new side is a symbolic link (mode 120000): its text is a path */
+  bool submodule;     /* the new side is a submodule (mode 160000): its text is a commit id */
   bool no_newline_at_end; /* the new side ends without a newline */
   qr_hunk *hunks;     /* owned */
   size_t n_hunks;
@@ -60,7 +65,10 @@ const qr_diff_file *qr_diff_find(const qr_diff *d, const char *path);
 bool qr_diff_line_added(const qr_diff_file *f, int line);
 /* True when new-side `line` lies inside one of f's hunks (added or context). */
 bool qr_diff_line_in_hunks(const qr_diff_file *f, int line);
-/* True when the file has added lines worth reviewing (not deleted, not binary). */
+/* True when the file has added lines worth reviewing (not deleted, not binary, no symlink or
+ * submodule). */
 bool qr_diff_file_reviewable(const qr_diff_file *f);
+/* The hash added_hash holds for a line's text (without its line break and a CR before it). */
+uint64_t qr_diff_line_hash(const char *line, size_t len);
 
 #endif

@@ -184,10 +184,33 @@ static int resolve(const char *real_root, const char *path, char **real, const c
   return QR_OK;
 }
 
+/* True when every line the diff adds to df is the line `text` holds at its number: the file
+ * is the diff's new side (a diff given with --diff may not be what the root holds). A diff not
+ * parsed from text carries no line hashes and is not checked. */
+static bool holds_new_side(const qr_diff_file *df, const char *text, size_t len) {
+  size_t pos = 0;
+  int line = 1;
+  for (size_t i = 0; i < df->n_hunks; i++) {
+    const qr_hunk *h = &df->hunks[i];
+    for (size_t k = 0; h->added_hash && k < h->n_added; k++) {
+      for (; line < h->added[k] && pos < len; line++) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        pos = nl ? (size_t)(nl - text) + 1 : len;
+      }
+      if (line != h->added[k] || pos >= len) return false;
+      const char *nl = memchr(text + pos, '\n', len - pos);
+      if (qr_diff_line_hash(text + pos, (nl ? (size_t)(nl - text) : len) - pos) != h->added_hash[k])
+        return false;
+    }
+  }
+  return true;
+}
+
 /* Reads real_root/path into the snapshot, or records in *omitted why not. Returns an error
  * only for out-of-memory. */
-static int read_one(qr_snapshot *s, const char *real_root, const char *path, size_t max_bytes,
-                    char ***omitted) {
+static int read_one(qr_snapshot *s, const char *real_root, const qr_diff_file *df,
+                    size_t max_bytes, char ***omitted) {
+  const char *path = df->path;
   char *real;
   const char *why;
   int rc = resolve(real_root, path, &real, &why);
@@ -200,6 +223,10 @@ static int read_one(qr_snapshot *s, const char *real_root, const char *path, siz
   if (rc == QR_E_NOMEM) return rc;
   if (rc == QR_E_TOOBIG) return qr_snapshot_omit_too_big(omitted, path, max_bytes);
   if (rc) return qr_snapshot_omit(omitted, path, qr_strerror(rc));
+  if (!holds_new_side(df, text, len)) {
+    qr_free(text);
+    return qr_snapshot_omit(omitted, path, QR_SNAPSHOT_NOT_NEW_SIDE);
+  }
   return qr_snapshot_take(s, path, text, len, omitted);
 }
 
@@ -222,7 +249,7 @@ int qr_snapshot_from_diff(const qr_diff *diff, const char *root, size_t max_file
   int rc = s && o ? QR_OK : QR_E_NOMEM;
   for (size_t i = 0; !rc && i < diff->n_files; i++)
     if (qr_diff_file_reviewable(&diff->files[i]))
-      rc = read_one(s, real_root, diff->files[i].path, max_file_bytes, &o);
+      rc = read_one(s, real_root, &diff->files[i], max_file_bytes, &o);
   free(real_root);
   if (rc) {
     qr_snapshot_free(s);

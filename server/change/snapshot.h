@@ -24,10 +24,14 @@ typedef struct qr_snapshot {
   size_t n_files;
 } qr_snapshot;
 
+/* The reason a file is omitted when the root's copy lacks a line the diff adds there. */
+#define QR_SNAPSHOT_NOT_NEW_SIDE "does not match the diff's new side: the root holds another version"
+
 /* Reads the new side of every reviewable file of `diff` below `root`. Files that cannot be
  * read, or are larger than `max_file_bytes`, are left out and named in *omitted (a new
  * NULL-terminated array of "path: reason" strings, free with qr_snapshot_free_omitted).
- * Paths that escape `root` (.., absolute, symlinks out) are omitted, never read. */
+ * Paths that escape `root` (.., absolute, symlinks out) are omitted, never read; so is a file
+ * whose lines are not those the diff adds (QR_SNAPSHOT_NOT_NEW_SIDE). */
 int qr_snapshot_from_diff(const qr_diff *diff, const char *root, size_t max_file_bytes,
                           qr_snapshot **out, char ***omitted, qr_err *e);
 /* Adds the new side of `path` read elsewhere (git's index): `text` (len bytes, NUL-terminated)

@@ -108,7 +108,7 @@ struct qr_review {
   bool *escalate;       /* adaptive plan: per chunk, whether the other passes review it; owned */
   qr_repo_config *repo; /* the repository's narrowing (.quorum.json); owned, never NULL after prepare */
   json_t *notes;        /* owned array: what the repository config said, files it excluded */
-  json_t *problems;     /* owned array: usage overruns, for the result's errors */
+  json_t *problems;     /* owned array: usage overruns, stale files, for the result's errors */
   bool problems_lost;   /* one could not be recorded (out of memory): the result fails */
   qr_ledger *ledger;    /* owned; NULL when it could not be opened (logged) */
   qr_cache *cache;      /* owned; NULL when disabled or unavailable (logged) */

@@ -184,6 +184,34 @@ static int key_requests(qr_review *r, qr_err *e) {
   return rc;
 }
 
+/* How many entries of `omitted` ("path: reason") give `reason`. */
+static size_t count_reason(char **omitted, const char *reason) {
+  size_t n = 0, rl = strlen(reason);
+  for (char **o = omitted; o && *o; o++) {
+    size_t ol = strlen(*o);
+    n += ol > rl + 2 && !strcmp(*o + ol - rl, reason) && !memcmp(*o + ol - rl - 2, ": ", 2);
+  }
+  return n;
+}
+
+/* Files the root holds at another version than the diff's new side (a --diff with the wrong
+ * --root) are left out, and said in the errors; when that is every file, the review is refused
+ * rather than run on nothing. */
+static int check_new_side(qr_review *r, qr_err *e) {
+  size_t stale = count_reason(r->omitted_snapshot, QR_SNAPSHOT_NOT_NEW_SIDE), files = 0;
+  if (!stale) return QR_OK;
+  for (size_t i = 0; i < r->diff->n_files; i++) files += qr_diff_file_reviewable(&r->diff->files[i]);
+  if (stale == files)
+    return qr_err_set(e, QR_E_INVAL, "the files under %s are not the diff's new side (the root "
+                      "holds another version): check out the change, or pass its --root", r->root);
+  if (json_array_append_new(r->problems,
+                            json_sprintf("%zu of %zu files not reviewed: the root holds another "
+                                         "version than the diff's new side (see omitted_files)",
+                                         stale, files)))
+    return qr_err_set(e, QR_E_NOMEM, "out of memory");
+  return QR_OK;
+}
+
 /* Builds everything the requests need; errors here are input errors (never a partial review). */
 int qr_review_prepare(qr_review *r, const qr_review_params *p, qr_err *e) {
   size_t cap = p->max_diff_bytes ? p->max_diff_bytes : DEFAULT_MAX_DIFF;
@@ -191,8 +219,10 @@ int qr_review_prepare(qr_review *r, const qr_review_params *p, qr_err *e) {
   if (rc) return rc;
   rc = narrow_by_repository(r, p->repo_config_root, e);
   if (rc) return rc;
-  if (!r->snap)
+  if (!r->snap) {
     rc = qr_snapshot_from_diff(r->diff, r->root, MAX_FILE_BYTES, &r->snap, &r->omitted_snapshot, e);
+    if (!rc) rc = check_new_side(r, e);
+  }
   if (!rc) rc = leave_out_generated(r, e);
   if (rc) return rc;
   char *suffix = repository_suffix(r->repo);

@@ -135,6 +135,17 @@ static int mark_partial(qr_review *r, size_t p) {
   return rc;
 }
 
+/* Whether the context's entry "path: reason" names a file the snapshot already left out with
+ * its real reason (the context then only saw no text for it). */
+static bool told_already(char **snapshot_omitted, const char *entry) {
+  const char *tail = strstr(entry, ": " QR_CONTEXT_NO_TEXT);
+  if (!tail || strcmp(tail + 2, QR_CONTEXT_NO_TEXT)) return false;
+  size_t n = (size_t)(tail - entry) + 2; /* "path: " */
+  for (char **o = snapshot_omitted; o && *o; o++)
+    if (!strncmp(*o, entry, n)) return true;
+  return false;
+}
+
 /* Builds the result JSON; NULL when any part of it could not be allocated, so that the done
  * callback reports QR_E_NOMEM instead of a result with findings, passes or errors missing. */
 json_t *qr_review_build_result(qr_review *r, int *failed_all) {
@@ -189,7 +200,8 @@ json_t *qr_review_build_result(qr_review *r, int *failed_all) {
   for (size_t i = 0; ok && r->omitted_snapshot && r->omitted_snapshot[i]; i++)
     ok = !json_array_append_new(omitted, json_string(r->omitted_snapshot[i]));
   for (size_t i = 0; ok && r->ctx && i < r->ctx->n_omitted; i++)
-    ok = !json_array_append_new(omitted, json_string(r->ctx->omitted[i]));
+    if (!told_already(r->omitted_snapshot, r->ctx->omitted[i]))
+      ok = !json_array_append_new(omitted, json_string(r->ctx->omitted[i]));
   *failed_all = ran > 0 && n_answered == 0;
   if (!ok) {
     json_decref(findings);
