@@ -111,7 +111,12 @@ int qr_git_run(uv_loop_t *loop, const char *root, const char *const *args, size_
 
 /* ---- the review's change: tracked diff, then untracked files one by one ------------------ */
 
-#define DIFF_FLAGS "--no-color", "--no-ext-diff", "--src-prefix=a/", "--dst-prefix=b/"
+/* The diff's shape is quorum's, whatever the user's git config says: no colour, no external
+ * diff tool (diff.external), no textconv driver (it would move the lines), a/ b/ prefixes
+ * (diff.noprefix, diff.mnemonicPrefix), every path from the root (diff.relative). */
+#define DIFF_FLAGS                                                                               \
+  "--no-color", "--no-ext-diff", "--no-textconv", "--no-relative", "--src-prefix=a/",            \
+      "--dst-prefix=b/"
 
 typedef struct change_diff {
   uv_loop_t *loop;
@@ -363,8 +368,7 @@ static void on_head_version(int status, const char *out, size_t len, const char 
     b->dir[0] = '\0';
     return buffer_finish(b, QR_E_IO, "", 0, "cannot create a temporary folder");
   }
-  static const char *const args[] = {"diff", "--no-index", "--no-color", "--no-ext-diff",
-                                     "--", "a", "b", NULL};
+  static const char *const args[] = {"diff", "--no-index", DIFF_FLAGS, "--", "a", "b", NULL};
   qr_err e = {0};
   if (write_private(b->dir, "a", out, len) || write_private(b->dir, "b", b->text, b->len))
     return buffer_finish(b, QR_E_IO, "", 0, "cannot write a temporary file");
