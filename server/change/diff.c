@@ -44,7 +44,7 @@ typedef struct {
   qr_diff *d;
   qr_diff_file *f;  /* the file being read, the last of d->files; NULL in S_PRE */
   size_t files_alloc, hunks_alloc, added_alloc, hash_alloc;
-  int rem_old, rem_new, next_new, hunk_line;
+  int rem_old, rem_new, next_old, next_new, hunk_line;
   char last_kind;   /* ' ', '+' or '-' of the last hunk body line */
   qr_err *e;
 } parser;
@@ -376,10 +376,25 @@ static int begin_hunk(parser *p) {
   p->added_alloc = p->hash_alloc = 0;
   p->rem_old = h.old_count;
   p->rem_new = h.new_count;
+  p->next_old = h.old_start;
   p->next_new = h.new_start;
   p->hunk_line = p->lineno;
   p->last_kind = 0;
   p->st = (p->rem_old || p->rem_new) ? S_HUNK : S_AFTER;
+  return QR_OK;
+}
+
+/* Appends a removed line of the old side's top to f->removed_head, within its cap. */
+static int keep_removed(qr_diff_file *f, const char *line, size_t n) {
+  n = QR_MIN(n, QR_DIFF_HEAD_BYTES - f->removed_head_len);
+  if (!n && f->removed_head_len == QR_DIFF_HEAD_BYTES) return QR_OK;
+  char *head = qr_realloc(f->removed_head, f->removed_head_len + n + 2);
+  if (!head) return QR_E_NOMEM;
+  memcpy(head + f->removed_head_len, line, n);
+  f->removed_head_len += n;
+  if (f->removed_head_len < QR_DIFF_HEAD_BYTES) head[f->removed_head_len++] = '\n';
+  head[f->removed_head_len] = '\0';
+  f->removed_head = head;
   return QR_OK;
 }
 
@@ -409,6 +424,10 @@ static int hunk_line(parser *p) {
     h->added_hash[h->n_added] = qr_diff_line_hash(p->line + 1, p->line_len - 1);
     h->added[h->n_added++] = p->next_new;
   }
+  if (kind == '-' && p->next_old <= QR_DIFF_HEAD_LINES &&
+      keep_removed(p->f, p->line + 1, p->line_len - 1))
+    return nomem(p);
+  p->next_old += old_side;
   p->next_new += new_side;
   if (!p->rem_old && !p->rem_new) p->st = S_AFTER;
   return QR_OK;
@@ -599,6 +618,7 @@ static void file_free(qr_diff_file *f) {
     qr_free(f->hunks[j].added_hash);
   }
   qr_free(f->hunks);
+  qr_free(f->removed_head);
   qr_free(f->path);
   qr_free(f->old_path);
 }

@@ -32,6 +32,9 @@ typedef struct qr_hunk {
   size_t n_added;
 } qr_hunk;
 
+#define QR_DIFF_HEAD_LINES 40   /* removed_head: lines of the old side's top looked at */
+#define QR_DIFF_HEAD_BYTES 4096 /* and at most this much of their text */
+
 typedef struct qr_diff_file {
   char *path;         /* new-side path without "b/" (the old path for a deleted file); owned */
   char *old_path;     /* old-side path when renamed or copied, else NULL; owned */
@@ -43,6 +46,10 @@ typedef struct qr_diff_file {
   bool no_newline_at_end; /* the new side ends without a newline */
   qr_hunk *hunks;     /* owned */
   size_t n_hunks;
+  char *removed_head; /* the '-' lines among the old side's first QR_DIFF_HEAD_LINES, each ending
+                         in "\n", cut at QR_DIFF_HEAD_BYTES (what a banner said before); owned,
+                         NULL when none */
+  size_t removed_head_len;
 } qr_diff_file;
 
 typedef struct qr_diff {

@@ -134,27 +134,54 @@ static const char *marker_in(const char *p, size_t n) {
   return NULL;
 }
 
-static const char *generator_marker(const char *text, size_t len) {
+/* The first generator's marker among text's top lines whose line satisfies `counts`, or NULL. */
+static const char *marker_where(const char *text, size_t len, const qr_diff_file *df,
+                                bool (*counts)(const qr_diff_file *, int)) {
   size_t n = QR_MIN(len, (size_t)MARKER_BYTES);
   int line = 0;
   for (size_t i = 0; i < n && line < MARKER_LINES; line++) {
     const char *nl = memchr(text + i, '\n', n - i);
     size_t k = nl ? (size_t)(nl - (text + i)) : n - i;
     const char *why = comment_line(text + i, k) ? marker_in(text + i, k) : NULL;
-    if (why) return why;
+    if (why && (!counts || counts(df, line + 1))) return why;
     i += k + 1;
   }
   return NULL;
 }
 
-const char *qr_generated_reason(const char *path, const char *text, size_t len) {
-  if (is_lock_file(path)) return "lock file";
-  if (in_vendor_dir(path)) return "vendored (a vendor folder)";
-  for (size_t i = 0; i < QR_ARRAY_LEN(minified_suffixes); i++)
-    if (ends_with(path, minified_suffixes[i])) return "minified";
-  if (!text) return NULL;
-  if (looks_minified(path, text, len)) return "minified (lines far longer than code has)";
-  return generator_marker(text, len);
+static bool unchanged(const qr_diff_file *df, int line) { return !qr_diff_line_added(df, line); }
+
+/* A generator's marker counts when the file carried one before the change: on a line the change
+ * left alone, or on an added line that replaces a removed marker (a regenerated banner). A
+ * marker the change itself adds proves nothing: any change could add one to hide itself. */
+static const char *generator_marker(const qr_diff_file *df, const char *text, size_t len) {
+  const char *why = marker_where(text, len, df, unchanged);
+  if (why || !df->removed_head) return why;
+  return marker_where(df->removed_head, df->removed_head_len, NULL, NULL)
+             ? marker_where(text, len, NULL, NULL)
+             : NULL;
+}
+
+/* The rules by name judge a renamed or copied file by where it came from too: moving people's
+ * code into vendor/ (or naming it like a lock file) does not take it out of review. */
+static const char *name_reason(const qr_diff_file *df) {
+  const char *why = NULL;
+  if (is_lock_file(df->path)) why = "lock file";
+  else if (in_vendor_dir(df->path)) why = "vendored (a vendor folder)";
+  for (size_t i = 0; !why && i < QR_ARRAY_LEN(minified_suffixes); i++)
+    if (ends_with(df->path, minified_suffixes[i])) why = "minified";
+  if (why && df->old_path) {
+    qr_diff_file from = {.path = df->old_path};
+    if (!name_reason(&from)) return NULL;
+  }
+  return why;
+}
+
+const char *qr_generated_reason(const qr_diff_file *df, const char *text, size_t len) {
+  const char *why = name_reason(df);
+  if (why || !text) return why;
+  if (looks_minified(df->path, text, len)) return "minified (lines far longer than code has)";
+  return generator_marker(df, text, len);
 }
 
 /* --- .gitattributes, through git ------------------------------------------------------------ */
@@ -306,7 +333,7 @@ int qr_generated_leave_out(qr_diff *diff, const qr_snapshot *snap, const char *r
     const qr_snapshot_file *f = snap ? qr_snapshot_find(snap, path) : NULL;
     const char *why = v[k] == ATTR_KEEP || !qr_diff_file_reviewable(&diff->files[i]) ? NULL
                     : v[k] ? verdict_reason(v[k])
-                    : qr_generated_reason(path, f ? f->text : NULL, f ? f->len : 0);
+                    : qr_generated_reason(&diff->files[i], f ? f->text : NULL, f ? f->len : 0);
     if (!why || included(o, path)) {
       i++;
       continue;

@@ -11,7 +11,8 @@
  *   2. lock files of the common package managers, by name, and files in vendor folders
  *      (vendor/, third_party/, node_modules/ … at any depth);
  *   3. minified files: `*.min.js`, `*.min.css`, or text whose lines are far longer than code's;
- *   4. a generator's marker on a comment line among the first lines (the table in generated.c:
+ *   4. a generator's marker on a comment line among the first lines, already there before the
+ *      change (the table in generated.c:
  *      Go's and Facebook's conventions, the do-not-edit warning, and the Bison, Flex, protoc
  *      and SWIG banners). The phrases are not written here, so this file is not one. */
 #ifndef QR_GENERATED_H
@@ -34,9 +35,12 @@ typedef struct qr_generated_opts {
   bool cached;                /* read git attributes from the index (a staged review) */
 } qr_generated_opts;
 
-/* Why `path` with contents text[0..len) is left out by rules 2–4 ("lock file", "minified",
- * "generated (marker: …)"), or NULL. text may be NULL (len 0). The reason is static. */
-const char *qr_generated_reason(const char *path, const char *text, size_t len);
+/* Why the diff's file df with new side text[0..len) is left out by rules 2–4 ("lock file",
+ * "minified", "generated (marker: …)"), or NULL. text may be NULL (len 0). A marker counts
+ * only when the file had one before the change (on an unchanged line, or replacing a removed
+ * marker): one the change adds does not leave its own file out. A renamed or copied file is
+ * left out by name only when its old name was too. The reason is static. */
+const char *qr_generated_reason(const qr_diff_file *df, const char *text, size_t len);
 
 /* Removes every left-out file from `diff` (the new sides in `snap`; files not in it are judged
  * by name and attributes only) and appends "path: reason" for each to *omitted (a
