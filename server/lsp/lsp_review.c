@@ -10,9 +10,11 @@
  * what was last published for one URI (the findings, so code actions and Dismiss can use them)
  * and the document's debounce timer.
  *
- * Staleness: a document job remembers the version it reviewed; a didChange to a newer version
- * cancels it, and its results are published only when the document is still at that version.
- * The findings already published are not thrown away by an edit: each didChange moves them by
+ * Staleness: a document job keeps the text it reviewed (the buffer when the git steps read it).
+ * An edit while it runs does not cancel it: its findings are carried from that text onto the
+ * buffer as it is when they land, like an edit moves published ones, and those on lines changed
+ * since are left out (and said in the log). A newer review of the document, or closing it,
+ * cancels it. The findings already published are not thrown away by an edit: each didChange moves them by
  * the lines it touched (lsp_diagnostics.h), drops those whose code changed, and republishes the
  * rest for the new version; the next review's result replaces them. A full-text change is
  * compared with the text the findings were last placed on (kept while there are findings).
@@ -21,7 +23,6 @@
  * when that count drops to zero (the last git child reaped, review finished, timer closed). */
 #include "lsp/lsp_review_internal.h"
 
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -293,8 +294,8 @@ static void add_unmatched(json_t *mine, const json_t *before) {
 /* Progressive results: while a document's review runs, each progress report publishes the
  * consensus so far about it, marked provisional, when it changed. What was published before
  * this review stays beside it (unless the consensus holds the same fingerprint) until the final
- * result replaces everything, so no finding disappears and comes back in between; a newer
- * version of the document ends this (the review is canceled). Returns how many findings the
+ * result replaces everything, so no finding disappears and comes back in between; an edit of
+ * the document ends this (the final result is carried onto the new text). Returns how many findings the
  * review has about the document so far, -1 when it is not a document review still current. */
 static int deliver_so_far(job *j, qr_review *r) {
   qr_lsp_review *lr = j->lr;
@@ -514,10 +515,11 @@ static void on_review_done(qr_review *r, int status, json_t *result, void *data)
       qr_lsp_show(lr, MSG_WARNING, "quorum: every review pass failed (see the passes' errors)");
     qr_document *d = j->kind == JOB_DOC ? qr_docs_get(lr->srv->docs, j->uri) : NULL;
     file_state *f = j->kind == JOB_DOC ? file_get(lr, j->uri) : NULL;
-    /* Never results for an older version, nor for a closed document reopened since: closing
-     * cancels its jobs, so a reopen that restarts at the same version gets none of them. */
-    if (d && f && d->version == j->version && !j->canceled)
-      deliver_file(lr, f, j->root, j->rel, result, j->version, NULL, 0);
+    /* A result for an older version is carried onto the buffer as it is now (an edit while the
+     * review ran does not throw it away); never one for a closed document reopened since:
+     * closing cancels its jobs, so a reopen that restarts at the same version gets none. */
+    if (d && f && !j->canceled)
+      deliver_file(lr, f, j->root, j->rel, result, j->version, j->text, j->text_len);
     else if (j->kind == JOB_CHANGES)
       deliver_changes(lr, j, r, result);
   }
@@ -563,11 +565,12 @@ static void job_review(job *j, const char *diff, size_t len) {
   progress_start(j);
 }
 
-/* Keeps a copy of the document's text at the version the job reviews: false when it is gone or
- * newer (the job is then stale) or out of memory. */
+/* Keeps a copy of the document's text as it is now, the text the job reviews (edits since the
+ * save are reviewed too): false when it is closed or out of memory. */
 static bool take_text(job *j) {
   qr_document *d = qr_docs_get(j->lr->srv->docs, j->uri);
-  if (!d || d->version != j->version) return false;
+  if (!d) return false;
+  j->version = d->version;
   qr_free(j->text);
   j->text_len = d->len;
   if (!(j->text = qr_malloc(d->len + 1))) return false;
@@ -658,9 +661,9 @@ static void on_git(int status, const char *out, size_t len, const char *message,
     if (!len && j->kind == JOB_DOC) { /* unchanged since HEAD: nothing to say about it */
       file_state *f = file_get(j->lr, j->uri);
       qr_document *d = qr_docs_get(j->lr->srv->docs, j->uri);
-      if (f && d && d->version == j->version) {
+      if (f && d) {
         json_t *empty = json_pack("{s:[],s:[]}", "findings", "passes");
-        if (empty) deliver_file(j->lr, f, j->root, j->rel, empty, j->version, NULL, 0);
+        if (empty) deliver_file(j->lr, f, j->root, j->rel, empty, d->version, NULL, 0);
         json_decref(empty);
       }
       j->busy = false;
@@ -697,10 +700,9 @@ static void git_step(job *j, int step) {
 
 /* ---- document reviews ----------------------------------------------------------------------------- */
 
-static void cancel_doc_jobs(qr_lsp_review *lr, const char *uri, int keep_version) {
+static void cancel_doc_jobs(qr_lsp_review *lr, const char *uri) {
   for (job *j = lr->jobs; j; j = j->next) {
-    if (j->kind != JOB_DOC || j->canceled || strcmp(j->uri, uri) || j->version == keep_version)
-      continue;
+    if (j->kind != JOB_DOC || j->canceled || strcmp(j->uri, uri)) continue;
     j->canceled = true;
     if (j->review) qr_review_cancel(j->review); /* its done callback still runs */
   }
@@ -709,7 +711,7 @@ static void cancel_doc_jobs(qr_lsp_review *lr, const char *uri, int keep_version
 int qr_lsp_review_document(qr_lsp_review *lr, const char *uri) {
   qr_document *d = qr_docs_get(lr->srv->docs, uri);
   if (!d || lr->shut_down) return QR_E_NOTFOUND;
-  cancel_doc_jobs(lr, uri, INT_MIN);
+  cancel_doc_jobs(lr, uri);
   char *path = qr_workspace_uri_to_path(uri);
   char *slash = path ? strrchr(path, '/') : NULL;
   job *j = slash ? job_new(lr, JOB_DOC) : NULL;
@@ -780,10 +782,10 @@ static void move_findings(qr_lsp_review *lr, file_state *f, const json_t *change
   if (changed || json_array_size(f->findings) != before) qr_lsp_publish(lr, f);
 }
 
-/* A newer version cancels reviews of older ones, and a pending save review (it would be for
- * an older text); the findings already shown follow the edit. */
-static void on_did_change(qr_lsp_review *lr, const char *uri, int version, const json_t *params) {
-  cancel_doc_jobs(lr, uri, version);
+/* An edit stops a pending save review (it would be for an older text); a review already
+ * running goes on, its result carried onto the new text when it lands (a paid review is never
+ * thrown away), and the findings already shown follow the edit. */
+static void on_did_change(qr_lsp_review *lr, const char *uri, const json_t *params) {
   file_state *f = qr_lsp_file_find(lr, uri);
   if (!f) return;
   uv_timer_stop(&f->timer);
@@ -999,9 +1001,9 @@ static void on_server_event(qr_server *s, qr_server_event ev, const char *uri, i
   switch (ev) {
   case QR_SERVER_INITIALIZED: on_initialized(lr); break;
   case QR_SERVER_DID_SAVE: on_did_save(lr, uri); break;
-  case QR_SERVER_DID_CHANGE: on_did_change(lr, uri, version, params); break;
+  case QR_SERVER_DID_CHANGE: on_did_change(lr, uri, params); break;
   case QR_SERVER_DID_CLOSE: /* its reviews end: their paid calls stop, their results go */
-    cancel_doc_jobs(lr, uri, INT_MIN);
+    cancel_doc_jobs(lr, uri);
     /* fall through */
   case QR_SERVER_DID_OPEN: { /* the text kept for full-text changes follows the buffer */
     file_state *f = qr_lsp_file_find(lr, uri);
