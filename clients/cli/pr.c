@@ -126,26 +126,42 @@ static int mkdirs_for(const char *root, const char *path) {
   return QR_OK;
 }
 
+/* Writes text to root/path, making its folders. QR_E_IO (e says why) when this file system
+ * cannot hold it: a name too long, a character it refuses, a file where a folder should be. */
+static int write_under(const char *root, const char *path, const char *text, size_t len,
+                       qr_err *e) {
+  char *full = NULL;
+  if (mkdirs_for(root, path) || !(full = qr_asprintf("%s/%s", root, path)))
+    return qr_err_set(e, QR_E_IO, "cannot create folders: %s", strerror(errno));
+  FILE *f = fopen(full, "wb");
+  int rc = !f || fwrite(text, 1, len, f) != len || fclose(f)
+               ? qr_err_set(e, QR_E_IO, "cannot write it here: %s", strerror(errno))
+               : QR_OK;
+  if (f && rc) fclose(f);
+  qr_free(full);
+  return rc;
+}
+
+/* The version of `path` at commit `ref` (at most max_bytes), into *text (*len bytes). */
+static int fetch_text(pr_cmd *c, const char *ref, const char *path, size_t max_bytes,
+                      char **text, size_t *len, qr_err *e) {
+  char *esc = gh_escape_path(path);
+  char *api = esc ? qr_asprintf("/repos/%s/contents/%s?ref=%s", c->repo, esc, ref) : NULL;
+  int rc = api ? gh_raw(&c->gh, api, "application/vnd.github.raw", max_bytes, text, len, e)
+               : qr_err_set(e, QR_E_NOMEM, "out of memory");
+  qr_free(api);
+  qr_free(esc);
+  return rc;
+}
+
 /* Writes the version of `path` at commit `ref` under `root` (at most max_bytes). */
 static int fetch_file(pr_cmd *c, const char *ref, const char *root, const char *path,
                       size_t max_bytes, qr_err *e) {
-  char *esc = gh_escape_path(path);
-  char *api = esc ? qr_asprintf("/repos/%s/contents/%s?ref=%s", c->repo, esc, ref) : NULL;
-  char *text = NULL, *full = NULL;
+  char *text = NULL;
   size_t len = 0;
-  int rc = api ? gh_raw(&c->gh, api, "application/vnd.github.raw", max_bytes, &text, &len, e)
-               : qr_err_set(e, QR_E_NOMEM, "out of memory");
-  if (!rc && (mkdirs_for(root, path) || !(full = qr_asprintf("%s/%s", root, path))))
-    rc = qr_err_set(e, QR_E_IO, "cannot create folders for %s", path);
-  if (!rc) {
-    FILE *f = fopen(full, "wb");
-    if (!f || fwrite(text, 1, len, f) != len || fclose(f))
-      rc = qr_err_set(e, QR_E_IO, "cannot write %s: %s", full, strerror(errno));
-  }
-  qr_free(full);
+  int rc = fetch_text(c, ref, path, max_bytes, &text, &len, e);
+  if (!rc) rc = write_under(root, path, text, len, e);
   qr_free(text);
-  qr_free(api);
-  qr_free(esc);
   return rc;
 }
 
@@ -205,11 +221,20 @@ static int take_file(pr_cmd *c, const json_t *f, long *taken, qr_err *e) {
     skip(c, path, "beyond the --max-files budget");
     return QR_OK;
   }
-  int rc = fetch_file(c, c->head_sha, c->root, path, MAX_FILE_BYTES, e);
+  char *text = NULL;
+  size_t len = 0;
+  int rc = fetch_text(c, c->head_sha, path, MAX_FILE_BYTES, &text, &len, e);
   if (rc == QR_E_TOOBIG) {
     skip(c, path, "file too large to fetch");
     return QR_OK;
   }
+  qr_err we = {0};
+  if (!rc && write_under(c->root, path, text, len, &we)) { /* one file, not the whole review */
+    qr_free(text);
+    skip(c, path, we.msg);
+    return QR_OK;
+  }
+  qr_free(text);
   if (!rc) rc = append_patch(c, f);
   if (!rc) ++*taken;
   return rc;
