@@ -285,6 +285,35 @@ static char *take(char **src) {
   return s;
 }
 
+/* The length of `name`'s first folder with its slash, 0 when it has none. */
+static size_t first_folder(const char *name) {
+  const char *slash = name ? strchr(name, '/') : NULL;
+  return slash && slash != name ? (size_t)(slash - name) + 1 : 0;
+}
+
+/* Drops n bytes from the front of *name when it starts with `prefix` (n bytes). */
+static void drop_front(char *name, const char *prefix, size_t n) {
+  if (name && !strncmp(name, prefix, n)) memmove(name, name + n, strlen(name + n) + 1);
+}
+
+/* `git diff --src-prefix=X/ --dst-prefix=Y/`: without a rename, the `diff --git` names differ
+ * only in their first folder, which git apply -p1 drops too. Strips it from every name. */
+static void strip_own_prefixes(names *nm) {
+  size_t a = first_folder(nm->git_old), b = first_folder(nm->git_new);
+  if (!a || !b || (a == b && !memcmp(nm->git_old, nm->git_new, a)) ||
+      strcmp(nm->git_old + a, nm->git_new + b))
+    return;
+  char *pa = qr_strndup(nm->git_old, a), *pb = qr_strndup(nm->git_new, b);
+  if (pa && pb) {
+    drop_front(nm->minus, pa, a);
+    drop_front(nm->plus, pb, b);
+    drop_front(nm->git_old, pa, a);
+    drop_front(nm->git_new, pb, b);
+  }
+  qr_free(pa);
+  qr_free(pb);
+}
+
 /* Strips the prefixes of the ---/+++ names and of the `diff --git` names, each pair only when
  * both sides carry a pair git writes (rename/copy lines never have one). */
 static void strip_prefixes(names *nm) {
@@ -295,6 +324,8 @@ static void strip_prefixes(names *nm) {
   if (nm->git_old && nm->git_new && prefix_pair(nm->git_old, nm->git_new)) {
     strip_prefix(nm->git_old);
     strip_prefix(nm->git_new);
+  } else if (!nm->renamed && !nm->copied) {
+    strip_own_prefixes(nm);
   }
 }
 

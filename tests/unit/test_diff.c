@@ -192,6 +192,29 @@ TEST(diff_large) {
   qr_buf_free(&b);
 }
 
+/* What the diff says a new side is besides its lines: a symlink or submodule, the removed lines
+ * of the old side's top (a banner's previous words), and each added line's hash. */
+TEST(diff_links_banner_and_hashes) {
+  const char *text = "diff --git a/l.c b/l.c\nnew file mode 120000\n--- /dev/null\n+++ b/l.c\n"
+                     "@@ -0,0 +1 @@\n+big.c\n\\ No newline at end of file\n"
+                     "diff --git a/sub b/sub\nnew file mode 160000\n--- /dev/null\n+++ b/sub\n"
+                     "@@ -0,0 +1 @@\n+Subproject commit 0123456789012345678901234567890123456789\n"
+                     "diff --git a/p.c b/p.c\n--- a/p.c\n+++ b/p.c\n"
+                     "@@ -1,2 +1,2 @@\n-/* made by Bison 3.8.1 */\n+/* made by Bison 3.8.2 */\r\n int p;\n";
+  qr_diff *d = NULL;
+  qr_err e = {0};
+  ASSERT_OK(qr_diff_parse(text, strlen(text), 1u << 20, &d, &e));
+  ASSERT_EQ(d->n_files, 3);
+  ASSERT(d->files[0].symlink && !d->files[0].submodule && !qr_diff_file_reviewable(&d->files[0]));
+  ASSERT(d->files[1].submodule && !d->files[1].symlink && !qr_diff_file_reviewable(&d->files[1]));
+  const qr_diff_file *p = &d->files[2];
+  ASSERT(!p->symlink && !p->submodule && qr_diff_file_reviewable(p));
+  ASSERT_STR_EQ(p->removed_head, "/* made by Bison 3.8.1 */\n");
+  ASSERT_EQ(p->hunks[0].added_hash[0], qr_diff_line_hash("/* made by Bison 3.8.2 */", 25));
+  ASSERT(p->hunks[0].added_hash[0] != qr_diff_line_hash("/* made by Bison 3.8.1 */", 25));
+  qr_diff_free(d);
+}
+
 /* Fails each allocation in turn: every failure is QR_E_NOMEM with nothing leaked (LeakSanitizer
  * checks at exit), and the parse eventually succeeds. */
 TEST(diff_alloc_failures) {
