@@ -489,6 +489,8 @@ static int header_line(parser *p) {
   if (starts(s, n, "old mode ") || starts(s, n, "new mode ")) {
     nm->mode_change = true;
     if (s[0] == 'n') new_mode(nm, s + 9, n - 9);
+  } else if (starts(s, n, "index ") && n > 13 && s[n - 7] == ' ') {
+    new_mode(nm, s + n - 6, 6); /* "index OLD..NEW MODE": the mode both sides keep */
   } else if (starts(s, n, "new file mode ")) {
     nm->new_file = true;
     new_mode(nm, s + 14, n - 14);

@@ -199,15 +199,18 @@ TEST(diff_links_banner_and_hashes) {
                      "@@ -0,0 +1 @@\n+big.c\n\\ No newline at end of file\n"
                      "diff --git a/sub b/sub\nnew file mode 160000\n--- /dev/null\n+++ b/sub\n"
                      "@@ -0,0 +1 @@\n+Subproject commit 0123456789012345678901234567890123456789\n"
-                     "diff --git a/p.c b/p.c\n--- a/p.c\n+++ b/p.c\n"
+                     "diff --git a/m.c b/m.c\nindex 1e559e2..2f3a4b5 120000\n--- a/m.c\n+++ b/m.c\n"
+                     "@@ -1 +1 @@\n-big.c\n+small.c\n"
+                     "diff --git a/p.c b/p.c\nindex 1e559e2..2f3a4b5 100644\n--- a/p.c\n+++ b/p.c\n"
                      "@@ -1,2 +1,2 @@\n-/* made by Bison 3.8.1 */\n+/* made by Bison 3.8.2 */\r\n int p;\n";
   qr_diff *d = NULL;
   qr_err e = {0};
   ASSERT_OK(qr_diff_parse(text, strlen(text), 1u << 20, &d, &e));
-  ASSERT_EQ(d->n_files, 3);
+  ASSERT_EQ(d->n_files, 4);
+  ASSERT(d->files[2].symlink && !qr_diff_file_reviewable(&d->files[2]));
   ASSERT(d->files[0].symlink && !d->files[0].submodule && !qr_diff_file_reviewable(&d->files[0]));
   ASSERT(d->files[1].submodule && !d->files[1].symlink && !qr_diff_file_reviewable(&d->files[1]));
-  const qr_diff_file *p = &d->files[2];
+  const qr_diff_file *p = &d->files[3];
   ASSERT(!p->symlink && !p->submodule && qr_diff_file_reviewable(p));
   ASSERT_STR_EQ(p->removed_head, "/* made by Bison 3.8.1 */\n");
   ASSERT_EQ(p->hunks[0].added_hash[0], qr_diff_line_hash("/* made by Bison 3.8.2 */", 25));
