@@ -22,6 +22,9 @@ static void check_file(const qr_diff *d, const qr_diff_file *f) {
     prev_end = h->new_start + h->new_count;
   }
   if (qr_diff_line_in_hunks(f, prev_end) && f->n_hunks) abort(); /* just past the last hunk */
+  if (f->removed_head_len > QR_DIFF_HEAD_BYTES ||
+      (f->removed_head && f->removed_head[f->removed_head_len]))
+    abort();
   qr_diff_file_reviewable(f);
 }
 
