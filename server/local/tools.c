@@ -10,6 +10,7 @@
 #include "local/tools.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -662,6 +664,8 @@ struct qr_tool_run {
   uv_timer_t timer;
   qr_buf obuf, ebuf;
   char **files;  /* repository-relative paths; owned */
+  char *stage;   /* private folder holding the snapshot's files, where the tool runs; owned,
+                  * removed with the run; NULL for a generic tool (it runs in the root) */
   size_t n_files;
   noqa_line *noqa; /* owned array: the "# noqa" comments of files (adapters with a->noqa) */
   size_t n_noqa;
@@ -678,7 +682,15 @@ struct qr_tool_run {
   char chunk[READ_CHUNK];
 };
 
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *f) {
+  (void)st, (void)type, (void)f;
+  remove(path); /* best effort: go on with the rest */
+  return 0;
+}
+
 static void run_free(qr_tool_run *r) {
+  if (r->stage) nftw(r->stage, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+  qr_free(r->stage);
   generic_release(r->g);
   for (size_t i = 0; i < r->n_noqa; i++) qr_free(r->noqa[i].codes);
   qr_free(r->noqa);
@@ -865,6 +877,83 @@ static int collect_files(qr_tool_run *r, const qr_diff *d, const qr_snapshot *s)
   return 0;
 }
 
+/* Whether rel stays below its folder: not absolute, no ".." component. */
+static bool stays_below(const char *rel) {
+  size_t n = strlen(rel);
+  return rel[0] != '/' && strcmp(rel, "..") && strncmp(rel, "../", 3) && !strstr(rel, "/../") &&
+         !(n >= 3 && !strcmp(rel + n - 3, "/.."));
+}
+
+/* Writes len bytes of text as stage/rel, making its folders (0700); the file must be new. */
+static int stage_write(const char *stage, const char *rel, const char *text, size_t len) {
+  if (!stays_below(rel)) return QR_E_INVAL; /* never out of the stage */
+  char *path = qr_asprintf("%s/%s", stage, rel);
+  if (!path) return QR_E_NOMEM;
+  for (char *sl = strchr(path + strlen(stage) + 1, '/'); sl; sl = strchr(sl + 1, '/')) {
+    *sl = '\0';
+    bool ok = !mkdir(path, 0700) || errno == EEXIST;
+    *sl = '/';
+    if (!ok) {
+      qr_free(path);
+      return QR_E_IO;
+    }
+  }
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  qr_free(path);
+  if (fd < 0) return errno == EEXIST ? 0 : QR_E_IO;
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = write(fd, text + done, len - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += (size_t)n;
+  }
+  return close(fd) || done < len ? QR_E_IO : 0;
+}
+
+/* Copies <root>/<dir>.shellcheckrc for every folder on rel's path (shellcheck searches upward
+ * from the script's folder), so the tool sees the project's configuration in the stage. */
+static int stage_configs(const char *stage, const char *root, const char *rel) {
+  int rc = 0;
+  for (const char *end = rel; !rc && end; end = strchr(end, '/')) {
+    if (*end == '/') end++;
+    char *from_rel = qr_asprintf("%.*s%s", (int)(end - rel), rel, QR_TOOL_CONFIG_FILE);
+    char *from = from_rel ? qr_asprintf("%s/%s", root, from_rel) : NULL, *text = NULL;
+    size_t len = 0;
+    if (!from) rc = QR_E_NOMEM;
+    else if (!qr_read_file(from, QR_TOOL_MAX_OUTPUT, &text, &len, NULL))
+      rc = stage_write(stage, from_rel, text, len);
+    qr_free(text);
+    qr_free(from);
+    qr_free(from_rel);
+  }
+  return rc;
+}
+
+/* The tool checks what is reviewed, not what is on disk (git's index for --staged, an editor's
+ * unsaved buffer): the snapshot's files are written into a private folder (0700, same relative
+ * paths, plus the project's .shellcheckrc files) and the tool runs there. */
+static int stage_files(qr_tool_run *r, const qr_snapshot *s, const char *root, qr_err *e) {
+  const char *tmp = getenv("TMPDIR");
+  r->stage = qr_asprintf("%s/quorum-tool-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  if (!r->stage) return qr_err_set(e, QR_E_NOMEM, "out of memory");
+  if (!mkdtemp(r->stage)) {
+    int err = errno;
+    qr_free(r->stage);
+    r->stage = NULL;
+    return qr_err_set(e, QR_E_IO, "%s: cannot make a private folder: %s", r->a->name, strerror(err));
+  }
+  int rc = 0;
+  for (size_t i = 0; !rc && i < r->n_files; i++) {
+    const qr_snapshot_file *sf = qr_snapshot_find(s, r->files[i]);
+    rc = stage_write(r->stage, r->files[i], sf->text, sf->len);
+    if (!rc) rc = stage_configs(r->stage, root, r->files[i]);
+  }
+  if (rc == QR_E_NOMEM) return qr_err_set(e, rc, "out of memory");
+  if (rc) return qr_err_set(e, rc, "%s: cannot write the reviewed files into %s", r->a->name, r->stage);
+  return 0;
+}
+
 /* Analyzers get no network: each runs inside a new user and network namespace
  * (`unshare -rn`), where only a downed loopback exists. Whether this machine allows that is
  * probed once per process; where it does not (no unshare, user namespaces disabled), tools
@@ -994,8 +1083,10 @@ int qr_tool_start(uv_loop_t *loop, const char *name, const qr_diff *d, const qr_
   uv_timer_init(loop, &r->timer);
   init_handle(r, (uv_handle_t *)&r->timer);
   int rc = collect_files(r, d, s) ? qr_err_set(e, QR_E_NOMEM, "out of memory") : 0;
-  if (!rc) lookup_cache(r, exe, root);
-  if (!rc && r->n_files && !r->cached) rc = spawn(loop, r, exe, root, e);
+  if (!rc && r->n_files && !g) rc = stage_files(r, s, root, e);
+  const char *cwd = r->stage ? r->stage : root;
+  if (!rc) lookup_cache(r, exe, cwd);
+  if (!rc && r->n_files && !r->cached) rc = spawn(loop, r, exe, cwd, e);
   qr_free(exe);
   if (rc) { /* the handles close on the loop and free the run; cb is never called */
     r->canceled = true;

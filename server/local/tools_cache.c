@@ -3,6 +3,7 @@
 #include "local/tools_cache.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -13,8 +14,30 @@
 #define MAX_FILE_BYTES (64u << 20) /* what the snapshot reads at most, and more */
 #define FORMAT "tools-cache/1"     /* changes when what is kept changes */
 
-/* Configuration an analyzer reads from the repository on its own: part of the key. */
-static const char *const config_files[] = {".shellcheckrc"};
+/* Adds the configuration file at path (when there is one) to argv under the name `name`. */
+static bool add_config(qr_buf *argv, const char *name, const char *path) {
+  char *text = NULL;
+  size_t len = 0;
+  bool ok = true;
+  if (path && !qr_read_file(path, MAX_FILE_BYTES, &text, &len, NULL))
+    ok = !qr_buf_printf(argv, "\x1f%s=", name) && !qr_buf_append(argv, text, len);
+  qr_free(text);
+  return ok;
+}
+
+/* The configuration files on file's path: <dir>/.shellcheckrc for each folder from root down. */
+static bool add_configs(qr_buf *argv, const char *root, const char *file) {
+  bool ok = true;
+  for (const char *end = file; ok && end; end = strchr(end, '/')) {
+    if (*end == '/') end++;
+    char *name = qr_asprintf("%.*s%s", (int)(end - file), file, QR_TOOL_CONFIG_FILE);
+    char *path = name ? qr_asprintf("%s/%s", root, name) : NULL;
+    ok = path && add_config(argv, name, path);
+    qr_free(path);
+    qr_free(name);
+  }
+  return ok;
+}
 
 bool qr_tool_cache_key(const char *tool, const char *exe, const char *const *args,
                        const char *root, const char *const *files, size_t n_files,
@@ -35,15 +58,11 @@ bool qr_tool_cache_key(const char *tool, const char *exe, const char *const *arg
     qr_free(text);
     qr_free(path);
   }
-  for (size_t i = 0; ok && i < QR_ARRAY_LEN(config_files); i++) {
-    char *path = qr_asprintf("%s/%s", root, config_files[i]), *text = NULL;
-    size_t len = 0;
-    ok = path != NULL;
-    if (ok && !qr_read_file(path, MAX_FILE_BYTES, &text, &len, NULL))
-      ok = !qr_buf_printf(&argv, "\x1f%s=", config_files[i]) && !qr_buf_append(&argv, text, len);
-    qr_free(text);
-    qr_free(path);
-  }
+  for (size_t i = 0; ok && i < n_files; i++) ok = add_configs(&argv, root, files[i]);
+  const char *home = getenv("HOME");
+  char *user = home && *home ? qr_asprintf("%s/" QR_TOOL_CONFIG_FILE, home) : NULL;
+  ok = ok && add_config(&argv, "~/" QR_TOOL_CONFIG_FILE, user);
+  qr_free(user);
   if (ok) {
     char *tool_id = qr_asprintf("tool:%s", tool);
     ok = tool_id != NULL;

@@ -16,8 +16,12 @@
 #include "judge/findings.h"
 #include "store/cache.h"
 
+/* The configuration shellcheck reads from the script's folder and each one above it. */
+#define QR_TOOL_CONFIG_FILE ".shellcheckrc"
+
 /* The key of one run into key (QR_CACHE_KEY_SIZE). False when a file cannot be read (then the
- * run is not cached). files are relative to root, as the tool gets them. */
+ * run is not cached). files are relative to root, as the tool gets them; the key also holds
+ * every QR_TOOL_CONFIG_FILE from each file's folder up to root, and ~/.shellcheckrc. */
 bool qr_tool_cache_key(const char *tool, const char *exe, const char *const *args,
                        const char *root, const char *const *files, size_t n_files,
                        char key[QR_CACHE_KEY_SIZE]);
