@@ -433,7 +433,8 @@ static int file_index(const char *path, const char *const *files, size_t n) {
 static int parse_shellcheck(const char *tool, const char *out, size_t out_len, const char *err,
                             size_t err_len, const char *const *files, size_t n_files,
                             qr_finding_list *l, qr_err *e) {
-  if (!out_len) return 0;
+  /* json1 always prints {"comments":[]}: silence is a broken tool, not a clean result */
+  if (!out_len) return qr_err_set(e, QR_E_PARSE, "shellcheck: no output");
   json_error_t je;
   json_t *root = json_loadb(out, out_len, 0, &je);
   json_t *list = json_object_get(root, "comments");

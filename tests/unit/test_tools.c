@@ -119,6 +119,8 @@ TEST(tools_parse_drops_unknown_files_and_junk) {
   qr_err e = {0};
   const char *bad = "{\"comments\": 3}";
   ASSERT_EQ(qr_tool_parse("shellcheck", bad, strlen(bad), NULL, 0, files, 1, &l, &e), QR_E_PARSE);
+  ASSERT_EQ(qr_tool_parse("shellcheck", "", 0, NULL, 0, files, 1, &l, &e), QR_E_PARSE); /* json1 always prints */
+  ASSERT_CONTAINS(e.msg, "no output");
   ASSERT_EQ(qr_tool_parse("nosuch", "", 0, NULL, 0, files, 1, &l, &e), QR_E_INVAL);
   qr_finding_list_free(&l);
 }
@@ -295,8 +297,14 @@ TEST(tools_scrubbed_environment_and_arguments) {
   setenv("GITHUB_TOKEN", "ghp-secret", 1);
   setenv("https_proxy", "http://proxy:1", 1);
   outcome o;
-  fake_run("#!/bin/sh\nenv > env.txt\npwd > pwd.txt\necho \"$@\" > args.txt\n"
-           "printf '{\"comments\":[]}'\n", 60000, &o);
+  char script[1024];
+  make_root(); /* the tool runs in a private folder: it writes what it saw into the root */
+  snprintf(script, sizeof script, "#!/bin/sh\nenv > %s/env.txt\npwd > %s/pwd.txt\n"
+           "echo \"$@\" > %s/args.txt\ncat x.sh > %s/seen.txt\nprintf '{\"comments\":[]}'\n",
+           root, root, root, root);
+  write_file(root, "x.sh", "echo $1\n", 0644);
+  fake_shellcheck(script);
+  run_tool("shellcheck", one_sh, 1, 60000, &o);
   ASSERT_OK(o.status);
   ASSERT_EQ(o.l.n, 0);
   char path[256], *env, *args;
@@ -308,6 +316,17 @@ TEST(tools_scrubbed_environment_and_arguments) {
   snprintf(path, sizeof path, "%s/args.txt", root);
   ASSERT_OK(qr_read_file(path, 1u << 16, &args, NULL, NULL));
   ASSERT_STR_EQ(args, "--format=json1 ./x.sh\n");
+  char *pwd, *seen;
+  snprintf(path, sizeof path, "%s/pwd.txt", root);
+  ASSERT_OK(qr_read_file(path, 1u << 16, &pwd, NULL, NULL));
+  ASSERT_CONTAINS(pwd, "/quorum-tool-"); /* not the root: the snapshot's copy */
+  snprintf(path, sizeof path, "%s/seen.txt", root);
+  ASSERT_OK(qr_read_file(path, 1u << 16, &seen, NULL, NULL));
+  ASSERT_STR_EQ(seen, "echo $1\n");
+  pwd[strcspn(pwd, "\n")] = '\0';
+  ASSERT(access(pwd, F_OK) != 0); /* removed with the run */
+  qr_free(pwd);
+  qr_free(seen);
   qr_free(env);
   qr_free(args);
   remove_root();
@@ -407,8 +426,8 @@ TEST(tools_not_installed) {
 }
 
 TEST(tools_spawn_failure_calls_nothing) {
-  /* A root that does not exist: uv_spawn fails, the error comes back at once, and the handles
-   * it had opened still close cleanly. */
+  /* No private folder can be made: the error comes back at once, and the handles it had
+   * opened still close cleanly. */
   make_root();
   write_file(root, "x.sh", "echo hi\n", 0644);
   fake_shellcheck("#!/bin/sh\nexit 0\n");
@@ -419,8 +438,9 @@ TEST(tools_spawn_failure_calls_nothing) {
   ASSERT_OK(uv_loop_init(&loop));
   qr_tool_run *r = NULL;
   qr_err e = {0};
-  ASSERT_EQ(qr_tool_start(&loop, "shellcheck", d, s, "/nonexistent/root", &(qr_tool_opts){1000, NULL}, never_called, NULL, &r, &e), QR_E_IO);
-  ASSERT_CONTAINS(e.msg, "cannot start it");
+  setenv("TMPDIR", "/nonexistent/tmp", 1); /* each test runs in its own process */
+  ASSERT_EQ(qr_tool_start(&loop, "shellcheck", d, s, root, &(qr_tool_opts){1000, NULL}, never_called, NULL, &r, &e), QR_E_IO);
+  ASSERT_CONTAINS(e.msg, "cannot make a private folder");
   ASSERT_OK(uv_run(&loop, UV_RUN_DEFAULT));
   ASSERT_OK(uv_loop_close(&loop));
   qr_snapshot_free(s);
