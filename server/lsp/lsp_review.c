@@ -276,18 +276,24 @@ static void deliver_file(qr_lsp_review *lr, file_state *f, const char *root, con
   if (mine) keep_findings(lr, f, root, rel, mine, version, reviewed, reviewed_len);
 }
 
+/* Whether `list` holds a finding with fingerprint fp. */
+static bool has_fingerprint(const json_t *list, const char *fp) {
+  size_t i;
+  json_t *fi;
+  json_array_foreach(list, i, fi) {
+    const char *other = json_string_value(json_object_get(fi, "fingerprint"));
+    if (fp && other && !strcmp(fp, other)) return true;
+  }
+  return false;
+}
+
 /* Appends to `mine` copies of the findings of `before` whose fingerprint `mine` lacks. */
 static void add_unmatched(json_t *mine, const json_t *before) {
-  size_t i, n = json_array_size(mine);
+  size_t i;
   json_t *b;
   json_array_foreach(before, i, b) {
-    const char *fp = json_string_value(json_object_get(b, "fingerprint"));
-    bool matched = false;
-    for (size_t k = 0; fp && k < n && !matched; k++) {
-      const char *other = json_string_value(json_object_get(json_array_get(mine, k), "fingerprint"));
-      matched = other && !strcmp(fp, other);
-    }
-    if (!matched) json_array_append_new(mine, json_deep_copy(b));
+    if (!has_fingerprint(mine, json_string_value(json_object_get(b, "fingerprint"))))
+      json_array_append_new(mine, json_deep_copy(b));
   }
 }
 
@@ -316,6 +322,28 @@ static int deliver_so_far(job *j, qr_review *r) {
   add_unmatched(mine, j->before);
   keep_findings(lr, f, j->root, j->rel, mine, j->version, NULL, 0);
   return n;
+}
+
+/* A document review that showed provisional findings ended without its final result (an edit
+ * or a close canceled it, or the server closes): its provisional findings must not stay the
+ * current set. Those whose fingerprint was published before it lose the mark, the others go;
+ * what was published before is kept (moved with edits as f->findings are). Left alone when a
+ * newer review of the document already shows its own. */
+static void settle_provisional(job *j) {
+  qr_lsp_review *lr = j->lr;
+  file_state *f = j->shown ? qr_lsp_file_find(lr, j->uri) : NULL;
+  for (job *o = lr->jobs; f && o; o = o->next)
+    if (o != j && o->kind == JOB_DOC && !o->canceled && o->shown && !strcmp(o->uri, j->uri)) f = NULL;
+  if (!f || !f->findings) return;
+  for (size_t i = json_array_size(f->findings); i-- > 0;) {
+    json_t *fi = json_array_get(f->findings, i);
+    if (!json_is_true(json_object_get(fi, "provisional"))) continue;
+    if (has_fingerprint(j->before, json_string_value(json_object_get(fi, "fingerprint"))))
+      json_object_del(fi, "provisional");
+    else json_array_remove(f->findings, i);
+  }
+  remember_text(lr, f);
+  qr_lsp_publish(lr, f);
 }
 
 /* quorum.reviewChanges / reviewStaged: every file with findings gets its diagnostics (once,
@@ -518,11 +546,14 @@ static void on_review_done(qr_review *r, int status, json_t *result, void *data)
     /* A result for an older version is carried onto the buffer as it is now (an edit while the
      * review ran does not throw it away); never one for a closed document reopened since:
      * closing cancels its jobs, so a reopen that restarts at the same version gets none. */
-    if (d && f && !j->canceled)
+    if (d && f && !j->canceled) {
       deliver_file(lr, f, j->root, j->rel, result, j->version, j->text, j->text_len);
-    else if (j->kind == JOB_CHANGES)
+      json_decref(j->shown); /* the final result replaced them */
+      j->shown = NULL;
+    } else if (j->kind == JOB_CHANGES)
       deliver_changes(lr, j, r, result);
   }
+  if (j->kind == JOB_DOC && !lr->closing) settle_provisional(j);
   job_finish(j);
 }
 
