@@ -2,6 +2,7 @@
  * to `quorum review` and `quorum pr`, running a review to completion on the loop, and turning
  * its result into output and an exit code. The commands (quorum.c, hook.c, pr.c, github.c,
  * ledger.c) call into this file; it calls none of them. */
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -70,6 +71,13 @@ void cli_wait(uv_loop_t *loop, const bool *done) {
 static const int review_signals[] = {SIGINT, SIGTERM, SIGHUP};
 #define N_SIGNALS (sizeof review_signals / sizeof *review_signals)
 static int interrupted; /* the signal that canceled the review, 0: none */
+static int write_errno; /* why the first write to stdout failed (EPIPE: the reader left), 0: none */
+
+/* Flushes stdout; false (and write_errno set) once a write to it failed. */
+static bool stdout_ok(void) {
+  if (!write_errno && (fflush(stdout) || ferror(stdout))) write_errno = errno ? errno : EIO;
+  return !write_errno;
+}
 
 typedef struct review_wait {
   bool done, progress_tty, verbose, jsonl, explain;
@@ -84,7 +92,8 @@ typedef struct review_wait {
   json_t *result;     /* incref'd from the engine's borrowed result */
   qr_review *review;  /* the running review, NULL once it is done */
   uv_signal_t sig[N_SIGNALS];
-  int open_signals;   /* handles not closed yet */
+  uv_timer_t gone;    /* cancels the review, from the loop, once stdout is gone */
+  int open_signals;   /* handles not closed yet (the signals and `gone`) */
 } review_wait;
 
 /* Without --explain the findings do not list the pass findings merged into them. */
@@ -94,9 +103,15 @@ static void drop_merge(json_t *result) {
   json_array_foreach(json_object_get(result, "findings"), i, f) json_object_del(f, "merge");
 }
 
+static void on_output_gone(uv_timer_t *t) {
+  review_wait *w = t->data;
+  if (w->review) qr_review_cancel(w->review);
+}
+
 /* jsonl: one {"event": "pass"} line per pass of `sofar` (a result, partial or final) that has
  * finished and was not streamed yet, each with the findings so far (--min-confidence applies). */
 static void stream_passes(review_wait *w, const json_t *sofar, int done, int total) {
+  if (interrupted || write_errno) return; /* after a signal nothing more goes to stdout */
   json_t *passes = json_object_get(sofar, "passes"), *ps;
   json_t *findings = json_object_get(sofar, "findings");
   size_t i, n = json_array_size(passes);
@@ -118,7 +133,8 @@ static void stream_passes(review_wait *w, const json_t *sofar, int done, int tot
     if (!json_dumpf(ev, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER)) fputc('\n', stdout);
     json_decref(ev);
   }
-  fflush(stdout);
+  /* Nobody reads the result any more: stop paying for calls (not from inside this callback) */
+  if (!stdout_ok() && w->review) uv_timer_start(&w->gone, on_output_gone, 0, 0);
 }
 
 int cli_interrupted(void) { return interrupted; }
@@ -138,6 +154,10 @@ static void on_signal(uv_signal_t *h, int signum) {
 static void on_signal_closed(uv_handle_t *h) { ((review_wait *)h->data)->open_signals--; }
 
 static void watch_signals(uv_loop_t *loop, review_wait *w) {
+  if (!uv_timer_init(loop, &w->gone)) {
+    w->gone.data = w;
+    w->open_signals++;
+  }
   for (size_t i = 0; i < N_SIGNALS; i++) {
     uv_signal_t *h = &w->sig[i];
     if (uv_signal_init(loop, h)) continue;
@@ -153,6 +173,7 @@ static void watch_signals(uv_loop_t *loop, review_wait *w) {
 static void unwatch_signals(uv_loop_t *loop, review_wait *w) {
   for (size_t i = 0; i < N_SIGNALS; i++)
     if (w->sig[i].data == w) uv_close((uv_handle_t *)&w->sig[i], on_signal_closed);
+  if (w->gone.data == w) uv_close((uv_handle_t *)&w->gone, on_signal_closed);
   while (w->open_signals > 0 && uv_run(loop, UV_RUN_ONCE)) {
   }
 }
@@ -239,9 +260,12 @@ int cli_finish(const json_t *result, int status, const qr_diff *diff, const cli_
   }
   qr_output_opts oo = {.color = !o->no_color && isatty(1) && !getenv("NO_COLOR"),
                        .diff = diff, .tool_version = QR_VERSION};
-  int rc = qr_output_write(stdout, o->format, result, &oo);
-  fflush(stdout);
-  if (rc) fprintf(stderr, "quorum: cannot write the output: %s\n", qr_strerror(rc));
+  int rc = write_errno ? QR_E_IO : qr_output_write(stdout, o->format, result, &oo);
+  if (!stdout_ok() || rc) {
+    fprintf(stderr, "quorum: cannot write the output: %s\n",
+            write_errno ? strerror(write_errno) : qr_strerror(rc));
+    return EXIT_OUTPUT;
+  }
   if (status == QR_E_PROVIDER) {
     if (o->hook && !o->fail_on_error_review) {
       fputs("quorum: no model could be reached; the commit is not blocked "

@@ -17,6 +17,7 @@
 
 #define EXIT_FINDINGS 1
 #define EXIT_USAGE 2
+#define EXIT_OUTPUT 2 /* the result could not be written (stdout closed or full) */
 #define EXIT_ALL_FAILED 3
 #define EXIT_IO 4 /* ledger, cache: the file could not be read */
 #define MAX_DIFF_BYTES (64u << 20)
