@@ -931,6 +931,23 @@ static int stage_configs(const char *stage, const char *root, const char *rel) {
   return rc;
 }
 
+/* The stage's top .shellcheckrc: the repository's, else ~/.shellcheckrc, else an empty one, so
+ * shellcheck's upward search stops there and never reads a file another user put in /tmp. */
+static int stage_root_config(const char *stage, const char *root) {
+  const char *home = getenv("HOME");
+  char *path = qr_asprintf("%s/" QR_TOOL_CONFIG_FILE, root), *text = NULL;
+  size_t len = 0;
+  if (path && qr_read_file(path, QR_TOOL_MAX_OUTPUT, &text, &len, NULL) && home && *home) {
+    qr_free(path);
+    path = qr_asprintf("%s/" QR_TOOL_CONFIG_FILE, home);
+    if (path && qr_read_file(path, QR_TOOL_MAX_OUTPUT, &text, &len, NULL)) len = 0;
+  }
+  int rc = path ? stage_write(stage, QR_TOOL_CONFIG_FILE, text ? text : "", len) : QR_E_NOMEM;
+  qr_free(text);
+  qr_free(path);
+  return rc;
+}
+
 /* The tool checks what is reviewed, not what is on disk (git's index for --staged, an editor's
  * unsaved buffer): the snapshot's files are written into a private folder (0700, same relative
  * paths, plus the project's .shellcheckrc files) and the tool runs there. */
@@ -944,7 +961,7 @@ static int stage_files(qr_tool_run *r, const qr_snapshot *s, const char *root, q
     r->stage = NULL;
     return qr_err_set(e, QR_E_IO, "%s: cannot make a private folder: %s", r->a->name, strerror(err));
   }
-  int rc = 0;
+  int rc = stage_root_config(r->stage, root);
   for (size_t i = 0; !rc && i < r->n_files; i++) {
     const qr_snapshot_file *sf = qr_snapshot_find(s, r->files[i]);
     rc = stage_write(r->stage, r->files[i], sf->text, sf->len);
