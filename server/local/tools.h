@@ -2,8 +2,10 @@
  * into findings that then go through the same validation and judge as model findings.
  *
  * Built-in adapters: cppcheck (C/C++), shellcheck (bash/sh) and pyflakes (Python, Debian's
- * pyflakes3). A run spawns the tool with uv_spawn in the repository root on the reviewable
- * snapshot files of its languages only, with a scrubbed environment (PATH, HOME, LANG and
+ * pyflakes3). A run writes the reviewable snapshot files of its languages (the reviewed text:
+ * git's index, an editor buffer) into a private folder (mkdtemp, 0700, same relative paths, with
+ * the project's .shellcheckrc files), spawns the tool with uv_spawn there on those files only
+ * (generic tools run in the repository root), and removes the folder when the run ends, with a scrubbed environment (PATH, HOME, LANG and
  * nothing else: no keys, tokens or proxy settings reach it), stdin from /dev/null, a timeout,
  * and stdout/stderr each capped at QR_TOOL_MAX_OUTPUT.
  *
