@@ -474,48 +474,6 @@ static void job_fail(job *j, int code, const char *fmt, ...) {
   job_finish(j);
 }
 
-/* One line in the editor's log for the files the review left out (generated, vendored, lock,
- * minified, binary, too large…), so saving such a file says why nothing was reviewed. */
-static void log_left_out(qr_lsp_review *lr, const json_t *result) {
-  const json_t *omitted = json_object_get(result, "omitted_files");
-  if (!json_array_size(omitted)) return;
-  qr_buf b;
-  qr_buf_init(&b, 16384);
-  qr_buf_puts(&b, "quorum: not reviewed:");
-  size_t i;
-  json_t *o;
-  json_array_foreach(omitted, i, o) qr_buf_printf(&b, "%s %s", i ? ";" : "", json_string_value(o));
-  if (b.data) qr_server_log_message(lr->srv, MSG_LOG, b.data);
-  qr_buf_free(&b);
-}
-
-/* Tells the editor's log (window/logMessage, type Log) why each pass dropped findings. */
-static void log_drops(qr_lsp_review *lr, const json_t *result) {
-  size_t i, k;
-  json_t *p, *d;
-  json_array_foreach(json_object_get(result, "passes"), i, p) {
-    json_t *reasons = json_object_get(p, "drop_reasons");
-    if (!json_array_size(reasons)) continue;
-    qr_buf b;
-    qr_buf_init(&b, 16384);
-    const char *model = json_string_value(json_object_get(p, "model"));
-    const char *strategy = json_string_value(json_object_get(p, "strategy"));
-    qr_buf_printf(&b, "quorum: %s × %s dropped %lld findings:", model ? model : "?",
-                  strategy ? strategy : "?",
-                  (long long)json_integer_value(json_object_get(p, "dropped")));
-    json_array_foreach(reasons, k, d) {
-      const char *file = json_string_value(json_object_get(d, "file"));
-      json_int_t line = json_integer_value(json_object_get(d, "line"));
-      const char *why = json_string_value(json_object_get(d, "reason"));
-      if (!file) line = 0;
-      qr_buf_printf(&b, "%s %s%s%.0lld%s%s", k ? ";" : "", file ? file : "", line ? ":" : "",
-                    (long long)line, file ? ": " : "", why ? why : "?");
-    }
-    if (b.data) qr_server_log_message(lr->srv, MSG_LOG, b.data);
-    qr_buf_free(&b);
-  }
-}
-
 static void on_review_done(qr_review *r, int status, json_t *result, void *data) {
   job *j = data;
   qr_lsp_review *lr = j->lr;
@@ -528,8 +486,8 @@ static void on_review_done(qr_review *r, int status, json_t *result, void *data)
                                status == QR_E_CANCELED ? "canceled" : msg));
   }
   if (status != QR_E_CANCELED && !lr->closing) {
-    log_drops(lr, result);
-    log_left_out(lr, result);
+    qr_lsp_log_drops(lr, result);
+    qr_lsp_log_left_out(lr, result);
   }
   if (j->req) {
     qr_rpc_request_on_cancel(j->req, NULL, NULL);

@@ -121,4 +121,9 @@ void qr_lsp_on_folders(qr_rpc *rpc, json_t *params, void *data);
  * document's folder and each published file's review root; else an error in e. */
 int qr_lsp_config_check(qr_lsp_review *lr, const char *config, const char *root, qr_err *e);
 
+/* lsp_review_log.c: one log line for the files a review left out, and one per pass that
+ * dropped findings, with the reasons. */
+void qr_lsp_log_left_out(qr_lsp_review *lr, const json_t *result);
+void qr_lsp_log_drops(qr_lsp_review *lr, const json_t *result);
+
 #endif
